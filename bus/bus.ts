@@ -1,0 +1,176 @@
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { z } from 'zod';
+import { ErrorCode, Limits, type ErrorBody } from '../protocol/index.js';
+import { decode, encode } from './codec.js';
+import {
+  BusError,
+  formatIssues,
+  RemoteError,
+  RequestTimeoutError,
+  ValidationError,
+} from './errors.js';
+import type { Logger } from './log.js';
+
+/** Context tells a handler where a message came from. */
+export interface MessageContext {
+  subject: string;
+}
+
+/** Handler answers a validated request; throwing a BusError answers with its code. */
+export type RequestHandler<In, Out> = (msg: In, ctx: MessageContext) => Out | Promise<Out>;
+/** Listener takes a validated message that expects no answer. */
+export type Listener<In> = (msg: In, ctx: MessageContext) => void;
+
+/** Unsubscribe stops a subscription. */
+export type Unsubscribe = () => void;
+
+/**
+ * Bus is the transport as actors' runtimes see it: every message in and out is validated against
+ * its schema, malformed input is logged and answered with a typed error, and nothing else leaks.
+ */
+export interface Bus {
+  publish<S extends z.ZodType>(subject: string, schema: S, msg: z.input<S>): void;
+  request<C extends z.ZodType, R extends z.ZodType>(
+    subject: string,
+    callSchema: C,
+    call: z.input<C>,
+    resultSchema: R,
+    opts?: { timeoutMs?: number },
+  ): Promise<z.infer<R>>;
+  serve<S extends z.ZodType, Out>(
+    subject: string,
+    schema: S,
+    handler: RequestHandler<z.infer<S>, Out>,
+    opts?: { queue?: string },
+  ): Unsubscribe;
+  listen<S extends z.ZodType>(subject: string, schema: S, listener: Listener<z.infer<S>>): Unsubscribe;
+  /** Waits until the server has seen everything sent so far (subscriptions included). */
+  flush(): Promise<void>;
+  /** Drains subscriptions and closes the connection. */
+  close(): Promise<void>;
+}
+
+/** parseWith validates a decoded value, turning zod errors into a ValidationError. */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new ValidationError(formatIssues(r.error), r.error);
+  return r.data;
+}
+
+function toErrorBody(err: unknown): ErrorBody {
+  if (err instanceof BusError) return { code: err.code, message: err.message };
+  return { code: ErrorCode.INTERNAL, message: (err as Error)?.message ?? String(err) };
+}
+
+/** NatsBus is the Bus over a nats.js connection. */
+export class NatsBus implements Bus {
+  private readonly subs = new Set<Subscription>();
+
+  constructor(
+    readonly nc: NatsConnection,
+    private readonly log: Logger,
+    private readonly maxBytes: number = Limits.maxMessageBytes,
+  ) {}
+
+  publish<S extends z.ZodType>(subject: string, schema: S, msg: z.input<S>): void {
+    this.nc.publish(subject, encode(parseWith(schema, msg)));
+  }
+
+  async request<C extends z.ZodType, R extends z.ZodType>(
+    subject: string,
+    callSchema: C,
+    call: z.input<C>,
+    resultSchema: R,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<z.infer<R>> {
+    const payload = encode(parseWith(callSchema, call));
+    let reply: Uint8Array;
+    try {
+      reply = (await this.nc.request(subject, payload, { timeout: opts.timeoutMs ?? 5000 })).data;
+    } catch (err) {
+      throw new RequestTimeoutError(subject, err);
+    }
+    const body = decode(reply, Number.MAX_SAFE_INTEGER) as { ok?: unknown; result?: unknown; error?: ErrorBody };
+    if (body?.ok === true) return parseWith(resultSchema, body.result);
+    if (body?.ok === false && body.error) throw new RemoteError(body.error.message, body.error.code);
+    throw new BusError(`malformed reply on ${subject}`, ErrorCode.INTERNAL);
+  }
+
+  serve<S extends z.ZodType, Out>(
+    subject: string,
+    schema: S,
+    handler: RequestHandler<z.infer<S>, Out>,
+    opts: { queue?: string } = {},
+  ): Unsubscribe {
+    return this.subscribe(subject, opts.queue, async (data, msgSubject, respond) => {
+      let answer: { ok: true; result: Out } | { ok: false; error: ErrorBody };
+      try {
+        const msg = parseWith(schema, decode(data, this.maxBytes));
+        answer = { ok: true, result: await handler(msg, { subject: msgSubject }) };
+      } catch (err) {
+        const error = toErrorBody(err);
+        if (error.code === ErrorCode.INTERNAL) this.log.error({ err, subject: msgSubject }, 'handler failed');
+        else this.log.warn({ subject: msgSubject, code: error.code, reason: error.message }, 'rejected request');
+        answer = { ok: false, error };
+      }
+      if (!respond) return;
+      try {
+        respond(encode(answer));
+      } catch (err) {
+        this.log.error({ err, subject: msgSubject }, 'could not send reply');
+      }
+    });
+  }
+
+  listen<S extends z.ZodType>(subject: string, schema: S, listener: Listener<z.infer<S>>): Unsubscribe {
+    return this.subscribe(subject, undefined, (data, msgSubject, respond) => {
+      try {
+        listener(parseWith(schema, decode(data, this.maxBytes)), { subject: msgSubject });
+      } catch (err) {
+        const error = toErrorBody(err);
+        if (error.code === ErrorCode.INTERNAL) this.log.error({ err, subject: msgSubject }, 'listener failed');
+        else this.log.warn({ subject: msgSubject, code: error.code, reason: error.message }, 'dropped message');
+        // A malformed message sent as a request still deserves an answer.
+        respond?.(encode({ ok: false, error }));
+      }
+    });
+  }
+
+  private subscribe(
+    subject: string,
+    queue: string | undefined,
+    onMessage: (data: Uint8Array, subject: string, respond?: (b: Uint8Array) => void) => void | Promise<void>,
+  ): Unsubscribe {
+    const sub = this.nc.subscribe(subject, {
+      queue,
+      callback: (err, msg) => {
+        if (err) {
+          this.log.error({ err, subject }, 'subscription error');
+          return;
+        }
+        const respond = msg.reply ? (b: Uint8Array) => void msg.respond(b) : undefined;
+        void Promise.resolve(onMessage(msg.data, msg.subject, respond)).catch((e) =>
+          this.log.error({ err: e, subject: msg.subject }, 'message handling failed'),
+        );
+      },
+    });
+    this.subs.add(sub);
+    return () => {
+      this.subs.delete(sub);
+      sub.unsubscribe();
+    };
+  }
+
+  flush(): Promise<void> {
+    return this.nc.flush();
+  }
+
+  async close(): Promise<void> {
+    if (this.nc.isClosed()) return;
+    try {
+      await this.nc.drain();
+    } catch {
+      await this.nc.close();
+    }
+  }
+}

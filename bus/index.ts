@@ -1,0 +1,7 @@
+/** The bus: NATS connections, the msgpack codec, validated publish/request/serve, logging. */
+export * from './bus.js';
+export * from './codec.js';
+export * from './connection.js';
+export * from './errors.js';
+export * from './log.js';
+export * from './nats-server.js';

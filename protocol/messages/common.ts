@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { Id, RoleName } from '../ids.js';
+import { Limits } from '../limits.js';
+import { Resources } from '../resources.js';
+import { ReasonSchema, SourceSchema, TaskStateSchema } from '../task-state.js';
+
+/** Capability is what a framework declares it understands (Mesos FrameworkInfo.Capability). */
+export const Capability = {
+  PARTITION_AWARE: 'PARTITION_AWARE',
+  TASK_KILLING_STATE: 'TASK_KILLING_STATE',
+  GPU_RESOURCES: 'GPU_RESOURCES',
+  MULTI_ROLE: 'MULTI_ROLE',
+  RESERVATION_REFINEMENT: 'RESERVATION_REFINEMENT',
+} as const;
+export type Capability = (typeof Capability)[keyof typeof Capability];
+export const CapabilitySchema = z.enum(Object.values(Capability) as [Capability, ...Capability[]]);
+
+const Name = z.string().min(1).max(256);
+const Labels = z.record(z.string().max(256), z.string().max(4096));
+
+/** FrameworkInfo describes a scheduler; its id is chosen by the framework and kept across failovers. */
+export const FrameworkInfo = z.object({
+  id: Id,
+  name: Name,
+  user: z.string().max(64).default(''),
+  roles: z.array(RoleName).min(1).max(64).default(['*']),
+  failoverTimeoutSeconds: z.number().finite().min(0).max(365 * 24 * 3600).default(0),
+  checkpoint: z.boolean().default(false),
+  principal: z.string().max(256).optional(),
+  hostname: z.string().max(256).optional(),
+  capabilities: z.array(CapabilitySchema).max(16).default([]),
+  labels: Labels.optional(),
+});
+export type FrameworkInfo = z.infer<typeof FrameworkInfo>;
+export type FrameworkInfoInput = z.input<typeof FrameworkInfo>;
+
+/** AgentInfo describes an agent machine; its id is chosen by the agent and kept across restarts. */
+export const AgentInfo = z.object({
+  id: Id,
+  hostname: z.string().min(1).max(256),
+  resources: Resources,
+  attributes: z.record(z.string().max(128), z.string().max(1024)).default({}),
+  bootId: z.string().max(128).optional(),
+  version: z.string().max(64),
+});
+export type AgentInfo = z.infer<typeof AgentInfo>;
+
+const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, 'environment names are shell identifiers');
+
+/** CommandInfo is what a task runs: a shell command line, or an argv run without a shell. */
+export const CommandInfo = z
+  .object({
+    shell: z.boolean().default(true),
+    value: z.string().max(Limits.maxCommandChars).optional(),
+    argv: z.array(z.string().max(Limits.maxCommandChars)).max(4096).optional(),
+    env: z.record(EnvName, z.string().max(Limits.maxCommandChars)).default({}),
+    user: z.string().max(64).optional(),
+  })
+  .refine((c) => (c.shell ? !!c.value : !!c.argv?.length), {
+    message: 'a shell command needs a value; a non-shell command needs a non-empty argv',
+  })
+  .refine((c) => Object.keys(c.env).length <= Limits.maxEnvVars, 'too many environment variables');
+export type CommandInfo = z.infer<typeof CommandInfo>;
+export type CommandInfoInput = z.input<typeof CommandInfo>;
+
+/** KillPolicy says how long a task gets between SIGTERM and SIGKILL. */
+export const KillPolicy = z.object({ gracePeriodSeconds: z.number().finite().min(0).max(3600) });
+export type KillPolicy = z.infer<typeof KillPolicy>;
+
+/** TaskInfo is a task as a framework launches it; agentId is filled in from the offer. */
+export const TaskInfo = z.object({
+  taskId: Id,
+  name: Name,
+  agentId: Id.optional(),
+  resources: Resources,
+  command: CommandInfo,
+  killPolicy: KillPolicy.optional(),
+  labels: Labels.optional(),
+});
+export type TaskInfo = z.infer<typeof TaskInfo>;
+export type TaskInfoInput = z.input<typeof TaskInfo>;
+
+/** TaskStatus is one observation of a task's state. Master-made statuses carry no uuid. */
+export const TaskStatus = z.object({
+  taskId: Id,
+  state: TaskStateSchema,
+  reason: ReasonSchema.optional(),
+  source: SourceSchema,
+  message: z.string().max(4096).optional(),
+  agentId: Id.optional(),
+  executorId: Id.optional(),
+  uuid: z.string().max(64).optional(),
+  timestamp: z.number().finite().nonnegative(),
+  healthy: z.boolean().optional(),
+  exitCode: z.number().int().optional(),
+  signal: z.string().max(32).optional(),
+});
+export type TaskStatus = z.infer<typeof TaskStatus>;
+
+/** Offer is a set of one agent's resources offered to one framework for one role. */
+export const Offer = z.object({
+  id: Id,
+  frameworkId: Id,
+  agentId: Id,
+  hostname: z.string(),
+  role: RoleName,
+  resources: Resources,
+  attributes: z.record(z.string(), z.string()).default({}),
+});
+export type Offer = z.infer<typeof Offer>;
+
+/** Filters ride on ACCEPT and DECLINE: how long the unused resources are not offered again. */
+export const Filters = z.object({ refuseSeconds: z.number().finite().min(0).max(365 * 24 * 3600).default(5) });
+export type Filters = z.infer<typeof Filters>;
+
+/** Operation is one step of an ACCEPT, applied in order. */
+export const Operation = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('LAUNCH'), tasks: z.array(TaskInfo).min(1).max(Limits.maxTasksPerAccept) }),
+]);
+export type Operation = z.infer<typeof Operation>;
+export type OperationInput = z.input<typeof Operation>;

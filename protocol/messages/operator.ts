@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { Id, RoleName } from '../ids.js';
+import { Resources } from '../resources.js';
+import { ReasonSchema, TaskStateSchema } from '../task-state.js';
+import { CapabilitySchema } from './common.js';
+
+/** OperatorCall is the operator -> master edge, a request on `operator()`. */
+export const OperatorCall = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('GET_HEALTH') }),
+  z.object({ type: z.literal('GET_VERSION') }),
+  z.object({ type: z.literal('GET_STATE') }),
+  z.object({ type: z.literal('GET_AGENTS') }),
+  z.object({ type: z.literal('GET_FRAMEWORKS') }),
+  z.object({ type: z.literal('GET_TASKS'), frameworkId: Id.optional() }),
+]);
+export type OperatorCall = z.infer<typeof OperatorCall>;
+
+/** AgentStatus is where an agent stands with the master. */
+export const AgentStatus = { ACTIVE: 'ACTIVE', UNREACHABLE: 'UNREACHABLE', REMOVED: 'REMOVED' } as const;
+export type AgentStatus = (typeof AgentStatus)[keyof typeof AgentStatus];
+
+/** AgentView is an agent as operators see it. */
+export const AgentView = z.object({
+  id: Id,
+  hostname: z.string(),
+  status: z.enum(['ACTIVE', 'UNREACHABLE', 'REMOVED']),
+  attributes: z.record(z.string(), z.string()),
+  total: Resources,
+  used: Resources,
+  offered: Resources,
+  registeredAt: z.number(),
+  lastSeenAt: z.number(),
+  version: z.string(),
+  tasks: z.number().int(),
+});
+export type AgentView = z.infer<typeof AgentView>;
+
+/** FrameworkStatus is where a framework stands with the master. */
+export const FrameworkStatus = { CONNECTED: 'CONNECTED', DISCONNECTED: 'DISCONNECTED', REMOVED: 'REMOVED' } as const;
+export type FrameworkStatus = (typeof FrameworkStatus)[keyof typeof FrameworkStatus];
+
+/** FrameworkView is a framework as operators see it. */
+export const FrameworkView = z.object({
+  id: Id,
+  name: z.string(),
+  user: z.string(),
+  principal: z.string().optional(),
+  roles: z.array(RoleName),
+  capabilities: z.array(CapabilitySchema),
+  status: z.enum(['CONNECTED', 'DISCONNECTED', 'REMOVED']),
+  suppressedRoles: z.array(RoleName),
+  failoverTimeoutSeconds: z.number(),
+  subscribedAt: z.number(),
+  used: Resources,
+  offered: Resources,
+  tasks: z.number().int(),
+});
+export type FrameworkView = z.infer<typeof FrameworkView>;
+
+/** TaskView is a task as operators see it; it never carries the task's environment. */
+export const TaskView = z.object({
+  taskId: Id,
+  frameworkId: Id,
+  agentId: Id,
+  name: z.string(),
+  state: TaskStateSchema,
+  reason: ReasonSchema.optional(),
+  message: z.string().optional(),
+  exitCode: z.number().int().optional(),
+  resources: Resources,
+  command: z.string(),
+  updatedAt: z.number(),
+});
+export type TaskView = z.infer<typeof TaskView>;
+
+/** Health, Version and StateView are the results of GET_HEALTH, GET_VERSION and GET_STATE. */
+export const Health = z.object({ healthy: z.boolean(), leading: z.boolean(), masterId: z.string() });
+export const Version = z.object({ version: z.string(), protocol: z.string() });
+export const StateView = z.object({
+  masterId: z.string(),
+  version: z.string(),
+  startedAt: z.number(),
+  agents: z.array(AgentView),
+  frameworks: z.array(FrameworkView),
+  tasks: z.array(TaskView),
+});
+export type StateView = z.infer<typeof StateView>;
+
+/** OperatorResult maps each call type to the schema of its result. */
+export const OperatorResult = {
+  GET_HEALTH: Health,
+  GET_VERSION: Version,
+  GET_STATE: StateView,
+  GET_AGENTS: z.object({ agents: z.array(AgentView) }),
+  GET_FRAMEWORKS: z.object({ frameworks: z.array(FrameworkView) }),
+  GET_TASKS: z.object({ tasks: z.array(TaskView) }),
+} as const satisfies Record<OperatorCall['type'], z.ZodType>;
+export type OperatorResult<T extends OperatorCall['type']> = z.infer<(typeof OperatorResult)[T]>;

@@ -1,0 +1,51 @@
+/** DEFAULT_PREFIX is the versioned root of every Mezzo subject. */
+export const DEFAULT_PREFIX = 'mezzo.v1';
+
+/** PROTOCOL_VERSION names the schema generation the subjects carry. */
+export const PROTOCOL_VERSION = 'v1';
+
+const TOKEN = /^[A-Za-z0-9_-]+$/;
+function token(kind: string, value: string): string {
+  if (!TOKEN.test(value)) throw new Error(`${kind} "${value}" cannot be used in a subject`);
+  return value;
+}
+
+/**
+ * subjects builds every subject of one cluster under a prefix (default `mezzo.v1`), so two
+ * clusters can share a NATS server. Nothing else in Mezzo writes a subject by hand.
+ */
+export function subjects(prefix: string = DEFAULT_PREFIX) {
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(prefix)) throw new Error(`invalid subject prefix "${prefix}"`);
+  const p = prefix;
+  return {
+    prefix: p,
+    /** Framework -> master calls (requests) of one framework. */
+    scheduler: (frameworkId: string) => `${p}.master.scheduler.${token('framework id', frameworkId)}`,
+    /** What the master subscribes to for every framework's calls. */
+    schedulerAll: () => `${p}.master.scheduler.*`,
+    /** Master -> framework events. */
+    frameworkEvents: (frameworkId: string) => `${p}.framework.${token('framework id', frameworkId)}.events`,
+    /** Agent -> master messages of one agent. */
+    masterAgent: (agentId: string) => `${p}.master.agent.${token('agent id', agentId)}`,
+    /** What the master subscribes to for every agent's messages. */
+    masterAgentAll: () => `${p}.master.agent.*`,
+    /** Master -> agent messages. */
+    agent: (agentId: string) => `${p}.agent.${token('agent id', agentId)}.control`,
+    /** Executor -> agent messages for every executor of one agent. */
+    agentExecutors: (agentId: string) => `${p}.agent.${token('agent id', agentId)}.executors`,
+    /** Agent -> executor messages. */
+    executor: (agentId: string, executorId: string) =>
+      `${p}.executor.${token('agent id', agentId)}.${token('executor id', executorId)}`,
+    /** A task's stdout and stderr, live. */
+    taskOutput: (frameworkId: string, taskId: string) =>
+      `${p}.output.${token('framework id', frameworkId)}.${token('task id', taskId)}`,
+    /** Operator calls (requests). */
+    operator: () => `${p}.master.operator`,
+  };
+}
+export type Subjects = ReturnType<typeof subjects>;
+
+/** lastToken returns the final token of a subject (the id in `...master.agent.<id>`). */
+export function lastToken(subject: string): string {
+  return subject.slice(subject.lastIndexOf('.') + 1);
+}

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { encode, RemoteError } from '../../bus/index.js';
+import { startTestNats, type TestNats } from '../support/nats.js';
+
+const Ping = z.discriminatedUnion('type', [z.object({ type: z.literal('PING'), n: z.number().int() })]);
+
+describe('the bus against a real nats-server', () => {
+  let nats: TestNats;
+  beforeAll(async () => {
+    nats = await startTestNats();
+  });
+  afterAll(async () => {
+    await nats.stop();
+  });
+
+  it('answers a valid request with the handler result', async () => {
+    const server = await nats.bus();
+    const client = await nats.bus();
+    server.serve(`${nats.prefix}.ping`, Ping, (m) => ({ pong: m.n + 1 }));
+    await server.flush();
+    const r = await client.request(`${nats.prefix}.ping`, Ping, { type: 'PING', n: 1 }, z.object({ pong: z.number() }));
+    expect(r).toEqual({ pong: 2 });
+  });
+
+  it('answers malformed, mistyped and oversize requests with typed errors and keeps serving', async () => {
+    const server = await nats.bus();
+    const client = await nats.bus();
+    const subject = `${nats.prefix}.guarded`;
+    let handled = 0;
+    server.serve(subject, Ping, (m) => {
+      handled++;
+      return m.n;
+    });
+    await server.flush();
+    const raw = async (payload: Uint8Array) => {
+      const reply = await client.nc.request(subject, payload, { timeout: 2000 });
+      return (await import('../../bus/index.js')).decode(reply.data) as { ok: boolean; error?: { code: string } };
+    };
+    expect((await raw(new Uint8Array([0xc1, 0xff, 0x00]))).error?.code).toBe('BAD_REQUEST');
+    expect((await raw(encode({ type: 'NOPE' }))).error?.code).toBe('BAD_REQUEST');
+    expect((await raw(encode({ type: 'PING', n: 'x' }))).error?.code).toBe('BAD_REQUEST');
+    expect((await raw(new Uint8Array(5 * 1024 * 1024))).error?.code).toBe('TOO_LARGE');
+    expect(handled).toBe(0);
+    await expect(client.request(subject, Ping, { type: 'PING', n: 3 }, z.number())).resolves.toBe(3);
+  });
+
+  it('raises a RemoteError carrying the code the handler threw', async () => {
+    const server = await nats.bus();
+    const client = await nats.bus();
+    const { BusError } = await import('../../bus/index.js');
+    server.serve(`${nats.prefix}.fails`, Ping, () => {
+      throw new BusError('no such thing', 'NOT_FOUND');
+    });
+    await server.flush();
+    const err = await client
+      .request(`${nats.prefix}.fails`, Ping, { type: 'PING', n: 1 }, z.unknown())
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RemoteError);
+    expect((err as RemoteError).code).toBe('NOT_FOUND');
+  });
+});

@@ -1,36 +1,4 @@
-// Contract for the master's public entry point; the implementation lands in this folder.
-import type { Bus, Logger } from '../../bus/index.js';
-import type { StateView, Subjects } from '../../protocol/index.js';
-import type { Clock } from '../common/index.js';
-
-/** MasterConfig tunes the master; every field has a default. */
-export interface MasterConfig {
-  masterId: string;
-  /** How often the allocator runs (ms). */
-  allocationIntervalMs: number;
-  /** How often agents heartbeat (s), told to them at registration. */
-  agentHeartbeatIntervalSeconds: number;
-  /** Heartbeats an agent may miss before it is marked unreachable. */
-  maxMissedAgentHeartbeats: number;
-  /** How often frameworks and the master heartbeat each other (s). */
-  frameworkHeartbeatIntervalSeconds: number;
-  /** Unused offers are rescinded after this long (ms); 0 keeps them. */
-  offerTimeoutMs: number;
-}
-
-/** MasterOptions are what a master needs from its process. */
-export interface MasterOptions {
-  bus: Bus;
-  subjects: Subjects;
-  log: Logger;
-  clock?: Clock;
-  config?: Partial<MasterConfig>;
-}
-
-/** MasterHandle is a running master. */
-export interface MasterHandle {
-  readonly masterId: string;
-  /** The operator's GET_STATE view, read in process. */
-  state(): StateView;
-  stop(): Promise<void>;
-}
+/** The master: framework and agent protocol, offers, tasks and operator calls. */
+export { defaultMasterConfig } from './config.js';
+export { startMaster } from './runtime.js';
+export type { MasterConfig, MasterHandle, MasterOptions } from './types.js';

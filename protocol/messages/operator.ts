@@ -12,6 +12,8 @@ export const OperatorCall = z.discriminatedUnion('type', [
   z.object({ type: z.literal('GET_AGENTS') }),
   z.object({ type: z.literal('GET_FRAMEWORKS') }),
   z.object({ type: z.literal('GET_TASKS'), frameworkId: Id.optional() }),
+  z.object({ type: z.literal('KILL_TASK'), taskId: Id, frameworkId: Id.optional() }),
+  z.object({ type: z.literal('TEARDOWN'), frameworkId: Id }),
 ]);
 export type OperatorCall = z.infer<typeof OperatorCall>;
 
@@ -94,5 +96,7 @@ export const OperatorResult = {
   GET_AGENTS: z.object({ agents: z.array(AgentView) }),
   GET_FRAMEWORKS: z.object({ frameworks: z.array(FrameworkView) }),
   GET_TASKS: z.object({ tasks: z.array(TaskView) }),
+  KILL_TASK: z.object({ frameworkId: Id, agentId: Id }),
+  TEARDOWN: z.object({ frameworkId: Id }),
 } as const satisfies Record<OperatorCall['type'], z.ZodType>;
 export type OperatorResult<T extends OperatorCall['type']> = z.infer<(typeof OperatorResult)[T]>;

@@ -1,0 +1,200 @@
+import {
+  AgentStatus,
+  FrameworkStatus,
+  Reason,
+  Source,
+  TaskState,
+  isTerminal,
+  resources as R,
+  stateForFramework,
+  type AgentToMaster,
+  type Registered,
+  type TaskStatus,
+} from '../../protocol/index.js';
+import { partitionAware } from './accept-plan.js';
+import { addTask, frameworkEvent, rescindOffer, updateTask } from './bookkeeping.js';
+import { MasterError, type Effect, type Outcome } from './effects.js';
+import { taskKey, type AgentRecord, type MasterState } from './state.js';
+
+type Msg<T extends AgentToMaster['type']> = Extract<AgentToMaster, { type: T }>;
+
+/** handleAgentMessage applies one agent message; an agent the master does not know is told to register. */
+export function handleAgentMessage(
+  state: MasterState,
+  agentId: string,
+  msg: AgentToMaster,
+  now: number,
+): Outcome<Registered | Record<string, never>> {
+  if (msg.type === 'REGISTER') return register(state, agentId, msg, now);
+  const agent = state.agents.get(agentId);
+  if (!agent || agent.status !== AgentStatus.ACTIVE) {
+    if (msg.type === 'UNREGISTER') return { result: {}, effects: [] };
+    if (agent?.status === AgentStatus.REMOVED) {
+      return { result: {}, effects: [{ kind: 'agent', agentId, message: { type: 'SHUTDOWN', message: 'agent was removed' } }] };
+    }
+    return { result: {}, effects: [{ kind: 'agent', agentId, message: { type: 'REREGISTER' } }] };
+  }
+  agent.lastSeenAt = now;
+  switch (msg.type) {
+    case 'HEARTBEAT':
+      return { result: {}, effects: [] };
+    case 'STATUS_UPDATE':
+      return { result: {}, effects: statusUpdate(state, agent, msg) };
+    case 'UNREGISTER':
+      return { result: {}, effects: removeAgent(state, agent, AgentStatus.REMOVED, now) };
+  }
+}
+
+function register(state: MasterState, agentId: string, msg: Msg<'REGISTER'>, now: number): Outcome<Registered> {
+  if (msg.agent.id !== agentId) {
+    throw new MasterError('BAD_REQUEST', `agent.id ${msg.agent.id} does not match the subject's ${agentId}`);
+  }
+  const effects: Effect[] = [{ kind: 'allocate' }];
+  let agent = state.agents.get(agentId);
+  if (agent?.status === AgentStatus.REMOVED) {
+    throw new MasterError('FORBIDDEN', `agent ${agentId} was removed; start it with a fresh work dir`);
+  }
+  if (!agent) {
+    agent = {
+      info: msg.agent,
+      status: AgentStatus.ACTIVE,
+      registeredAt: now,
+      lastSeenAt: now,
+      used: [],
+      offered: [],
+      tasks: new Set(),
+      offers: new Set(),
+    };
+    state.agents.set(agentId, agent);
+  } else {
+    // Re-registration: the agent's report is the truth about what runs there.
+    for (const offerId of [...agent.offers]) effects.push(...rescindOffer(state, offerId));
+    agent.info = msg.agent;
+    agent.status = AgentStatus.ACTIVE;
+    agent.lastSeenAt = now;
+  }
+  for (const info of msg.frameworks) {
+    if (!state.frameworks.has(info.id)) {
+      state.frameworks.set(info.id, {
+        info,
+        status: FrameworkStatus.DISCONNECTED,
+        subscribedAt: now,
+        lastSeenAt: now,
+        disconnectedAt: now,
+        nextHeartbeatAt: now,
+        suppressedRoles: new Set(),
+        used: [],
+        offered: [],
+        tasks: new Map(),
+        completed: [],
+        offers: new Set(),
+      });
+    }
+  }
+  const reported = new Set<string>();
+  for (const { frameworkId, task, status } of msg.tasks) {
+    const fw = state.frameworks.get(frameworkId);
+    if (!fw || fw.status === FrameworkStatus.REMOVED || isTerminal(status.state)) continue;
+    reported.add(taskKey(frameworkId, task.taskId));
+    const known = fw.tasks.get(task.taskId);
+    if (!known) addTask(state, { frameworkId, agentId, info: { ...task, agentId }, status });
+    else if (known.agentId === agentId) {
+      known.status = status;
+      if (!agent.tasks.has(taskKey(frameworkId, task.taskId))) {
+        // Back from unreachable: it counts as allocated again.
+        fw.tasks.delete(task.taskId);
+        addTask(state, known);
+      }
+    }
+  }
+  // Tasks the master placed here that the agent no longer has are gone.
+  for (const key of [...agent.tasks]) {
+    if (reported.has(key)) continue;
+    const [frameworkId, taskId] = key.split('/');
+    const fw = state.frameworks.get(frameworkId);
+    const task = fw?.tasks.get(taskId);
+    if (!fw || !task) continue;
+    // A task still STAGING may simply not have reached the agent yet.
+    if (task.status.state === TaskState.STAGING && now - task.status.timestamp < 60_000) continue;
+    const status: TaskStatus = {
+      taskId,
+      agentId,
+      state: stateForFramework(TaskState.GONE, partitionAware(fw.info.capabilities)),
+      reason: Reason.AGENT_RESTARTED,
+      source: Source.MASTER,
+      message: 'task was not reported by its agent on re-registration',
+      timestamp: now,
+    };
+    updateTask(state, fw, task, status);
+    effects.push(...frameworkEvent(fw, { kind: 'framework', frameworkId, event: { type: 'UPDATE', status } }));
+  }
+  return {
+    result: {
+      agentId,
+      masterId: state.config.masterId,
+      heartbeatIntervalSeconds: state.config.agentHeartbeatIntervalSeconds,
+    },
+    effects,
+  };
+}
+
+function statusUpdate(state: MasterState, agent: AgentRecord, msg: Msg<'STATUS_UPDATE'>): Effect[] {
+  const { frameworkId, status } = msg.update;
+  const fw = state.frameworks.get(frameworkId);
+  const ack: Effect = {
+    kind: 'agent',
+    agentId: agent.info.id,
+    message: { type: 'STATUS_UPDATE_ACK', frameworkId, taskId: status.taskId, uuid: status.uuid },
+  };
+  // Nobody will ever acknowledge updates of a removed framework: do it for them so the agent drains.
+  if (!fw || fw.status === FrameworkStatus.REMOVED) return [ack];
+  const effects: Effect[] = [];
+  const task = fw.tasks.get(status.taskId);
+  if (task && task.agentId === agent.info.id) {
+    if (updateTask(state, fw, task, status)) effects.push({ kind: 'allocate' });
+  }
+  const forwarded = { ...status, state: stateForFramework(status.state, partitionAware(fw.info.capabilities)) };
+  effects.push(...frameworkEvent(fw, { kind: 'framework', frameworkId, event: { type: 'UPDATE', status: forwarded } }));
+  return effects;
+}
+
+/**
+ * removeAgent takes an agent out of service (unreachable or removed): its offers are rescinded,
+ * its tasks become UNREACHABLE (or LOST) / GONE, and every framework hears of the failure.
+ */
+export function removeAgent(state: MasterState, agent: AgentRecord, to: AgentStatus, now: number): Effect[] {
+  const effects: Effect[] = [];
+  for (const offerId of [...agent.offers]) effects.push(...rescindOffer(state, offerId));
+  state.filters = state.filters.filter((f) => f.agentId !== agent.info.id);
+  const unreachable = to === AgentStatus.UNREACHABLE;
+  for (const key of [...agent.tasks]) {
+    const [frameworkId, taskId] = key.split('/');
+    const fw = state.frameworks.get(frameworkId);
+    const task = fw?.tasks.get(taskId);
+    if (!fw || !task) continue;
+    const status: TaskStatus = {
+      taskId,
+      agentId: agent.info.id,
+      state: stateForFramework(unreachable ? TaskState.UNREACHABLE : TaskState.GONE, partitionAware(fw.info.capabilities)),
+      reason: unreachable ? Reason.AGENT_UNREACHABLE : Reason.AGENT_REMOVED,
+      source: Source.MASTER,
+      message: unreachable ? 'agent stopped heartbeating' : 'agent was removed',
+      timestamp: now,
+    };
+    if (unreachable && status.state === TaskState.UNREACHABLE) {
+      // Not terminal: the task may come back with its agent; it no longer counts as allocated.
+      task.status = status;
+      fw.used = R.subtract(fw.used, task.info.resources);
+    } else {
+      updateTask(state, fw, task, status);
+    }
+    effects.push(...frameworkEvent(fw, { kind: 'framework', frameworkId, event: { type: 'UPDATE', status } }));
+  }
+  agent.status = to;
+  agent.used = [];
+  agent.tasks.clear();
+  for (const fw of state.frameworks.values()) {
+    effects.push(...frameworkEvent(fw, { kind: 'framework', frameworkId: fw.info.id, event: { type: 'FAILURE', agentId: agent.info.id } }));
+  }
+  return effects;
+}

@@ -1,0 +1,133 @@
+import {
+  AgentStatus,
+  FrameworkStatus,
+  isTerminal,
+  resources as R,
+  type Offer,
+  type Resources,
+  type TaskStatus,
+} from '../../protocol/index.js';
+import type { Effect } from './effects.js';
+import { taskKey, type FrameworkRecord, type MasterState, type TaskRecord } from './state.js';
+
+/** The mutations every handler shares; each keeps agent and framework accounting in step. */
+
+export function addOffer(state: MasterState, offer: Omit<Offer, 'id' | 'hostname' | 'attributes'>, now: number): Offer {
+  const agent = state.agents.get(offer.agentId);
+  const fw = state.frameworks.get(offer.frameworkId);
+  if (!agent || !fw) throw new Error('offer for an unknown agent or framework');
+  const id = `o-${state.config.masterId.slice(2, 10)}-${++state.offerSeq}`;
+  const full: Offer = { ...offer, id, hostname: agent.info.hostname, attributes: agent.info.attributes };
+  state.offers.set(id, { offer: full, createdAt: now });
+  agent.offered = R.add(agent.offered, offer.resources);
+  agent.offers.add(id);
+  fw.offered = R.add(fw.offered, offer.resources);
+  fw.offers.add(id);
+  return full;
+}
+
+/** removeOffer takes an offer out and returns its resources to the pool (a recovery). */
+export function removeOffer(state: MasterState, offerId: string): Offer | undefined {
+  const rec = state.offers.get(offerId);
+  if (!rec) return undefined;
+  state.offers.delete(offerId);
+  const { offer } = rec;
+  const agent = state.agents.get(offer.agentId);
+  if (agent) {
+    agent.offered = R.subtract(agent.offered, offer.resources);
+    agent.offers.delete(offerId);
+  }
+  const fw = state.frameworks.get(offer.frameworkId);
+  if (fw) {
+    fw.offered = R.subtract(fw.offered, offer.resources);
+    fw.offers.delete(offerId);
+  }
+  return offer;
+}
+
+/** rescindOffer removes an offer and tells its framework. */
+export function rescindOffer(state: MasterState, offerId: string): Effect[] {
+  const offer = removeOffer(state, offerId);
+  return offer ? [{ kind: 'framework', frameworkId: offer.frameworkId, event: { type: 'RESCIND', offerId } }] : [];
+}
+
+/** addFilter records a refusal of `resources` on an agent for refuseSeconds. */
+export function addFilter(
+  state: MasterState,
+  f: { frameworkId: string; role: string; agentId: string; resources: Resources },
+  refuseSeconds: number,
+  now: number,
+): void {
+  if (refuseSeconds <= 0 || R.isEmpty(f.resources)) return;
+  state.filters.push({ ...f, expiresAt: now + refuseSeconds * 1000 });
+}
+
+/** addTask records a launched task and charges its resources. */
+export function addTask(state: MasterState, task: TaskRecord): void {
+  const fw = state.frameworks.get(task.frameworkId);
+  const agent = state.agents.get(task.agentId);
+  fw?.tasks.set(task.info.taskId, task);
+  if (fw) fw.used = R.add(fw.used, task.info.resources);
+  if (agent) {
+    agent.tasks.add(taskKey(task.frameworkId, task.info.taskId));
+    agent.used = R.add(agent.used, task.info.resources);
+  }
+}
+
+/**
+ * updateTask applies a status to a known task; a terminal one frees its resources at once
+ * (before the framework acknowledges) and moves the task to the completed list.
+ */
+export function updateTask(state: MasterState, fw: FrameworkRecord, task: TaskRecord, status: TaskStatus): boolean {
+  if (isTerminal(task.status.state)) return false;
+  task.status = status;
+  if (!isTerminal(status.state)) return false;
+  fw.tasks.delete(task.info.taskId);
+  fw.used = R.subtract(fw.used, task.info.resources);
+  fw.completed.push(task);
+  if (fw.completed.length > state.config.maxCompletedTasksPerFramework) fw.completed.shift();
+  const agent = state.agents.get(task.agentId);
+  if (agent) {
+    agent.tasks.delete(taskKey(task.frameworkId, task.info.taskId));
+    agent.used = R.subtract(agent.used, task.info.resources);
+  }
+  return true;
+}
+
+/** frameworkEvent sends an event to a framework if it is connected to hear it. */
+export function frameworkEvent(fw: FrameworkRecord | undefined, event: Effect & { kind: 'framework' }): Effect[] {
+  return fw && fw.status === FrameworkStatus.CONNECTED ? [event] : [];
+}
+
+/**
+ * removeFramework tears a framework down: its offers go back, its tasks are killed on their agents
+ * and recorded as KILLED, and it is kept as REMOVED so its id cannot come back.
+ */
+export function removeFramework(state: MasterState, fw: FrameworkRecord, now: number, message: string): Effect[] {
+  const effects: Effect[] = [];
+  for (const offerId of [...fw.offers]) removeOffer(state, offerId);
+  const agents = new Set<string>();
+  for (const task of [...fw.tasks.values()]) {
+    agents.add(task.agentId);
+    updateTask(state, fw, task, {
+      ...task.status,
+      uuid: undefined,
+      state: 'TASK_KILLED',
+      reason: 'REASON_FRAMEWORK_REMOVED',
+      source: 'SOURCE_MASTER',
+      message,
+      timestamp: now,
+    });
+  }
+  for (const agentId of agents) {
+    const agent = state.agents.get(agentId);
+    if (agent && agent.status === AgentStatus.ACTIVE) {
+      effects.push({ kind: 'agent', agentId, message: { type: 'SHUTDOWN_FRAMEWORK', frameworkId: fw.info.id } });
+    }
+  }
+  fw.status = FrameworkStatus.REMOVED;
+  fw.suppressedRoles.clear();
+  state.filters = state.filters.filter((f) => f.frameworkId !== fw.info.id);
+  effects.push({ kind: 'allocate' });
+  return effects;
+}

@@ -1,0 +1,53 @@
+import { FrameworkStatus, MEZZO_VERSION, PROTOCOL_VERSION, type OperatorCall } from '../../protocol/index.js';
+import { removeFramework } from './bookkeeping.js';
+import { MasterError, type Outcome } from './effects.js';
+import { kill } from './scheduler-calls.js';
+import type { FrameworkRecord, MasterState } from './state.js';
+import { agentView, frameworkView, stateView, tasksOf } from './views.js';
+
+/** handleOperatorCall answers an operator call; reads change nothing. */
+export function handleOperatorCall(state: MasterState, call: OperatorCall, now: number): Outcome<unknown> {
+  const read = (result: unknown): Outcome<unknown> => ({ result, effects: [] });
+  switch (call.type) {
+    case 'GET_HEALTH':
+      return read({ healthy: true, leading: true, masterId: state.config.masterId });
+    case 'GET_VERSION':
+      return read({ version: MEZZO_VERSION, protocol: PROTOCOL_VERSION });
+    case 'GET_STATE':
+      return read(stateView(state));
+    case 'GET_AGENTS':
+      return read({ agents: [...state.agents.values()].map(agentView) });
+    case 'GET_FRAMEWORKS':
+      return read({ frameworks: [...state.frameworks.values()].map(frameworkView) });
+    case 'GET_TASKS': {
+      if (call.frameworkId && !state.frameworks.has(call.frameworkId)) {
+        throw new MasterError('NOT_FOUND', `framework ${call.frameworkId} is unknown`);
+      }
+      const fws = call.frameworkId
+        ? [state.frameworks.get(call.frameworkId) as FrameworkRecord]
+        : [...state.frameworks.values()];
+      return read({ tasks: fws.flatMap(tasksOf) });
+    }
+    case 'KILL_TASK': {
+      const owners = [...state.frameworks.values()].filter(
+        (f) => (!call.frameworkId || f.info.id === call.frameworkId) && f.tasks.has(call.taskId),
+      );
+      if (owners.length === 0) throw new MasterError('NOT_FOUND', `no active task ${call.taskId}`);
+      if (owners.length > 1) {
+        throw new MasterError('CONFLICT', `task id ${call.taskId} is used by several frameworks; name one`);
+      }
+      const fw = owners[0];
+      const agentId = fw.tasks.get(call.taskId)?.agentId as string;
+      return { result: { frameworkId: fw.info.id, agentId }, effects: kill(state, fw, call.taskId, now) };
+    }
+    case 'TEARDOWN': {
+      const fw = state.frameworks.get(call.frameworkId);
+      if (!fw || fw.status === FrameworkStatus.REMOVED) {
+        throw new MasterError('NOT_FOUND', `no active framework ${call.frameworkId}`);
+      }
+      const effects = removeFramework(state, fw, now, 'torn down by an operator');
+      effects.push({ kind: 'framework', frameworkId: fw.info.id, event: { type: 'ERROR', message: 'framework was torn down by an operator' } });
+      return { result: { frameworkId: fw.info.id }, effects };
+    }
+  }
+}

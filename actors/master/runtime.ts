@@ -1,0 +1,116 @@
+import { createActor } from 'xstate';
+import { BusError } from '../../bus/index.js';
+import {
+  AgentToMaster,
+  lastToken,
+  MasterToAgent,
+  OperatorCall,
+  SchedulerCall,
+  SchedulerEvent,
+} from '../../protocol/index.js';
+import { systemClock } from '../common/index.js';
+import { defaultMasterConfig } from './config.js';
+import { MasterError, type Effect } from './effects.js';
+import { masterMachine, type MasterEvent, type Replier } from './machine.js';
+import { createMasterState } from './state.js';
+import type { MasterHandle, MasterOptions } from './types.js';
+import { stateView } from './views.js';
+
+/**
+ * startMaster runs a leading master on the bus: it serves scheduler, agent and operator subjects,
+ * ticks its timers and coalesces allocation requests into one run at a time.
+ */
+export async function startMaster(opts: MasterOptions): Promise<MasterHandle> {
+  const clock = opts.clock ?? systemClock;
+  const config = defaultMasterConfig(opts.config);
+  const log = opts.log.child({ masterId: config.masterId });
+  const state = createMasterState(config, clock.now());
+  const { bus, subjects } = opts;
+
+  let allocationPending = false;
+  let stopped = false;
+  const scheduleAllocation = () => {
+    if (allocationPending || stopped) return;
+    allocationPending = true;
+    setImmediate(() => {
+      allocationPending = false;
+      if (!stopped) actor.send({ type: 'ALLOCATE', now: clock.now(), seed: (Math.random() * 2 ** 32) >>> 0 });
+    });
+  };
+
+  const deliver = (effects: Effect[]) => {
+    for (const e of effects) {
+      try {
+        if (e.kind === 'allocate') scheduleAllocation();
+        else if (e.kind === 'framework') bus.publish(subjects.frameworkEvents(e.frameworkId), SchedulerEvent, e.event);
+        else bus.publish(subjects.agent(e.agentId), MasterToAgent, e.message);
+      } catch (err) {
+        log.error({ err, effect: e.kind }, 'could not deliver an effect');
+      }
+    }
+  };
+
+  const actor = createActor(
+    masterMachine.provide({ actions: { deliver: (_, params) => deliver(params.effects) } }),
+    {
+      input: { state },
+      inspect: (ev) => {
+        if (ev.type === '@xstate.snapshot' && ev.actorRef === actor) {
+          const value = (ev.snapshot as { value?: unknown }).value;
+          if (value !== lastValue) {
+            log.info({ state: value }, 'master state');
+            lastValue = value;
+          }
+        }
+      },
+    },
+  );
+  let lastValue: unknown;
+  actor.start();
+
+  const ask = (build: (reply: Replier) => MasterEvent) =>
+    new Promise<unknown>((resolve, reject) => {
+      if (stopped) return reject(new BusError('master is stopping', 'UNAVAILABLE'));
+      actor.send(
+        build({
+          resolve,
+          reject: (err) =>
+            reject(err instanceof MasterError ? new BusError(err.message, err.code, { cause: err }) : err),
+        }),
+      );
+    });
+
+  const unsubscribe = [
+    bus.serve(subjects.schedulerAll(), SchedulerCall, (call, ctx) =>
+      ask((reply) => ({ type: 'SCHEDULER_CALL', now: clock.now(), frameworkId: lastToken(ctx.subject), call, reply })),
+    ),
+    bus.serve(subjects.masterAgentAll(), AgentToMaster, (msg, ctx) =>
+      ask((reply) => ({ type: 'AGENT_MESSAGE', now: clock.now(), agentId: lastToken(ctx.subject), msg, reply })),
+    ),
+    bus.serve(subjects.operator(), OperatorCall, (call) =>
+      ask((reply) => ({ type: 'OPERATOR_CALL', now: clock.now(), call, reply })),
+    ),
+  ];
+  await bus.flush();
+
+  const timer = setInterval(() => {
+    actor.send({ type: 'TICK', now: clock.now() });
+    scheduleAllocation();
+  }, config.allocationIntervalMs);
+  timer.unref();
+  log.info({ prefix: subjects.prefix }, 'master leading');
+
+  return {
+    masterId: config.masterId,
+    state: () => stateView(state),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      for (const u of unsubscribe) u();
+      actor.send({ type: 'STOP' });
+      actor.stop();
+      log.info('master stopped');
+    },
+  };
+}

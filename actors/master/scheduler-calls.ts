@@ -1,0 +1,249 @@
+import {
+  FrameworkStatus,
+  Reason,
+  Source,
+  TaskState,
+  isTerminal,
+  stateForFramework,
+  type SchedulerCall,
+  type Subscribed,
+  type TaskStatus,
+} from '../../protocol/index.js';
+import { partitionAware, planAccept } from './accept-plan.js';
+import {
+  addFilter,
+  addTask,
+  frameworkEvent,
+  removeFramework,
+  removeOffer,
+} from './bookkeeping.js';
+import { MasterError, type Effect, type Outcome } from './effects.js';
+import { reconcile } from './reconcile.js';
+import type { FrameworkRecord, MasterState } from './state.js';
+
+type Call<T extends SchedulerCall['type']> = Extract<SchedulerCall, { type: T }>;
+
+/**
+ * handleSchedulerCall applies one framework call to the master's state. It validates first and
+ * throws MasterError before changing anything when the call cannot be honoured.
+ */
+export function handleSchedulerCall(
+  state: MasterState,
+  frameworkId: string,
+  call: SchedulerCall,
+  now: number,
+): Outcome<Subscribed | Record<string, never>> {
+  if (call.type === 'SUBSCRIBE') return subscribe(state, frameworkId, call, now);
+  const fw = state.frameworks.get(frameworkId);
+  if (!fw || fw.status === FrameworkStatus.REMOVED) {
+    throw new MasterError(
+      fw ? 'FORBIDDEN' : 'NOT_FOUND',
+      fw ? `framework ${frameworkId} has been removed` : `framework ${frameworkId} is not subscribed`,
+    );
+  }
+  if (fw.status !== FrameworkStatus.CONNECTED) {
+    throw new MasterError('CONFLICT', `framework ${frameworkId} is disconnected; SUBSCRIBE again first`);
+  }
+  fw.lastSeenAt = now;
+  const ok = (effects: Effect[] = []): Outcome<Record<string, never>> => ({ result: {}, effects });
+  switch (call.type) {
+    case 'HEARTBEAT':
+      return ok();
+    case 'TEARDOWN':
+      return ok(removeFramework(state, fw, now, 'framework teardown'));
+    case 'ACCEPT':
+      return ok(accept(state, fw, call, now));
+    case 'DECLINE':
+      return ok(decline(state, fw, call, now));
+    case 'REVIVE': {
+      const roles = call.roles?.length ? call.roles : fw.info.roles;
+      for (const r of roles) fw.suppressedRoles.delete(r);
+      state.filters = state.filters.filter((f) => f.frameworkId !== fw.info.id || !roles.includes(f.role));
+      return ok([{ kind: 'allocate' }]);
+    }
+    case 'SUPPRESS': {
+      for (const r of call.roles?.length ? call.roles : fw.info.roles) fw.suppressedRoles.add(r);
+      return ok();
+    }
+    case 'KILL':
+      return ok(kill(state, fw, call.taskId, now, call.killPolicy));
+    case 'ACKNOWLEDGE':
+      return ok(acknowledge(state, fw, call));
+    case 'RECONCILE':
+      return ok(
+        reconcileCall(state, fw, call.tasks, now).map((status) => ({
+          kind: 'framework',
+          frameworkId: fw.info.id,
+          event: { type: 'UPDATE', status },
+        })),
+      );
+  }
+}
+
+function subscribe(state: MasterState, frameworkId: string, call: Call<'SUBSCRIBE'>, now: number): Outcome<Subscribed> {
+  const info = call.framework;
+  if (info.id !== frameworkId) {
+    throw new MasterError('BAD_REQUEST', `framework.id ${info.id} does not match the subject's ${frameworkId}`);
+  }
+  const existing = state.frameworks.get(frameworkId);
+  if (existing?.status === FrameworkStatus.REMOVED) {
+    throw new MasterError('FORBIDDEN', `framework ${frameworkId} has been removed and cannot subscribe again`);
+  }
+  const interval = state.config.frameworkHeartbeatIntervalSeconds;
+  const effects: Effect[] = [{ kind: 'allocate' }];
+  if (existing) {
+    // Resubscription (failover): keep tasks; outstanding offers are rescinded so the new
+    // scheduler instance sees fresh ones.
+    for (const offerId of [...existing.offers]) removeOffer(state, offerId);
+    existing.info = info;
+    existing.status = FrameworkStatus.CONNECTED;
+    existing.lastSeenAt = now;
+    existing.disconnectedAt = undefined;
+    existing.nextHeartbeatAt = now + interval * 1000;
+  } else {
+    const fw: FrameworkRecord = {
+      info,
+      status: FrameworkStatus.CONNECTED,
+      subscribedAt: now,
+      lastSeenAt: now,
+      nextHeartbeatAt: now + interval * 1000,
+      suppressedRoles: new Set(),
+      used: [],
+      offered: [],
+      tasks: new Map(),
+      completed: [],
+      offers: new Set(),
+    };
+    state.frameworks.set(frameworkId, fw);
+  }
+  return {
+    result: { frameworkId, heartbeatIntervalSeconds: interval, masterId: state.config.masterId, resubscribed: !!existing },
+    effects,
+  };
+}
+
+function accept(state: MasterState, fw: FrameworkRecord, call: Call<'ACCEPT'>, now: number): Effect[] {
+  const plan = planAccept({
+    frameworkId: fw.info.id,
+    partitionAware: partitionAware(fw.info.capabilities),
+    offers: new Map(
+      call.offerIds.flatMap((id) => {
+        const rec = state.offers.get(id);
+        return rec ? [[id, rec.offer] as const] : [];
+      }),
+    ),
+    agentActive: (id) => state.agents.get(id)?.status === 'ACTIVE',
+    activeTaskIds: new Set(fw.tasks.keys()),
+    offerIds: call.offerIds,
+    operations: call.operations,
+    now,
+  });
+  const roleOfOffers = plan.usedOfferIds.map((id) => state.offers.get(id)?.offer.role).find(Boolean) ?? '*';
+  for (const id of plan.usedOfferIds) removeOffer(state, id);
+  const effects: Effect[] = plan.rejected.map((status) => ({
+    kind: 'framework',
+    frameworkId: fw.info.id,
+    event: { type: 'UPDATE', status },
+  }));
+  for (const { task, resources } of plan.launches) {
+    const info = { ...task, resources };
+    const status: TaskStatus = {
+      taskId: task.taskId,
+      state: TaskState.STAGING,
+      source: Source.MASTER,
+      agentId: task.agentId,
+      timestamp: now,
+    };
+    addTask(state, { frameworkId: fw.info.id, agentId: task.agentId, info, status });
+    effects.push({ kind: 'agent', agentId: task.agentId, message: { type: 'RUN_TASK', framework: fw.info, task: info } });
+  }
+  if (plan.agentId) {
+    addFilter(
+      state,
+      { frameworkId: fw.info.id, role: roleOfOffers, agentId: plan.agentId, resources: plan.unused },
+      call.filters?.refuseSeconds ?? 5,
+      now,
+    );
+  }
+  effects.push({ kind: 'allocate' });
+  return effects;
+}
+
+function decline(state: MasterState, fw: FrameworkRecord, call: Call<'DECLINE'>, now: number): Effect[] {
+  for (const id of new Set(call.offerIds)) {
+    const rec = state.offers.get(id);
+    if (!rec || rec.offer.frameworkId !== fw.info.id) continue; // unknown offers are ignored, as in Mesos
+    removeOffer(state, id);
+    addFilter(
+      state,
+      { frameworkId: fw.info.id, role: rec.offer.role, agentId: rec.offer.agentId, resources: rec.offer.resources },
+      call.filters?.refuseSeconds ?? 5,
+      now,
+    );
+  }
+  return [{ kind: 'allocate' }];
+}
+
+/** kill asks the task's agent to kill it; a task the master does not know is answered at once. */
+export function kill(
+  state: MasterState,
+  fw: FrameworkRecord,
+  taskId: string,
+  now: number,
+  killPolicy?: { gracePeriodSeconds: number },
+): Effect[] {
+  const task = fw.tasks.get(taskId);
+  if (!task) {
+    const completed = fw.completed.findLast((t) => t.info.taskId === taskId);
+    const status: TaskStatus = completed
+      ? { ...completed.status, uuid: undefined, reason: Reason.RECONCILIATION, source: Source.MASTER, timestamp: now }
+      : {
+          taskId,
+          state: stateForFramework(TaskState.UNKNOWN, partitionAware(fw.info.capabilities)),
+          reason: Reason.TASK_UNKNOWN,
+          source: Source.MASTER,
+          message: 'task is unknown to the master',
+          timestamp: now,
+        };
+    return frameworkEvent(fw, { kind: 'framework', frameworkId: fw.info.id, event: { type: 'UPDATE', status } });
+  }
+  return [
+    {
+      kind: 'agent',
+      agentId: task.agentId,
+      message: { type: 'KILL_TASK', frameworkId: fw.info.id, taskId, killPolicy: killPolicy ?? task.info.killPolicy },
+    },
+  ];
+}
+
+function acknowledge(state: MasterState, fw: FrameworkRecord, call: Call<'ACKNOWLEDGE'>): Effect[] {
+  const agent = state.agents.get(call.agentId);
+  if (!agent) throw new MasterError('NOT_FOUND', `agent ${call.agentId} is unknown`);
+  return [
+    {
+      kind: 'agent',
+      agentId: call.agentId,
+      message: { type: 'STATUS_UPDATE_ACK', frameworkId: fw.info.id, taskId: call.taskId, uuid: call.uuid },
+    },
+  ];
+}
+
+function reconcileCall(
+  state: MasterState,
+  fw: FrameworkRecord,
+  tasks: readonly { taskId: string; agentId?: string }[],
+  now: number,
+): TaskStatus[] {
+  const known = new Map<string, TaskStatus>();
+  for (const t of fw.completed) known.set(t.info.taskId, t.status);
+  for (const t of fw.tasks.values()) known.set(t.info.taskId, t.status);
+  return reconcile(
+    {
+      known,
+      agentStatus: (id) => state.agents.get(id)?.status,
+      partitionAware: partitionAware(fw.info.capabilities),
+      now,
+    },
+    tasks,
+  ).filter((s) => tasks.length > 0 || !isTerminal(s.state) || fw.tasks.has(s.taskId));
+}

@@ -1,0 +1,80 @@
+import {
+  MEZZO_VERSION,
+  type AgentView,
+  type FrameworkView,
+  type StateView,
+  type TaskView,
+} from '../../protocol/index.js';
+import type { AgentRecord, FrameworkRecord, MasterState, TaskRecord } from './state.js';
+
+/** agentView is an agent as operators see it. */
+export function agentView(a: AgentRecord): AgentView {
+  return {
+    id: a.info.id,
+    hostname: a.info.hostname,
+    status: a.status,
+    attributes: a.info.attributes,
+    total: a.info.resources,
+    used: a.used,
+    offered: a.offered,
+    registeredAt: a.registeredAt,
+    lastSeenAt: a.lastSeenAt,
+    version: a.info.version,
+    tasks: a.tasks.size,
+  };
+}
+
+/** frameworkView is a framework as operators see it. */
+export function frameworkView(f: FrameworkRecord): FrameworkView {
+  return {
+    id: f.info.id,
+    name: f.info.name,
+    user: f.info.user,
+    principal: f.info.principal,
+    roles: f.info.roles,
+    capabilities: f.info.capabilities,
+    status: f.status,
+    suppressedRoles: [...f.suppressedRoles],
+    failoverTimeoutSeconds: f.info.failoverTimeoutSeconds,
+    subscribedAt: f.subscribedAt,
+    used: f.used,
+    offered: f.offered,
+    tasks: f.tasks.size,
+  };
+}
+
+/** taskView is a task as operators see it; the environment never leaves the master. */
+export function taskView(t: TaskRecord): TaskView {
+  const c = t.info.command;
+  return {
+    taskId: t.info.taskId,
+    frameworkId: t.frameworkId,
+    agentId: t.agentId,
+    name: t.info.name,
+    state: t.status.state,
+    reason: t.status.reason,
+    message: t.status.message,
+    exitCode: t.status.exitCode,
+    resources: t.info.resources,
+    command: c.shell ? (c.value ?? '') : (c.argv ?? []).join(' '),
+    updatedAt: t.status.timestamp,
+  };
+}
+
+/** tasksOf lists a framework's tasks, terminal ones first (oldest first), then active ones. */
+export function tasksOf(f: FrameworkRecord): TaskView[] {
+  return [...f.completed, ...f.tasks.values()].map(taskView);
+}
+
+/** stateView is the whole GET_STATE answer. */
+export function stateView(state: MasterState): StateView {
+  const frameworks = [...state.frameworks.values()];
+  return {
+    masterId: state.config.masterId,
+    version: MEZZO_VERSION,
+    startedAt: state.startedAt,
+    agents: [...state.agents.values()].map(agentView),
+    frameworks: frameworks.map(frameworkView),
+    tasks: frameworks.flatMap(tasksOf),
+  };
+}

@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { createActor, fromPromise } from 'xstate';
+import {
+  AgentInfo,
+  AgentToExecutor,
+  AgentToMaster,
+  ExecutorToAgent,
+  MasterToAgent,
+  MEZZO_VERSION,
+  resources as R,
+  Registered,
+} from '../../protocol/index.js';
+import { systemClock } from '../common/index.js';
+import { ExecutorEnv } from '../executor/index.js';
+import { type AgentSettings, createAgentContext, taskKey } from './agent-state.js';
+import {
+  defaultExecutorMain,
+  ExecutorLauncher,
+  type LaunchEvent,
+  parentPid,
+  signalProcessGroup,
+} from './executor-launcher.js';
+import { loadIdentity } from './identity.js';
+import { type AgentEvent, agentMachine } from './machine.js';
+import { readMachineFacts } from './machine-facts.js';
+import type { RegistrationRequest } from './registration.js';
+import { detectResources } from './resource-detection.js';
+import type { AgentHandle, AgentOptions } from './types.js';
+
+/** How long one REGISTER request waits for the master. */
+const REGISTER_TIMEOUT_MS = 5000;
+/** How long stop() waits, at the very end, for executor processes it SIGKILLed to be reaped. */
+const LAST_REAP_MS = 1000;
+
+/**
+ * startAgent runs an agent on the bus: it takes its identity from its work dir, detects its
+ * resources, subscribes to its control and executor subjects, and registers with the master.
+ * This is the only file of the agent that touches the bus.
+ */
+export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
+  const { bus, subjects, config } = opts;
+  const clock = opts.clock ?? systemClock;
+  mkdirSync(config.workDir, { recursive: true });
+  const identity = loadIdentity(config.workDir);
+  const agentId = identity.agentId;
+  const log = opts.log.child({ agentId });
+
+  const info = AgentInfo.parse({
+    id: agentId,
+    hostname: config.hostname ?? hostname(),
+    resources: detectResources(readMachineFacts(config.workDir), config.resources),
+    attributes: config.attributes ? R.parseAttributes(config.attributes) : {},
+    bootId: identity.bootId,
+    version: MEZZO_VERSION,
+  });
+  const settings: AgentSettings = {
+    workDir: config.workDir,
+    statusUpdateRetryMs: config.statusUpdateRetryMs ?? 2000,
+    statusUpdateRetryCapMs: 60_000,
+    defaultKillGracePeriodSeconds: config.defaultKillGracePeriodSeconds ?? 3,
+    registrationBackoff: config.registrationBackoff ?? { baseMs: 1000, capMs: 60_000 },
+  };
+
+  const send = (event: AgentEvent) => {
+    if (actor.getSnapshot().status === 'active') actor.send(event);
+  };
+  const stamp = (e: LaunchEvent): AgentEvent =>
+    e.type === 'EXECUTOR_SPAWNED' ? e : { ...e, now: clock.now(), uuid: randomUUID() };
+
+  const launcher = new ExecutorLauncher({
+    command: config.executorCommand ?? [process.execPath, defaultExecutorMain()],
+    env: {
+      [ExecutorEnv.NATS_URL]: Array.isArray(config.natsUrl) ? config.natsUrl.join(',') : config.natsUrl,
+      [ExecutorEnv.PREFIX]: subjects.prefix,
+      [ExecutorEnv.AGENT_ID]: agentId,
+    },
+    prefix: subjects.prefix,
+    report: (e) => send(stamp(e)),
+  });
+
+  /** Effects must never throw into the machine: a failed publish is logged and retried by the protocol. */
+  const guarded = (what: string, fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      log.error({ err }, `could not ${what}`);
+    }
+  };
+
+  const machine = agentMachine.provide({
+    actors: {
+      register: fromPromise<Registered, RegistrationRequest>(({ input }) =>
+        bus.request(
+          subjects.masterAgent(agentId),
+          AgentToMaster,
+          { type: 'REGISTER', ...input },
+          Registered,
+          {
+            timeoutMs: REGISTER_TIMEOUT_MS,
+          },
+        ),
+      ),
+    },
+    actions: {
+      sendToMaster: (_, p) =>
+        guarded('send to the master', () =>
+          bus.publish(subjects.masterAgent(agentId), AgentToMaster, p.message),
+        ),
+      sendToExecutor: (_, p) =>
+        guarded('send to an executor', () =>
+          bus.publish(subjects.executor(agentId, p.executorId), AgentToExecutor, p.message),
+        ),
+      spawnExecutor: (_, p) => launcher.launch(p.launch),
+      signalProcessGroup: (_, p) =>
+        guarded('signal a process group', () => signalProcessGroup(p.pgid, p.signal)),
+      warn: (_, p) => log.warn(p.fields ?? {}, p.message),
+    },
+  });
+
+  let lastState = '';
+  const actor = createActor(machine, {
+    input: createAgentContext(info, settings),
+    inspect: (ev) => {
+      if (ev.type !== '@xstate.snapshot' || ev.actorRef !== actor) return;
+      const value = JSON.stringify((ev.snapshot as { value?: unknown }).value);
+      if (value !== lastState) {
+        lastState = value;
+        log.info({ state: JSON.parse(value) }, 'agent state');
+      }
+    },
+  });
+
+  let firstRegistered = false;
+  let resolveRegistered!: () => void;
+  let rejectRegistered!: (err: Error) => void;
+  const registeredPromise = new Promise<void>((resolve, reject) => {
+    resolveRegistered = resolve;
+    rejectRegistered = reject;
+  });
+  registeredPromise.catch(() => {});
+  actor.subscribe((snap) => {
+    if (!firstRegistered && snap.matches('registered')) {
+      firstRegistered = true;
+      resolveRegistered();
+    }
+  });
+
+  /** A REGISTER whose pid is not a child of that executor would let a forged message kill any process group. */
+  const plausible = (msg: ExecutorToAgent): boolean => {
+    if (msg.type !== 'REGISTER') return true;
+    if (msg.pid <= 1 || msg.pid === process.pid) return false;
+    const executorPid = launcher.pidOf(taskKey(msg.frameworkId, msg.taskId));
+    const parent = parentPid(msg.pid);
+    return executorPid === undefined || parent === undefined || parent === executorPid;
+  };
+
+  const unsubscribe = [
+    bus.listen(subjects.agent(agentId), MasterToAgent, (msg) =>
+      send({ type: 'MASTER_MESSAGE', now: clock.now(), uuid: randomUUID(), msg }),
+    ),
+    bus.listen(subjects.agentExecutors(agentId), ExecutorToAgent, (msg) => {
+      if (!plausible(msg)) {
+        log.warn({ executorId: msg.executorId }, 'dropping an executor REGISTER whose pid is not its task');
+        return;
+      }
+      send({ type: 'EXECUTOR_MESSAGE', now: clock.now(), msg });
+    }),
+  ];
+  await bus.flush();
+
+  const cleanup = async () => {
+    for (const u of unsubscribe) u();
+    // The machine has waited for, then SIGKILLed, every executor; this is the last resort.
+    for (const rec of Object.values(actor.getSnapshot().context.tasks)) {
+      if (rec.executorExited) continue;
+      for (const pgid of [rec.executorPid, rec.taskPid])
+        if (pgid !== undefined) signalProcessGroup(pgid, 'SIGKILL');
+    }
+    launcher.killAll();
+    const deadline = Date.now() + LAST_REAP_MS;
+    while (launcher.running() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (!firstRegistered) rejectRegistered(new Error('the agent stopped before it registered'));
+    log.info('agent stopped');
+  };
+  const finished = new Promise<void>((resolve) => {
+    actor.subscribe({
+      complete: () => resolve(),
+      error: (err) => {
+        log.error({ err }, 'agent actor failed');
+        resolve();
+      },
+    });
+  }).then(cleanup);
+
+  actor.start();
+  log.info(
+    { prefix: subjects.prefix, resources: R.formatResources(info.resources), workDir: config.workDir },
+    'agent starting',
+  );
+
+  let stopRequested = false;
+  return {
+    agentId,
+    registered: () => registeredPromise,
+    async stop() {
+      if (!stopRequested) {
+        stopRequested = true;
+        send({ type: 'STOP' });
+      }
+      await finished;
+    },
+  };
+}

@@ -1,0 +1,6 @@
+/** The command executor: a process per task that runs it, streams its output and reports its states. */
+
+export { type ExecutorContext, type ExecutorEvent, type ExecutorInput, executorMachine } from './machine.js';
+export { type ExecutorOptions, type ExecutorRun, runExecutor } from './runtime.js';
+export { ExecutorEnv, TASK_FILE, TaskEnv, TaskFile, type TaskFileInput } from './task-file.js';
+export { launchFailureStatus, type TaskEnd, type TerminalStatus, terminalStatus } from './terminal-status.js';

@@ -1,0 +1,229 @@
+import { setup } from 'xstate';
+import { Source, TaskState } from '../../protocol/index.js';
+import { notProvided } from '../common/index.js';
+import { acknowledge, type OutboxStatus, push } from './status-outbox.js';
+import { launchFailureStatus, type TerminalStatus, terminalStatus } from './terminal-status.js';
+
+/** ExecutorInput is who the executor is, and the moment and uuid of its first update (TASK_STARTING). */
+export interface ExecutorInput {
+  agentId: string;
+  executorId: string;
+  frameworkId: string;
+  taskId: string;
+  /** Grace between SIGTERM and SIGKILL for a kill that names none (a signal to the executor). */
+  defaultGracePeriodSeconds: number;
+  now: number;
+  uuid: string;
+}
+
+/** ExecutorContext is the executor's state: plain, serializable data. */
+export interface ExecutorContext {
+  agentId: string;
+  executorId: string;
+  frameworkId: string;
+  taskId: string;
+  defaultGracePeriodSeconds: number;
+  /** Updates the agent has not acknowledged, oldest first; the head is in flight. */
+  outbox: OutboxStatus[];
+  taskPid?: number;
+  killRequested: boolean;
+  /** The grace period of the kill in progress. */
+  gracePeriodSeconds: number;
+  /** The terminal status once decided. */
+  terminal?: TerminalStatus;
+}
+
+/**
+ * ExecutorEvent is what the executor reacts to; the runtime stamps events that make an update
+ * with `now` and a fresh `uuid`. RESEND is the machine's own timer.
+ */
+export type ExecutorEvent =
+  | { type: 'SPAWNED'; pid: number; now: number; uuid: string }
+  | { type: 'SPAWN_FAILED'; program: string; code?: string; message: string; now: number; uuid: string }
+  | { type: 'TASK_EXITED'; exitCode: number | null; signal: string | null; now: number; uuid: string }
+  | { type: 'KILL'; gracePeriodSeconds?: number }
+  | { type: 'ACK'; uuid: string }
+  | { type: 'RESEND' };
+
+/** RESEND_ID names the one pending resend timer. */
+const RESEND_ID = 'resend';
+
+/** statusOf builds one of the executor's updates. */
+function statusOf(
+  c: Pick<ExecutorContext, 'agentId' | 'executorId' | 'taskId'>,
+  state: TaskState,
+  now: number,
+  uuid: string,
+  extra: Partial<TerminalStatus> = {},
+): OutboxStatus {
+  return {
+    taskId: c.taskId,
+    state,
+    source: Source.EXECUTOR,
+    agentId: c.agentId,
+    executorId: c.executorId,
+    uuid,
+    timestamp: now,
+    ...extra,
+  };
+}
+
+const executorSetup = setup({
+  types: {
+    context: {} as ExecutorContext,
+    events: {} as ExecutorEvent,
+    input: {} as ExecutorInput,
+  },
+  actions: {
+    publishUpdate: (_, _p: { status: OutboxStatus }) => notProvided('publishUpdate'),
+    publishRegister: (_, _p: { pid: number }) => notProvided('publishRegister'),
+    spawnTask: () => notProvided('spawnTask'),
+    signalTask: (_, _p: { signal: 'SIGTERM' | 'SIGKILL' }) => notProvided('signalTask'),
+    warn: (_, _p: { message: string }) => notProvided('warn'),
+  },
+  guards: {
+    killRequested: ({ context }) => context.killRequested,
+    allAcknowledged: ({ context }) => context.outbox.length === 0,
+  },
+  delays: {
+    resend: 1000,
+    killGrace: ({ context }) => context.gracePeriodSeconds * 1000,
+    giveUp: 60_000,
+  },
+});
+
+type Enqueue = Parameters<Parameters<typeof executorSetup.enqueueActions>[0]>[0]['enqueue'];
+
+/** send publishes an update and arms its resend timer. */
+function send(enqueue: Enqueue, status: OutboxStatus): void {
+  enqueue({ type: 'publishUpdate', params: { status } });
+  enqueue.cancel(RESEND_ID);
+  enqueue.raise({ type: 'RESEND' }, { id: RESEND_ID, delay: 'resend' });
+}
+
+/** report queues an update, sending it at once if nothing is in flight. */
+function report(
+  enqueue: Enqueue,
+  context: ExecutorContext,
+  status: OutboxStatus,
+  patch: Partial<ExecutorContext> = {},
+): void {
+  const r = push(context.outbox, status);
+  enqueue.assign({ ...patch, outbox: r.outbox });
+  if (r.isHead) send(enqueue, status);
+}
+
+/** spawned records the task's pid, tells the agent (so it can kill the task's group) and reports TASK_RUNNING. */
+const spawned = executorSetup.enqueueActions(({ context, event, enqueue }) => {
+  if (event.type !== 'SPAWNED') return;
+  enqueue({ type: 'publishRegister', params: { pid: event.pid } });
+  report(enqueue, context, statusOf(context, TaskState.RUNNING, event.now, event.uuid), {
+    taskPid: event.pid,
+  });
+});
+
+/** ended reports the terminal update of a task that exited, or could not start. */
+const ended = executorSetup.enqueueActions(({ context, event, enqueue }) => {
+  let terminal: TerminalStatus;
+  if (event.type === 'TASK_EXITED') {
+    terminal = terminalStatus({
+      exitCode: event.exitCode,
+      signal: event.signal,
+      killRequested: context.killRequested,
+    });
+  } else if (event.type === 'SPAWN_FAILED') {
+    terminal = launchFailureStatus(event.program, event);
+  } else {
+    return;
+  }
+  report(enqueue, context, statusOf(context, terminal.state, event.now, event.uuid, terminal), { terminal });
+});
+
+/** requestKill remembers that the task must die, and with what grace period. */
+const requestKill = executorSetup.assign(({ context, event }) => ({
+  killRequested: true,
+  gracePeriodSeconds:
+    (event.type === 'KILL' ? event.gracePeriodSeconds : undefined) ?? context.defaultGracePeriodSeconds,
+}));
+
+/**
+ * executorMachine runs one task: report TASK_STARTING, spawn the task, report TASK_RUNNING, and
+ * on its exit the terminal state. A KILL (from the agent, or a signal to the executor) sends
+ * SIGTERM to the task's process group and SIGKILL after the grace period. Every update is resent
+ * every second until the agent acknowledges it, one at a time in order; the machine is done once
+ * the terminal update is acknowledged, or after `giveUp` without an agent.
+ */
+export const executorMachine = executorSetup.createMachine({
+  id: 'executor',
+  context: ({ input }) => ({
+    agentId: input.agentId,
+    executorId: input.executorId,
+    frameworkId: input.frameworkId,
+    taskId: input.taskId,
+    defaultGracePeriodSeconds: input.defaultGracePeriodSeconds,
+    outbox: [statusOf(input, TaskState.STARTING, input.now, input.uuid)],
+    killRequested: false,
+    gracePeriodSeconds: input.defaultGracePeriodSeconds,
+  }),
+  initial: 'launching',
+  on: {
+    ACK: {
+      actions: executorSetup.enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'ACK') return;
+        const r = acknowledge(context.outbox, event.uuid);
+        if (!r.acked) return;
+        enqueue.assign({ outbox: r.outbox });
+        enqueue.cancel(RESEND_ID);
+        if (r.next) send(enqueue, r.next);
+      }),
+    },
+    RESEND: {
+      actions: executorSetup.enqueueActions(({ context, enqueue }) => {
+        if (context.outbox[0]) send(enqueue, context.outbox[0]);
+      }),
+    },
+  },
+  states: {
+    launching: {
+      entry: [
+        executorSetup.enqueueActions(({ context, enqueue }) => send(enqueue, context.outbox[0])),
+        'spawnTask',
+      ],
+      on: {
+        SPAWNED: [
+          { guard: 'killRequested', target: 'killing', actions: spawned },
+          { target: 'running', actions: spawned },
+        ],
+        SPAWN_FAILED: { target: 'reporting', actions: ended },
+        TASK_EXITED: { target: 'reporting', actions: ended },
+        KILL: { actions: requestKill },
+      },
+    },
+    running: {
+      on: {
+        KILL: { target: 'killing', actions: requestKill },
+        TASK_EXITED: { target: 'reporting', actions: ended },
+      },
+    },
+    killing: {
+      entry: { type: 'signalTask', params: { signal: 'SIGTERM' } },
+      after: { killGrace: { actions: { type: 'signalTask', params: { signal: 'SIGKILL' } } } },
+      on: {
+        TASK_EXITED: { target: 'reporting', actions: ended },
+      },
+    },
+    reporting: {
+      always: { guard: 'allAcknowledged', target: 'done' },
+      after: {
+        giveUp: {
+          target: 'done',
+          actions: {
+            type: 'warn',
+            params: { message: 'no agent acknowledged the terminal update; exiting anyway' },
+          },
+        },
+      },
+    },
+    done: { type: 'final' },
+  },
+});

@@ -1,0 +1,110 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { CommandInfo, TaskOutput } from '../../protocol/index.js';
+import { createOutputPump } from './output-pump.js';
+
+/** How long after the task exits its output may take to close before the executor stops waiting. */
+const OUTPUT_CLOSE_GRACE_MS = 2000;
+
+/** TaskProcessEvents are what a task's process tells the executor. */
+export interface TaskProcessEvents {
+  spawned(pid: number): void;
+  /** The command could not start at all. */
+  failed(program: string, error: { code?: string; message: string }): void;
+  /** The task exited and its output is flushed and its end published. */
+  exited(exitCode: number | null, signal: string | null): void;
+}
+
+/** TaskProcessOptions say what to run and where. */
+export interface TaskProcessOptions {
+  command: CommandInfo;
+  sandbox: string;
+  env: Record<string, string>;
+  publishOutput(chunk: TaskOutput): void;
+}
+
+/** TaskProcess is a running task. */
+export interface TaskProcess {
+  /** Signals the task's whole process group. */
+  signal(signal: 'SIGTERM' | 'SIGKILL'): void;
+}
+
+/** programOf is what a command runs: `/bin/sh -c value`, or its argv. */
+export function programOf(command: CommandInfo): [string, string[]] {
+  if (command.shell) return ['/bin/sh', ['-c', command.value ?? '']];
+  const [file, ...args] = command.argv ?? [];
+  return [file, args];
+}
+
+function signalGroup(pid: number | undefined, signal: 'SIGTERM' | 'SIGKILL'): void {
+  if (pid === undefined || pid <= 1) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * startTaskProcess spawns the task in its own process group, in the sandbox, with its output
+ * going to `<sandbox>/stdout` and `<sandbox>/stderr` and to the bus. When the task exits, what
+ * is left of its process group is SIGKILLed (nothing it started outlives it, as when Mesos
+ * destroys a container), and `exited` comes once both output streams have ended.
+ */
+export function startTaskProcess(opts: TaskProcessOptions, events: TaskProcessEvents): TaskProcess {
+  const [program, args] = programOf(opts.command);
+  const stdout = createOutputPump('stdout', join(opts.sandbox, 'stdout'), opts.publishOutput);
+  const stderr = createOutputPump('stderr', join(opts.sandbox, 'stderr'), opts.publishOutput);
+  let started = false;
+  let finished = false;
+  let pid: number | undefined;
+
+  const child = spawn(program, args, {
+    cwd: opts.sandbox,
+    env: opts.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d: Buffer) => stdout.write(d));
+  child.stderr?.on('data', (d: Buffer) => stderr.write(d));
+
+  const finish = async (exitCode: number | null, signal: string | null) => {
+    if (finished) return;
+    finished = true;
+    await Promise.all([stdout.end(), stderr.end()]);
+    events.exited(exitCode, signal);
+  };
+
+  child.on('spawn', () => {
+    started = true;
+    pid = child.pid;
+    events.spawned(child.pid as number);
+  });
+  child.on('error', (err: NodeJS.ErrnoException) => {
+    if (started || finished) return;
+    finished = true;
+    void Promise.all([stdout.end(), stderr.end()]).then(() =>
+      events.failed(program, { code: err.code, message: err.message }),
+    );
+  });
+  child.on('exit', (exitCode, signal) => {
+    if (!started) return;
+    signalGroup(pid, 'SIGKILL');
+    // Output closes once every holder of the pipes is gone; don't wait forever for escapees.
+    const timer = setTimeout(() => {
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      void finish(exitCode, signal);
+    }, OUTPUT_CLOSE_GRACE_MS);
+    child.once('close', () => {
+      clearTimeout(timer);
+      void finish(exitCode, signal);
+    });
+  });
+
+  return {
+    signal(signal) {
+      if (!finished) signalGroup(pid, signal);
+    },
+  };
+}

@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, SimulatedClock } from 'xstate';
+import { type ExecutorEvent, executorMachine } from '../../actors/executor/index.js';
+
+type Call = { effect: string; [k: string]: unknown };
+
+function start(gracePeriodSeconds = 2) {
+  const clock = new SimulatedClock();
+  const calls: Call[] = [];
+  const machine = executorMachine.provide({
+    actions: {
+      publishUpdate: (_, p) =>
+        void calls.push({
+          effect: 'publishUpdate',
+          state: p.status.state,
+          uuid: p.status.uuid,
+          status: p.status,
+        }),
+      publishRegister: (_, p) => void calls.push({ effect: 'publishRegister', ...p }),
+      spawnTask: () => void calls.push({ effect: 'spawnTask' }),
+      signalTask: (_, p) => void calls.push({ effect: 'signalTask', ...p }),
+      warn: (_, p) => void calls.push({ effect: 'warn', ...p }),
+    },
+  });
+  const actor = createActor(machine, {
+    clock,
+    input: {
+      agentId: 'a1',
+      executorId: 't1',
+      frameworkId: 'f1',
+      taskId: 't1',
+      defaultGracePeriodSeconds: gracePeriodSeconds,
+      now: 0,
+      uuid: 'u-start',
+    },
+  }).start();
+  let n = 0;
+  const stamp = () => ({ now: clock.now(), uuid: `u${++n}` });
+  return {
+    actor,
+    clock,
+    calls,
+    send: (e: ExecutorEvent) => actor.send(e),
+    stamp,
+    published: () => calls.filter((c) => c.effect === 'publishUpdate').map((c) => `${c.state}:${c.uuid}`),
+    advance(ms: number, step = 100) {
+      for (let t = 0; t < ms; t += step) clock.increment(step);
+    },
+    ack(uuid: string) {
+      actor.send({ type: 'ACK', uuid });
+    },
+  };
+}
+
+describe('the command executor actor', () => {
+  it('reports STARTING, spawns, registers the task pid, and reports RUNNING only once STARTING is acked', () => {
+    const x = start();
+    expect(x.calls.map((c) => c.effect)).toEqual(['publishUpdate', 'spawnTask']);
+    expect(x.calls[0].status).toMatchObject({
+      taskId: 't1',
+      state: 'TASK_STARTING',
+      source: 'SOURCE_EXECUTOR',
+      agentId: 'a1',
+      executorId: 't1',
+      uuid: 'u-start',
+    });
+    x.send({ type: 'SPAWNED', pid: 999, ...x.stamp() });
+    expect(x.calls.find((c) => c.effect === 'publishRegister')).toEqual({
+      effect: 'publishRegister',
+      pid: 999,
+    });
+    expect(x.published()).toEqual(['TASK_STARTING:u-start']);
+    x.ack('u-start');
+    expect(x.published()).toEqual(['TASK_STARTING:u-start', 'TASK_RUNNING:u1']);
+    expect(x.actor.getSnapshot().value).toBe('running');
+  });
+
+  it('resends the unacknowledged update every second, and an ack of another uuid changes nothing', () => {
+    const x = start();
+    x.ack('not-it');
+    x.advance(2500);
+    expect(x.published()).toEqual([
+      'TASK_STARTING:u-start',
+      'TASK_STARTING:u-start',
+      'TASK_STARTING:u-start',
+    ]);
+    x.ack('u-start');
+    x.advance(3000);
+    expect(x.published()).toHaveLength(3);
+  });
+
+  it('reports the exit status as the terminal update and is done once it is acked', () => {
+    const x = start();
+    x.send({ type: 'SPAWNED', pid: 999, ...x.stamp() });
+    x.send({ type: 'TASK_EXITED', exitCode: 7, signal: null, ...x.stamp() });
+    expect(x.actor.getSnapshot().value).toBe('reporting');
+    x.ack('u-start');
+    x.ack('u1');
+    expect(x.calls.at(-1)?.status).toMatchObject({
+      state: 'TASK_FAILED',
+      exitCode: 7,
+      message: 'Command exited with status 7',
+    });
+    x.ack('u2');
+    expect(x.actor.getSnapshot().status).toBe('done');
+  });
+
+  it('kills with SIGTERM, escalates to SIGKILL after the grace period and reports TASK_KILLED', () => {
+    const x = start();
+    x.send({ type: 'SPAWNED', pid: 999, ...x.stamp() });
+    x.send({ type: 'KILL', gracePeriodSeconds: 1.5 });
+    expect(x.calls.filter((c) => c.effect === 'signalTask')).toEqual([
+      { effect: 'signalTask', signal: 'SIGTERM' },
+    ]);
+    x.advance(1400);
+    expect(x.calls.filter((c) => c.effect === 'signalTask')).toHaveLength(1);
+    x.advance(100);
+    expect(x.calls.filter((c) => c.effect === 'signalTask')).toEqual([
+      { effect: 'signalTask', signal: 'SIGTERM' },
+      { effect: 'signalTask', signal: 'SIGKILL' },
+    ]);
+    x.send({ type: 'TASK_EXITED', exitCode: null, signal: 'SIGKILL', ...x.stamp() });
+    x.ack('u-start');
+    x.ack('u1');
+    expect(x.calls.filter((c) => c.effect === 'publishUpdate').at(-1)?.status).toMatchObject({
+      state: 'TASK_KILLED',
+      signal: 'SIGKILL',
+    });
+  });
+
+  it('uses the default grace period for a kill that names none, and kills a task as soon as it spawns if told to while launching', () => {
+    const x = start(4);
+    x.send({ type: 'KILL' });
+    expect(x.calls.filter((c) => c.effect === 'signalTask')).toEqual([]);
+    x.send({ type: 'SPAWNED', pid: 999, ...x.stamp() });
+    expect(x.actor.getSnapshot().value).toBe('killing');
+    expect(x.calls.filter((c) => c.effect === 'signalTask')).toEqual([
+      { effect: 'signalTask', signal: 'SIGTERM' },
+    ]);
+    x.advance(4000);
+    expect(x.calls.filter((c) => c.effect === 'signalTask')).toHaveLength(2);
+  });
+
+  it('fails a command that cannot start', () => {
+    const x = start();
+    x.send({
+      type: 'SPAWN_FAILED',
+      program: 'nope',
+      code: 'ENOENT',
+      message: 'spawn nope ENOENT',
+      ...x.stamp(),
+    });
+    x.ack('u-start');
+    expect(x.calls.at(-1)?.status).toMatchObject({
+      state: 'TASK_FAILED',
+      reason: 'REASON_COMMAND_EXECUTOR_FAILED',
+    });
+    x.ack('u1');
+    expect(x.actor.getSnapshot().status).toBe('done');
+  });
+
+  it('gives up on an absent agent after 60 s and is done anyway', () => {
+    const x = start();
+    x.send({ type: 'SPAWNED', pid: 999, ...x.stamp() });
+    x.send({ type: 'TASK_EXITED', exitCode: 0, signal: null, ...x.stamp() });
+    x.advance(59_000, 1000);
+    expect(x.actor.getSnapshot().status).toBe('active');
+    x.advance(1000, 1000);
+    expect(x.actor.getSnapshot().status).toBe('done');
+    expect(x.calls.filter((c) => c.effect === 'warn')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,93 @@
+import { connectNats, type Logger, NatsBus, RequestTimeoutError } from '../bus/index.js';
+import { subjects as makeSubjects, type Subjects } from '../protocol/index.js';
+import { type ClusterFile, processAlive, readClusterFile } from './cluster-file.js';
+import {
+  CLI_DEFAULTS,
+  type ConfigEnv,
+  type ConfigFlags,
+  type ResolvedConfig,
+  resolveConfig,
+  resolveDataDir,
+} from './config.js';
+import { CliError } from './errors.js';
+
+/** LoadedConfig is the resolved configuration and the cluster file it may have come from. */
+export interface LoadedConfig {
+  config: ResolvedConfig;
+  clusterFile?: ClusterFile;
+}
+
+/** loadConfig reads the environment and `<data>/cluster.json` and resolves the flags against them. */
+export function loadConfig(flags: ConfigFlags, env: ConfigEnv = process.env): LoadedConfig {
+  const [dataDir] = resolveDataDir({ flags, env, defaults: CLI_DEFAULTS });
+  const clusterFile = readClusterFile(dataDir);
+  return {
+    config: resolveConfig({ flags, env, clusterFile, defaults: CLI_DEFAULTS }),
+    ...(clusterFile ? { clusterFile } : {}),
+  };
+}
+
+/** ClusterConnection is a validated bus to a cluster, its subjects and where they came from. */
+export interface ClusterConnection {
+  config: ResolvedConfig;
+  bus: NatsBus;
+  subjects: Subjects;
+  /** describe says which cluster this is, for error messages. */
+  describe(): string;
+  close(): Promise<void>;
+}
+
+function staleHint(loaded: LoadedConfig): string {
+  const f = loaded.clusterFile;
+  if (loaded.config.from.natsUrl !== 'cluster-file' || !f) return '';
+  return processAlive(f.pid)
+    ? ` (from ${loaded.config.dataDir}/cluster.json)`
+    : ` (from ${loaded.config.dataDir}/cluster.json, which is stale: mezzo up pid ${f.pid} is not running)`;
+}
+
+/** natsUrlOf returns the NATS URL or explains how to give one. */
+export function natsUrlOf(loaded: LoadedConfig): string {
+  const url = loaded.config.natsUrl;
+  if (url) return url;
+  throw new CliError(
+    `no cluster found: pass --nats URL, set MEZZO_NATS_URL, or start one with \`mezzo up\` (no ${loaded.config.dataDir}/cluster.json)`,
+  );
+}
+
+/** connectCluster opens the bus a command talks to the master through. */
+export async function connectCluster(
+  flags: ConfigFlags,
+  name: string,
+  log: Logger,
+): Promise<ClusterConnection> {
+  const loaded = loadConfig(flags);
+  const url = natsUrlOf(loaded);
+  let bus: NatsBus;
+  try {
+    bus = new NatsBus(await connectNats({ servers: url, name, log }), log);
+  } catch (err) {
+    throw new CliError(`cannot connect to NATS at ${url}${staleHint(loaded)}: ${(err as Error).message}`, 1, {
+      cause: err,
+    });
+  }
+  const describe = () => `nats=${url} prefix=${loaded.config.prefix}${staleHint(loaded)}`;
+  return {
+    config: loaded.config,
+    bus,
+    subjects: makeSubjects(loaded.config.prefix),
+    describe,
+    close: () => bus.close(),
+  };
+}
+
+/** explainMasterError turns "nobody answered" into a message that names the cluster. */
+export function explainMasterError(err: unknown, conn: Pick<ClusterConnection, 'describe'>): unknown {
+  if (err instanceof RequestTimeoutError) {
+    return new CliError(
+      `no master answered (${conn.describe()}); is \`mezzo up\` or \`mezzo master\` running?`,
+      1,
+      { cause: err },
+    );
+  }
+  return err;
+}

@@ -1,0 +1,78 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import { startAgent } from '../../actors/agent/index.js';
+import { resources as R } from '../../protocol/index.js';
+import { action, type ExitBox, type Streams } from '../action.js';
+import { connectCluster } from '../cluster-connection.js';
+import type { ConfigFlags } from '../config.js';
+import { CliError, ExitCode } from '../errors.js';
+import { cliLogger } from '../logging.js';
+import { clusterFlags, withClusterOptions } from '../options.js';
+import { onShutdownSignals, Teardown } from '../shutdown.js';
+
+/** AgentFlags are `mezzo agent`'s options. */
+export interface AgentFlags extends ConfigFlags {
+  resources?: string;
+  attributes?: string;
+  workDir?: string;
+  hostname?: string;
+}
+
+/** agent runs one agent in the foreground until SIGINT or SIGTERM, then kills its tasks and stops. */
+export async function agent(flags: AgentFlags, streams: Streams): Promise<number> {
+  try {
+    if (flags.resources) R.parseResources(flags.resources);
+    if (flags.attributes) R.parseAttributes(flags.attributes);
+  } catch (err) {
+    throw new CliError((err as Error).message, ExitCode.USAGE);
+  }
+  const log = cliLogger('mezzo-agent', 'info');
+  const shutdown = onShutdownSignals(() => process.exit(ExitCode.INTERRUPTED));
+  const teardown = new Teardown(log);
+  let stoppedCleanly = false;
+  try {
+    const conn = await connectCluster(clusterFlags(flags), 'mezzo-agent', log);
+    teardown.add('connection', () => conn.close());
+    const workDir = resolve(flags.workDir ?? join(conn.config.dataDir, 'agent'));
+    mkdirSync(workDir, { recursive: true });
+    const handle = await startAgent({
+      bus: conn.bus,
+      subjects: conn.subjects,
+      log,
+      config: {
+        workDir,
+        natsUrl: conn.config.natsUrl as string,
+        ...(flags.resources ? { resources: flags.resources } : {}),
+        ...(flags.attributes ? { attributes: flags.attributes } : {}),
+        ...(flags.hostname ? { hostname: flags.hostname } : {}),
+      },
+    });
+    teardown.add('agent', () => handle.stop(), 60_000);
+    void handle.registered().then(
+      () => streams.stdout.write(`mezzo agent ${handle.agentId} registered ${conn.describe()}\n`),
+      () => {},
+    );
+    log.info({ reason: await shutdown.requested }, 'stopping the agent');
+  } finally {
+    stoppedCleanly = await teardown.run();
+    shutdown.dispose();
+  }
+  return stoppedCleanly ? ExitCode.OK : ExitCode.FAILURE;
+}
+
+/** agentCommand is `mezzo agent`. */
+export function agentCommand(box: ExitBox, streams: Streams): Command {
+  return withClusterOptions(
+    new Command('agent')
+      .summary('run an agent in the foreground')
+      .description(
+        'Run an agent in the foreground. It registers with the master, runs the tasks it is given and, on ' +
+          'Ctrl-C or SIGTERM, kills them and stops. Resources not named in --resources are detected.',
+      )
+      .option('--resources <resources>', "e.g. 'cpus:8;mem:16384;disk:40000;ports:[31000-32000]'")
+      .option('--attributes <attributes>', "e.g. 'rack:a;zone:west'")
+      .option('--work-dir <dir>', 'where sandboxes and the agent id live (default <data>/agent)')
+      .option('--hostname <name>', 'hostname to advertise (default: this machine)'),
+  ).action(action(box, streams, (opts: AgentFlags) => agent(opts, streams)));
+}

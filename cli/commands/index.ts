@@ -1,0 +1,7 @@
+/** The `mezzo` subcommands, one file each. */
+export { agentCommand } from './agent.js';
+export { killCommand } from './kill.js';
+export { agentsCommand, frameworksCommand, tasksCommand } from './list.js';
+export { masterCommand } from './master.js';
+export { runCommand } from './run.js';
+export { upCommand } from './up.js';

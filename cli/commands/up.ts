@@ -1,0 +1,182 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import {
+  type AgentHandle,
+  localAgentResources,
+  readMachineFacts,
+  startAgent,
+} from '../../actors/agent/index.js';
+import { startMaster } from '../../actors/master/index.js';
+import { connectNats, type Logger, NatsBus, startNatsServer } from '../../bus/index.js';
+import { subjects as makeSubjects, resources as R } from '../../protocol/index.js';
+import { action, type ExitBox, type Streams } from '../action.js';
+import { processAlive, readClusterFile, removeClusterFile, writeClusterFile } from '../cluster-file.js';
+import { CLI_DEFAULTS, type ConfigFlags, resolveConfig } from '../config.js';
+import { CliError, ExitCode } from '../errors.js';
+import { cliLogger } from '../logging.js';
+import { positiveInteger, withClusterOptions } from '../options.js';
+import { onShutdownSignals, Teardown, withTimeout } from '../shutdown.js';
+
+/** UpFlags are `mezzo up`'s options. */
+export interface UpFlags extends ConfigFlags {
+  agents: number;
+  resources?: string;
+}
+
+const REGISTER_TIMEOUT_MS = 30_000;
+
+/** Interrupted ends start-up early when a stop was requested meanwhile. */
+class Interrupted extends Error {
+  override name = 'Interrupted';
+}
+
+/** busFor opens one validated NATS connection of a component. */
+async function busFor(url: string, name: string, log: Logger): Promise<NatsBus> {
+  return new NatsBus(await connectNats({ servers: url, name, log }), log);
+}
+
+/**
+ * up runs a whole local cluster in this process: nats-server (unless --nats names one), a master
+ * and N agents, each with its own connection. It prints one ready line once every agent has
+ * registered and stops everything, leaving no process behind, on SIGINT or SIGTERM.
+ */
+export async function up(flags: UpFlags, streams: Streams): Promise<number> {
+  const log = cliLogger('mezzo-up', 'info');
+  // cluster.json is what `up` writes, so it never reads one: flags, env, defaults.
+  const config = resolveConfig({ flags, env: process.env, defaults: CLI_DEFAULTS });
+  const dataDir = resolve(config.dataDir);
+  if (flags.resources) {
+    try {
+      R.parseResources(flags.resources);
+    } catch (err) {
+      throw new CliError(`--resources: ${(err as Error).message}`, ExitCode.USAGE);
+    }
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const running = readClusterFile(dataDir);
+  if (running && running.pid !== process.pid && processAlive(running.pid)) {
+    throw new CliError(
+      `a cluster already runs from ${dataDir} (pid ${running.pid}, nats ${running.natsUrl}); stop it or use --data`,
+    );
+  }
+
+  const teardown = new Teardown(log);
+  const forceKills: (() => void)[] = [];
+  const shutdown = onShutdownSignals((signal) => {
+    log.warn({ signal }, 'second signal: stopping at once; tasks may be left running');
+    for (const kill of forceKills) kill();
+    process.exit(ExitCode.INTERRUPTED);
+  });
+  const checkpoint = () => {
+    if (shutdown.isRequested) throw new Interrupted();
+  };
+  let exitCode: number = ExitCode.OK;
+  try {
+    let natsUrl = config.natsUrl;
+    if (!natsUrl) {
+      const server = await startNatsServer({ dataDir: join(dataDir, 'nats') });
+      natsUrl = server.url;
+      forceKills.push(() => server.process.kill('SIGKILL'));
+      let stopping = false;
+      teardown.add('nats-server', () => {
+        stopping = true;
+        return server.stop();
+      });
+      server.process.once('exit', (code, signal) => {
+        if (stopping) return;
+        log.error({ code, signal }, 'nats-server exited unexpectedly; stopping the cluster');
+        exitCode = ExitCode.FAILURE;
+        shutdown.request('nats-server exited');
+      });
+      log.info({ url: natsUrl, pid: server.pid }, 'nats-server started');
+    }
+    checkpoint();
+    const subjects = makeSubjects(config.prefix);
+
+    const masterBus = await busFor(natsUrl, 'mezzo-master', log);
+    teardown.add('master connection', () => masterBus.close());
+    const master = await startMaster({ bus: masterBus, subjects, log });
+    teardown.add('master', () => master.stop());
+    checkpoint();
+
+    const agents: { handle: AgentHandle; bus: NatsBus; workDir: string }[] = [];
+    teardown.add('agents', () =>
+      Promise.all(
+        agents.map(async (a) => {
+          await a.handle.stop();
+          await a.bus.close();
+        }),
+      ),
+    );
+    for (let i = 0; i < flags.agents; i++) {
+      const workDir = join(dataDir, 'agents', String(i));
+      mkdirSync(workDir, { recursive: true });
+      const resources = flags.resources ?? localAgentResources(readMachineFacts(workDir), flags.agents, i);
+      const bus = await busFor(natsUrl, `mezzo-agent-${i}`, log);
+      try {
+        const handle = await startAgent({
+          bus,
+          subjects,
+          log: log.child({ agent: i }),
+          config: { workDir, resources, natsUrl },
+        });
+        agents.push({ handle, bus, workDir });
+      } catch (err) {
+        await bus.close().catch(() => {});
+        throw err;
+      }
+      checkpoint();
+    }
+    await Promise.race([
+      withTimeout(
+        Promise.all(agents.map((a) => a.handle.registered())),
+        REGISTER_TIMEOUT_MS,
+        `the agents did not all register within ${REGISTER_TIMEOUT_MS / 1000} s`,
+      ),
+      shutdown.requested,
+    ]);
+    checkpoint();
+
+    writeClusterFile(dataDir, {
+      natsUrl,
+      prefix: config.prefix,
+      pid: process.pid,
+      startedAt: Date.now(),
+      agents: agents.map((a) => ({ id: a.handle.agentId, workDir: a.workDir })),
+    });
+    teardown.add('cluster.json', () => removeClusterFile(dataDir));
+    streams.stdout.write(`mezzo ready nats=${natsUrl} agents=${agents.length}\n`);
+
+    const reason = await shutdown.requested;
+    log.info({ reason }, 'stopping the cluster');
+  } catch (err) {
+    if (!(err instanceof Interrupted)) {
+      exitCode = err instanceof CliError ? err.exitCode : ExitCode.FAILURE;
+      streams.stderr.write(`mezzo up: ${(err as Error).message}\n`);
+    }
+  } finally {
+    if (!(await teardown.run())) exitCode = exitCode || ExitCode.FAILURE;
+    shutdown.dispose();
+  }
+  return exitCode;
+}
+
+/** upCommand is `mezzo up`. */
+export function upCommand(box: ExitBox, streams: Streams): Command {
+  return withClusterOptions(
+    new Command('up')
+      .summary('run a local cluster in the foreground')
+      .description(
+        'Run a local cluster in the foreground: nats-server (unless --nats names one), a master and N agents sharing ' +
+          'this machine. Prints "mezzo ready nats=<url> agents=<n>" once every agent has registered, and writes ' +
+          '<data>/cluster.json so that other commands find the cluster. Ctrl-C (or SIGTERM) stops it all, tasks ' +
+          'included; a second signal stops at once.',
+      )
+      .option('--agents <n>', 'how many agents to start', positiveInteger, 2)
+      .option(
+        '--resources <resources>',
+        "each agent's resources, e.g. 'cpus:2;mem:2048;ports:[31000-31100]' (default: a 1/N share of this machine)",
+      ),
+  ).action(action(box, streams, (opts: UpFlags) => up(opts, streams)));
+}

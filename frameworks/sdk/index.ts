@@ -1,0 +1,39 @@
+/** The scheduler SDK: write a Mezzo framework (Scheduler) or talk to the master as an operator (Operator). */
+export {
+  type Acknowledgement,
+  acknowledgementFor,
+  type FiltersInput,
+  launchCall,
+  routeEvent,
+  type SchedulerRoute,
+  type TaskToLaunch,
+} from './calls.js';
+export type { BusSource } from './connection.js';
+export { TypedEmitter } from './emitter.js';
+export { SchedulerClosedError, SubscribeRefusedError } from './errors.js';
+export { FakeBus, type RecordedRequest, type Responder } from './fake-bus.js';
+export { newFrameworkId } from './framework-id.js';
+export {
+  Operator,
+  type OperatorArgs,
+  type OperatorCallType,
+  type OperatorOptions,
+} from './operator-client.js';
+export {
+  type FailureInfo,
+  Scheduler,
+  type SchedulerHandlers,
+  type SchedulerOptions,
+  type SchedulerPhase,
+  type TimerClock,
+} from './scheduler.js';
+export {
+  type SchedulerContext,
+  type SchedulerInput,
+  type SchedulerMachineEvent,
+  type SchedulerNotice,
+  SILENT_INTERVALS,
+  SUBSCRIBE_RETRY,
+  type SubscribeOutcome,
+  schedulerMachine,
+} from './scheduler-machine.js';

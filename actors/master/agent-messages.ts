@@ -29,8 +29,8 @@ export function handleAgentMessage(
   const agent = state.agents.get(agentId);
   if (!agent || agent.status !== AgentStatus.ACTIVE) {
     if (msg.type === 'UNREGISTER') return { result: {}, effects: [] };
-    if (agent?.status === AgentStatus.REMOVED) {
-      return { result: {}, effects: [{ kind: 'agent', agentId, message: { type: 'SHUTDOWN', message: 'agent was removed' } }] };
+    if (agent?.gone) {
+      return { result: {}, effects: [{ kind: 'agent', agentId, message: { type: 'SHUTDOWN', message: 'agent was marked gone' } }] };
     }
     return { result: {}, effects: [{ kind: 'agent', agentId, message: { type: 'REREGISTER' } }] };
   }
@@ -51,8 +51,8 @@ function register(state: MasterState, agentId: string, msg: Msg<'REGISTER'>, now
   }
   const effects: Effect[] = [{ kind: 'allocate' }];
   let agent = state.agents.get(agentId);
-  if (agent?.status === AgentStatus.REMOVED) {
-    throw new MasterError('FORBIDDEN', `agent ${agentId} was removed; start it with a fresh work dir`);
+  if (agent?.gone) {
+    throw new MasterError('FORBIDDEN', `agent ${agentId} was marked gone; start it with a fresh work dir`);
   }
   if (!agent) {
     agent = {
@@ -94,8 +94,10 @@ function register(state: MasterState, agentId: string, msg: Msg<'REGISTER'>, now
   const reported = new Set<string>();
   for (const { frameworkId, task, status } of msg.tasks) {
     const fw = state.frameworks.get(frameworkId);
-    if (!fw || fw.status === FrameworkStatus.REMOVED || isTerminal(status.state)) continue;
+    if (!fw || fw.status === FrameworkStatus.REMOVED) continue;
+    // A terminal task not yet acknowledged still counts as reported: its update is on its way.
     reported.add(taskKey(frameworkId, task.taskId));
+    if (isTerminal(status.state)) continue;
     const known = fw.tasks.get(task.taskId);
     if (!known) addTask(state, { frameworkId, agentId, info: { ...task, agentId }, status });
     else if (known.agentId === agentId) {

@@ -14,6 +14,8 @@ import type { MasterConfig } from './types.js';
 export interface AgentRecord {
   info: AgentInfo;
   status: AgentStatus;
+  /** Marked gone by an operator: final, the id may never register again. */
+  gone?: boolean;
   registeredAt: number;
   lastSeenAt: number;
   /** Resources held by non-terminal tasks. */

@@ -30,7 +30,11 @@ export function tick(state: MasterState, now: number): Effect[] {
       fw.status === FrameworkStatus.DISCONNECTED &&
       now - (fw.disconnectedAt ?? now) >= fw.info.failoverTimeoutSeconds * 1000
     ) {
-      effects.push(...removeFramework(state, fw, now, 'framework failover timeout elapsed'));
+      effects.push(...removeFramework(state, fw, now, 'framework failover timeout elapsed'), {
+        kind: 'framework',
+        frameworkId: fw.info.id,
+        event: { type: 'ERROR', message: 'framework was removed: its failover timeout elapsed' },
+      });
     }
     if (fw.status === FrameworkStatus.CONNECTED && now >= fw.nextHeartbeatAt) {
       fw.nextHeartbeatAt = now + interval;

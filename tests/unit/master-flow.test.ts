@@ -195,4 +195,27 @@ describe('the master handlers', () => {
     const h = harness();
     expect(() => h.call('nobody', { type: 'REVIVE' })).toThrow('not subscribed');
   });
+
+  it('lets an agent that unregistered gracefully register again with the same id', () => {
+    const h = harness();
+    h.agent('a1', register('a1'));
+    h.agent('a1', { type: 'UNREGISTER' });
+    expect(h.state.agents.get('a1')?.status).toBe('REMOVED');
+    h.agent('a1', register('a1'));
+    expect(h.state.agents.get('a1')?.status).toBe('ACTIVE');
+  });
+
+  it('counts a terminal, unacknowledged task reported at re-registration as still there', () => {
+    const h = harness();
+    h.agent('a1', register('a1'));
+    h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1') });
+    h.allocate();
+    h.call('f1', { type: 'ACCEPT', offerIds: [h.offers('f1')[0].id], operations: [{ type: 'LAUNCH', tasks: [task('t1')] }] });
+    h.advance(61_000);
+    h.call('f1', { type: 'HEARTBEAT' });
+    const finished = { taskId: 't1', agentId: 'a1', state: 'TASK_FINISHED' as const, source: 'SOURCE_EXECUTOR' as const, uuid: 'u9', timestamp: h.now() };
+    h.agent('a1', { ...register('a1'), tasks: [{ frameworkId: 'f1', task: { ...task('t1'), agentId: 'a1' }, status: finished }] });
+    expect(h.events('f1', 'UPDATE')).toEqual([]);
+    expect(h.state.frameworks.get('f1')?.tasks.get('t1')?.status.state).toBe('TASK_STAGING');
+  });
 });

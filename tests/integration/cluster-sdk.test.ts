@@ -1,0 +1,84 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgent, type AgentHandle } from '../../actors/agent/index.js';
+import { startMaster, type MasterHandle } from '../../actors/master/index.js';
+import { silentLogger } from '../../bus/index.js';
+import { Scheduler } from '../../frameworks/sdk/index.js';
+import { isTerminal, resources as R, subjects as makeSubjects, type TaskStatus } from '../../protocol/index.js';
+import { waitFor } from '../support/processes.js';
+import { startTestNats, type TestNats } from '../support/nats.js';
+
+describe('a framework on the SDK against a real master and agent', () => {
+  let nats: TestNats;
+  let master: MasterHandle;
+  let agent: AgentHandle;
+  let workDir: string;
+
+  beforeAll(async () => {
+    nats = await startTestNats();
+    const subjects = makeSubjects(nats.prefix);
+    master = await startMaster({ bus: await nats.bus('master'), subjects, log: silentLogger, config: { allocationIntervalMs: 100 } });
+    workDir = mkdtempSync(join(tmpdir(), 'mezzo-cluster-'));
+    agent = await startAgent({
+      bus: await nats.bus('agent'),
+      subjects,
+      log: silentLogger,
+      config: { workDir, resources: 'cpus:2;mem:512;disk:100;ports:[31000-31010]', natsUrl: nats.url },
+    });
+    await agent.registered();
+  });
+  afterAll(async () => {
+    await agent.stop();
+    await master.stop();
+    await nats.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('goes from SUBSCRIBE to TASK_FINISHED, acknowledging every update, with the output streamed', async () => {
+    const updates: TaskStatus[] = [];
+    let output = '';
+    let launched = false;
+    const scheduler = await Scheduler.start({
+      nats: await nats.bus('framework'),
+      prefix: nats.prefix,
+      framework: { name: 'sdk-test', roles: ['*'] },
+      log: silentLogger,
+    });
+    scheduler.on('update', (s) => void updates.push(s));
+    scheduler.on('offers', async (offers) => {
+      for (const offer of offers) {
+        if (launched) {
+          await scheduler.decline([offer.id]);
+          continue;
+        }
+        launched = true;
+        await scheduler.launch(offer, [
+          { taskId: 'hello', name: 'hello', resources: R.parseResources('cpus:0.5;mem:64'), command: { value: 'echo hello from a task' } },
+        ]);
+      }
+    });
+    const unfollow = scheduler.followOutput('hello', (chunk) => {
+      output += Buffer.from(chunk.data).toString();
+    });
+    await scheduler.subscribed();
+    await waitFor(() => updates.some((u) => isTerminal(u.state)), 15_000, 'a terminal update');
+    expect(updates.map((u) => u.state)).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_FINISHED']);
+    // Each update carried a uuid, and the agent forwards the next only after the ack of the one
+    // before: three distinct updates arriving proves the first two were acknowledged.
+    expect(new Set(updates.map((u) => u.uuid)).size).toBe(3);
+    await waitFor(() => output === 'hello from a task\n', 5000, 'the task output');
+    // The last acknowledgement drains the agent's queue: no resend arrives afterwards.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(updates).toHaveLength(3);
+    const task = master.state().tasks.find((t) => t.taskId === 'hello');
+    expect(task).toMatchObject({ state: 'TASK_FINISHED', agentId: agent.agentId });
+    expect(master.state().agents[0].used).toEqual([]);
+    const sandboxes = join(workDir, 'frameworks', scheduler.frameworkId, 'executors', 'hello', 'runs');
+    const [run] = (await import('node:fs')).readdirSync(sandboxes);
+    expect(readFileSync(join(sandboxes, run, 'stdout'), 'utf8')).toBe('hello from a task\n');
+    unfollow();
+    await scheduler.teardown();
+  });
+});

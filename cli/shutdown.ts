@@ -94,3 +94,20 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, message: string)
     clearTimeout(timer);
   }
 }
+
+/**
+ * watchParent requests a stop when this process's parent goes away (it is re-parented). `npm start`
+ * uses it: npm signals only its `sh -c` wrapper, which dies without passing the signal on.
+ */
+export function watchParent(
+  shutdown: Pick<Shutdown, 'request'>,
+  intervalMs = 500,
+  ppid: () => number = () => process.ppid,
+): () => void {
+  const parent = ppid();
+  const timer = setInterval(() => {
+    if (ppid() !== parent) shutdown.request('parent process exited');
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -16,12 +16,13 @@ import { CLI_DEFAULTS, type ConfigFlags, resolveConfig } from '../config.js';
 import { CliError, ExitCode } from '../errors.js';
 import { cliLogger } from '../logging.js';
 import { positiveInteger, withClusterOptions } from '../options.js';
-import { onShutdownSignals, Teardown, withTimeout } from '../shutdown.js';
+import { onShutdownSignals, Teardown, watchParent, withTimeout } from '../shutdown.js';
 
 /** UpFlags are `mezzo up`'s options. */
 export interface UpFlags extends ConfigFlags {
   agents: number;
   resources?: string;
+  exitWithParent?: boolean;
 }
 
 const REGISTER_TIMEOUT_MS = 30_000;
@@ -68,6 +69,7 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
     for (const kill of forceKills) kill();
     process.exit(ExitCode.INTERRUPTED);
   });
+  const unwatchParent = flags.exitWithParent ? watchParent(shutdown) : () => {};
   const checkpoint = () => {
     if (shutdown.isRequested) throw new Interrupted();
   };
@@ -158,6 +160,7 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
   } finally {
     if (!(await teardown.run())) exitCode = exitCode || ExitCode.FAILURE;
     shutdown.dispose();
+    unwatchParent();
   }
   return exitCode;
 }
@@ -174,6 +177,7 @@ export function upCommand(box: ExitBox, streams: Streams): Command {
           'included; a second signal stops at once.',
       )
       .option('--agents <n>', 'how many agents to start', positiveInteger, 2)
+      .option('--exit-with-parent', 'stop everything when the process that started this one exits (npm start uses it)')
       .option(
         '--resources <resources>',
         "each agent's resources, e.g. 'cpus:2;mem:2048;ports:[31000-31100]' (default: a 1/N share of this machine)",

@@ -1,14 +1,8 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { z } from 'zod';
-import { ErrorCode, Limits, type ErrorBody } from '../protocol/index.js';
+import { type ErrorBody, ErrorCode, Limits } from '../protocol/index.js';
 import { decode, encode } from './codec.js';
-import {
-  BusError,
-  formatIssues,
-  RemoteError,
-  RequestTimeoutError,
-  ValidationError,
-} from './errors.js';
+import { BusError, formatIssues, RemoteError, RequestTimeoutError, ValidationError } from './errors.js';
 import type { Logger } from './log.js';
 
 /** Context tells a handler where a message came from. */
@@ -90,7 +84,11 @@ export class NatsBus implements Bus {
     } catch (err) {
       throw new RequestTimeoutError(subject, err);
     }
-    const body = decode(reply, Number.MAX_SAFE_INTEGER) as { ok?: unknown; result?: unknown; error?: ErrorBody };
+    const body = decode(reply, Number.MAX_SAFE_INTEGER) as {
+      ok?: unknown;
+      result?: unknown;
+      error?: ErrorBody;
+    };
     if (body?.ok === true) return parseWith(resultSchema, body.result);
     if (body?.ok === false && body.error) throw new RemoteError(body.error.message, body.error.code);
     throw new BusError(`malformed reply on ${subject}`, ErrorCode.INTERNAL);
@@ -110,7 +108,8 @@ export class NatsBus implements Bus {
       } catch (err) {
         const error = toErrorBody(err);
         if (error.code === ErrorCode.INTERNAL) this.log.error({ err, subject: msgSubject }, 'handler failed');
-        else this.log.warn({ subject: msgSubject, code: error.code, reason: error.message }, 'rejected request');
+        else
+          this.log.warn({ subject: msgSubject, code: error.code, reason: error.message }, 'rejected request');
         answer = { ok: false, error };
       }
       if (!respond) return;
@@ -128,8 +127,10 @@ export class NatsBus implements Bus {
         listener(parseWith(schema, decode(data, this.maxBytes)), { subject: msgSubject });
       } catch (err) {
         const error = toErrorBody(err);
-        if (error.code === ErrorCode.INTERNAL) this.log.error({ err, subject: msgSubject }, 'listener failed');
-        else this.log.warn({ subject: msgSubject, code: error.code, reason: error.message }, 'dropped message');
+        if (error.code === ErrorCode.INTERNAL)
+          this.log.error({ err, subject: msgSubject }, 'listener failed');
+        else
+          this.log.warn({ subject: msgSubject, code: error.code, reason: error.message }, 'dropped message');
         // A malformed message sent as a request still deserves an answer.
         respond?.(encode({ ok: false, error }));
       }

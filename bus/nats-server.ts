@@ -26,7 +26,9 @@ export interface LocalNatsServer {
 export class NatsServerMissingError extends Error {
   override name = 'NatsServerMissingError';
   constructor(cause?: unknown) {
-    super('nats-server was not found on PATH; install it (Debian: apt-get install -y nats-server)', { cause });
+    super('nats-server was not found on PATH; install it (Debian: apt-get install -y nats-server)', {
+      cause,
+    });
   }
 }
 
@@ -51,8 +53,11 @@ export function startNatsServer(opts: NatsServerOptions): Promise<LocalNatsServe
   return new Promise((resolve, reject) => {
     let url: string | undefined;
     let log = '';
-    const onExit = (code: number | null) => reject(new Error(`nats-server exited (${code}) before it was ready:\n${log}`));
-    child.once('error', (err) => reject((err as NodeJS.ErrnoException).code === 'ENOENT' ? new NatsServerMissingError(err) : err));
+    const onExit = (code: number | null) =>
+      reject(new Error(`nats-server exited (${code}) before it was ready:\n${log}`));
+    child.once('error', (err) =>
+      reject((err as NodeJS.ErrnoException).code === 'ENOENT' ? new NatsServerMissingError(err) : err),
+    );
     child.once('exit', onExit);
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {

@@ -9,7 +9,10 @@ export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 /** Id is the schema for every framework, agent, task, offer and executor id. */
 export const Id = z
   .string()
-  .regex(ID_PATTERN, 'must be 1-128 characters of letters, digits, "_" or "-", starting with a letter or digit');
+  .regex(
+    ID_PATTERN,
+    'must be 1-128 characters of letters, digits, "_" or "-", starting with a letter or digit',
+  );
 
 /** RoleName is a role such as `eng` or `eng/backend`; `*` is the default (unreserved) role. */
 export const RoleName = z

@@ -8,7 +8,7 @@ export * from './messages/operator.js';
 export * from './messages/reply.js';
 export * from './messages/scheduler.js';
 export * as resources from './resources.js';
-export { ResourceParseError, type Range, type Resource, type Resources } from './resources.js';
+export { type Range, type Resource, ResourceParseError, type Resources } from './resources.js';
 export * from './subjects.js';
 export * from './task-state.js';
 export * from './version.js';

@@ -4,7 +4,18 @@ import { Limits } from './limits.js';
 
 /** Range is an inclusive [begin, end] interval of a range resource such as ports. */
 export const Range = z
-  .tuple([z.number().int().min(0).max(2 ** 32), z.number().int().min(0).max(2 ** 32)])
+  .tuple([
+    z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32),
+    z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32),
+  ])
   .refine(([b, e]) => b <= e, 'range begin must not exceed its end');
 export type Range = [number, number];
 
@@ -19,7 +30,10 @@ export const Resource = z
     ranges: z.array(Range).max(Limits.maxRanges).optional(),
     role: RoleName.optional(),
   })
-  .refine((r) => (r.scalar === undefined) !== (r.ranges === undefined), 'a resource has either a scalar or ranges');
+  .refine(
+    (r) => (r.scalar === undefined) !== (r.ranges === undefined),
+    'a resource has either a scalar or ranges',
+  );
 export type Resource = { name: string; scalar?: number; ranges?: Range[]; role?: string };
 
 /** Resources is a list of resources; the arithmetic below keeps lists normalized. */
@@ -88,7 +102,10 @@ export function normalize(rs: readonly Resource[]): Resources {
     const k = keyOf(r);
     const prev = byKey.get(k);
     if (!prev) {
-      byKey.set(k, r.ranges ? { ...r, ranges: mergeRanges(r.ranges) } : { ...r, scalar: roundScalar(r.scalar ?? 0) });
+      byKey.set(
+        k,
+        r.ranges ? { ...r, ranges: mergeRanges(r.ranges) } : { ...r, scalar: roundScalar(r.scalar ?? 0) },
+      );
     } else if (prev.ranges) {
       prev.ranges = mergeRanges([...prev.ranges, ...(r.ranges ?? [])]);
     } else {
@@ -277,7 +294,8 @@ export function parseAttributes(text: string): Record<string, string> {
     const item = raw.trim();
     if (!item) continue;
     const i = item.indexOf(':');
-    if (i <= 0 || i === item.length - 1) throw new ResourceParseError(`attribute "${item}" is not NAME:VALUE`);
+    if (i <= 0 || i === item.length - 1)
+      throw new ResourceParseError(`attribute "${item}" is not NAME:VALUE`);
     out[item.slice(0, i).trim()] = item.slice(i + 1).trim();
   }
   return out;

@@ -15,7 +15,8 @@ function token(kind: string, value: string): string {
  * clusters can share a NATS server. Nothing else in Mezzo writes a subject by hand.
  */
 export function subjects(prefix: string = DEFAULT_PREFIX) {
-  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(prefix)) throw new Error(`invalid subject prefix "${prefix}"`);
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(prefix))
+    throw new Error(`invalid subject prefix "${prefix}"`);
   const p = prefix;
   return {
     prefix: p,

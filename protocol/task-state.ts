@@ -74,6 +74,10 @@ export type Reason = (typeof Reason)[keyof typeof Reason];
 export const ReasonSchema = z.enum(Object.values(Reason) as [Reason, ...Reason[]]);
 
 /** Source says which component produced a status update. */
-export const Source = { MASTER: 'SOURCE_MASTER', AGENT: 'SOURCE_AGENT', EXECUTOR: 'SOURCE_EXECUTOR' } as const;
+export const Source = {
+  MASTER: 'SOURCE_MASTER',
+  AGENT: 'SOURCE_AGENT',
+  EXECUTOR: 'SOURCE_EXECUTOR',
+} as const;
 export type Source = (typeof Source)[keyof typeof Source];
 export const SourceSchema = z.enum(Object.values(Source) as [Source, ...Source[]]);

@@ -8,7 +8,11 @@ export interface BackoffPolicy {
  * backoffMs returns a delay drawn uniformly from [0, min(base * 2^attempt, cap)]; `random` is
  * injected so the draw is testable.
  */
-export function backoffMs(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
+export function backoffMs(
+  attempt: number,
+  policy: BackoffPolicy,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(attempt, 30));
   return Math.floor(random() * ceiling);
 }

@@ -1,13 +1,13 @@
 import {
   Capability,
-  Reason,
-  resources as R,
-  Source,
-  TaskState,
-  stateForFramework,
   type Operation,
+  resources as R,
+  Reason,
   type Resources,
+  Source,
+  stateForFramework,
   type TaskInfo,
+  TaskState,
   type TaskStatus,
 } from '../../protocol/index.js';
 
@@ -39,7 +39,15 @@ export interface AcceptPlan {
   unused: Resources;
 }
 
-function masterStatus(taskId: string, state: TaskState, reason: Reason, message: string, now: number, partitionAware: boolean, agentId?: string): TaskStatus {
+function masterStatus(
+  taskId: string,
+  state: TaskState,
+  reason: Reason,
+  message: string,
+  now: number,
+  partitionAware: boolean,
+  agentId?: string,
+): TaskStatus {
   return {
     taskId,
     state: stateForFramework(state, partitionAware),
@@ -66,7 +74,14 @@ export function planAccept(input: AcceptInput): AcceptPlan {
       usedOfferIds: uniqueValid,
       launches: [],
       rejected: tasks.map((t) =>
-        masterStatus(t.taskId, TaskState.DROPPED, Reason.INVALID_OFFERS, problem, input.now, input.partitionAware),
+        masterStatus(
+          t.taskId,
+          TaskState.DROPPED,
+          Reason.INVALID_OFFERS,
+          problem,
+          input.now,
+          input.partitionAware,
+        ),
       ),
       unused: R.normalize(uniqueValid.flatMap((id) => input.offers.get(id)?.resources ?? [])),
       agentId: uniqueValid.length ? input.offers.get(uniqueValid[0])?.agentId : undefined,
@@ -78,7 +93,17 @@ export function planAccept(input: AcceptInput): AcceptPlan {
   const launches: AcceptPlan['launches'] = [];
   const rejected: TaskStatus[] = [];
   const reject = (t: TaskInfo, message: string) =>
-    rejected.push(masterStatus(t.taskId, TaskState.ERROR, Reason.TASK_INVALID, message, input.now, input.partitionAware, agentId));
+    rejected.push(
+      masterStatus(
+        t.taskId,
+        TaskState.ERROR,
+        Reason.TASK_INVALID,
+        message,
+        input.now,
+        input.partitionAware,
+        agentId,
+      ),
+    );
   for (const task of tasks) {
     if (input.activeTaskIds.has(task.taskId) || seen.has(task.taskId)) {
       reject(task, `task id ${task.taskId} is already in use by this framework`);

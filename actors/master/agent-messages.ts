@@ -1,20 +1,20 @@
 import {
   AgentStatus,
+  type AgentToMaster,
   FrameworkStatus,
-  Reason,
-  Source,
-  TaskState,
   isTerminal,
   resources as R,
-  stateForFramework,
-  type AgentToMaster,
+  Reason,
   type Registered,
+  Source,
+  stateForFramework,
+  TaskState,
   type TaskStatus,
 } from '../../protocol/index.js';
 import { partitionAware } from './accept-plan.js';
 import { addTask, frameworkEvent, rescindOffer, updateTask } from './bookkeeping.js';
-import { MasterError, type Effect, type Outcome } from './effects.js';
-import { taskKey, type AgentRecord, type MasterState } from './state.js';
+import { type Effect, MasterError, type Outcome } from './effects.js';
+import { type AgentRecord, type MasterState, taskKey } from './state.js';
 
 type Msg<T extends AgentToMaster['type']> = Extract<AgentToMaster, { type: T }>;
 
@@ -30,7 +30,12 @@ export function handleAgentMessage(
   if (!agent || agent.status !== AgentStatus.ACTIVE) {
     if (msg.type === 'UNREGISTER') return { result: {}, effects: [] };
     if (agent?.gone) {
-      return { result: {}, effects: [{ kind: 'agent', agentId, message: { type: 'SHUTDOWN', message: 'agent was marked gone' } }] };
+      return {
+        result: {},
+        effects: [
+          { kind: 'agent', agentId, message: { type: 'SHUTDOWN', message: 'agent was marked gone' } },
+        ],
+      };
     }
     return { result: {}, effects: [{ kind: 'agent', agentId, message: { type: 'REREGISTER' } }] };
   }
@@ -45,7 +50,12 @@ export function handleAgentMessage(
   }
 }
 
-function register(state: MasterState, agentId: string, msg: Msg<'REGISTER'>, now: number): Outcome<Registered> {
+function register(
+  state: MasterState,
+  agentId: string,
+  msg: Msg<'REGISTER'>,
+  now: number,
+): Outcome<Registered> {
   if (msg.agent.id !== agentId) {
     throw new MasterError('BAD_REQUEST', `agent.id ${msg.agent.id} does not match the subject's ${agentId}`);
   }
@@ -128,7 +138,9 @@ function register(state: MasterState, agentId: string, msg: Msg<'REGISTER'>, now
       timestamp: now,
     };
     updateTask(state, fw, task, status);
-    effects.push(...frameworkEvent(fw, { kind: 'framework', frameworkId, event: { type: 'UPDATE', status } }));
+    effects.push(
+      ...frameworkEvent(fw, { kind: 'framework', frameworkId, event: { type: 'UPDATE', status } }),
+    );
   }
   return {
     result: {
@@ -155,8 +167,13 @@ function statusUpdate(state: MasterState, agent: AgentRecord, msg: Msg<'STATUS_U
   if (task && task.agentId === agent.info.id) {
     if (updateTask(state, fw, task, status)) effects.push({ kind: 'allocate' });
   }
-  const forwarded = { ...status, state: stateForFramework(status.state, partitionAware(fw.info.capabilities)) };
-  effects.push(...frameworkEvent(fw, { kind: 'framework', frameworkId, event: { type: 'UPDATE', status: forwarded } }));
+  const forwarded = {
+    ...status,
+    state: stateForFramework(status.state, partitionAware(fw.info.capabilities)),
+  };
+  effects.push(
+    ...frameworkEvent(fw, { kind: 'framework', frameworkId, event: { type: 'UPDATE', status: forwarded } }),
+  );
   return effects;
 }
 
@@ -177,7 +194,10 @@ export function removeAgent(state: MasterState, agent: AgentRecord, to: AgentSta
     const status: TaskStatus = {
       taskId,
       agentId: agent.info.id,
-      state: stateForFramework(unreachable ? TaskState.UNREACHABLE : TaskState.GONE, partitionAware(fw.info.capabilities)),
+      state: stateForFramework(
+        unreachable ? TaskState.UNREACHABLE : TaskState.GONE,
+        partitionAware(fw.info.capabilities),
+      ),
       reason: unreachable ? Reason.AGENT_UNREACHABLE : Reason.AGENT_REMOVED,
       source: Source.MASTER,
       message: unreachable ? 'agent stopped heartbeating' : 'agent was removed',
@@ -190,13 +210,21 @@ export function removeAgent(state: MasterState, agent: AgentRecord, to: AgentSta
     } else {
       updateTask(state, fw, task, status);
     }
-    effects.push(...frameworkEvent(fw, { kind: 'framework', frameworkId, event: { type: 'UPDATE', status } }));
+    effects.push(
+      ...frameworkEvent(fw, { kind: 'framework', frameworkId, event: { type: 'UPDATE', status } }),
+    );
   }
   agent.status = to;
   agent.used = [];
   agent.tasks.clear();
   for (const fw of state.frameworks.values()) {
-    effects.push(...frameworkEvent(fw, { kind: 'framework', frameworkId: fw.info.id, event: { type: 'FAILURE', agentId: agent.info.id } }));
+    effects.push(
+      ...frameworkEvent(fw, {
+        kind: 'framework',
+        frameworkId: fw.info.id,
+        event: { type: 'FAILURE', agentId: agent.info.id },
+      }),
+    );
   }
   return effects;
 }

@@ -2,17 +2,21 @@ import {
   AgentStatus,
   FrameworkStatus,
   isTerminal,
-  resources as R,
   type Offer,
+  resources as R,
   type Resources,
   type TaskStatus,
 } from '../../protocol/index.js';
 import type { Effect } from './effects.js';
-import { taskKey, type FrameworkRecord, type MasterState, type TaskRecord } from './state.js';
+import { type FrameworkRecord, type MasterState, type TaskRecord, taskKey } from './state.js';
 
 /** The mutations every handler shares; each keeps agent and framework accounting in step. */
 
-export function addOffer(state: MasterState, offer: Omit<Offer, 'id' | 'hostname' | 'attributes'>, now: number): Offer {
+export function addOffer(
+  state: MasterState,
+  offer: Omit<Offer, 'id' | 'hostname' | 'attributes'>,
+  now: number,
+): Offer {
   const agent = state.agents.get(offer.agentId);
   const fw = state.frameworks.get(offer.frameworkId);
   if (!agent || !fw) throw new Error('offer for an unknown agent or framework');
@@ -48,7 +52,9 @@ export function removeOffer(state: MasterState, offerId: string): Offer | undefi
 /** rescindOffer removes an offer and tells its framework. */
 export function rescindOffer(state: MasterState, offerId: string): Effect[] {
   const offer = removeOffer(state, offerId);
-  return offer ? [{ kind: 'framework', frameworkId: offer.frameworkId, event: { type: 'RESCIND', offerId } }] : [];
+  return offer
+    ? [{ kind: 'framework', frameworkId: offer.frameworkId, event: { type: 'RESCIND', offerId } }]
+    : [];
 }
 
 /** addFilter records a refusal of `resources` on an agent for refuseSeconds. */
@@ -78,7 +84,12 @@ export function addTask(state: MasterState, task: TaskRecord): void {
  * updateTask applies a status to a known task; a terminal one frees its resources at once
  * (before the framework acknowledges) and moves the task to the completed list.
  */
-export function updateTask(state: MasterState, fw: FrameworkRecord, task: TaskRecord, status: TaskStatus): boolean {
+export function updateTask(
+  state: MasterState,
+  fw: FrameworkRecord,
+  task: TaskRecord,
+  status: TaskStatus,
+): boolean {
   if (isTerminal(task.status.state)) return false;
   task.status = status;
   if (!isTerminal(status.state)) return false;
@@ -95,7 +106,10 @@ export function updateTask(state: MasterState, fw: FrameworkRecord, task: TaskRe
 }
 
 /** frameworkEvent sends an event to a framework if it is connected to hear it. */
-export function frameworkEvent(fw: FrameworkRecord | undefined, event: Effect & { kind: 'framework' }): Effect[] {
+export function frameworkEvent(
+  fw: FrameworkRecord | undefined,
+  event: Effect & { kind: 'framework' },
+): Effect[] {
   return fw && fw.status === FrameworkStatus.CONNECTED ? [event] : [];
 }
 
@@ -103,7 +117,12 @@ export function frameworkEvent(fw: FrameworkRecord | undefined, event: Effect & 
  * removeFramework tears a framework down: its offers go back, its tasks are killed on their agents
  * and recorded as KILLED, and it is kept as REMOVED so its id cannot come back.
  */
-export function removeFramework(state: MasterState, fw: FrameworkRecord, now: number, message: string): Effect[] {
+export function removeFramework(
+  state: MasterState,
+  fw: FrameworkRecord,
+  now: number,
+  message: string,
+): Effect[] {
   const effects: Effect[] = [];
   for (const offerId of [...fw.offers]) removeOffer(state, offerId);
   const agents = new Set<string>();
@@ -122,7 +141,11 @@ export function removeFramework(state: MasterState, fw: FrameworkRecord, now: nu
   for (const agentId of agents) {
     const agent = state.agents.get(agentId);
     if (agent && agent.status === AgentStatus.ACTIVE) {
-      effects.push({ kind: 'agent', agentId, message: { type: 'SHUTDOWN_FRAMEWORK', frameworkId: fw.info.id } });
+      effects.push({
+        kind: 'agent',
+        agentId,
+        message: { type: 'SHUTDOWN_FRAMEWORK', frameworkId: fw.info.id },
+      });
     }
   }
   fw.status = FrameworkStatus.REMOVED;

@@ -71,13 +71,17 @@ export const masterMachine = setup({
         },
         AGENT_MESSAGE: {
           actions: enqueueActions(({ context, event, enqueue }) => {
-            const effects = answer(event.reply, () => handleAgentMessage(context.state, event.agentId, event.msg, event.now));
+            const effects = answer(event.reply, () =>
+              handleAgentMessage(context.state, event.agentId, event.msg, event.now),
+            );
             enqueue({ type: 'deliver', params: { effects } });
           }),
         },
         OPERATOR_CALL: {
           actions: enqueueActions(({ context, event, enqueue }) => {
-            const effects = answer(event.reply, () => handleOperatorCall(context.state, event.call, event.now));
+            const effects = answer(event.reply, () =>
+              handleOperatorCall(context.state, event.call, event.now),
+            );
             enqueue({ type: 'deliver', params: { effects } });
           }),
         },

@@ -1,4 +1,4 @@
-import { FrameworkStatus, MEZZO_VERSION, PROTOCOL_VERSION, type OperatorCall } from '../../protocol/index.js';
+import { FrameworkStatus, MEZZO_VERSION, type OperatorCall, PROTOCOL_VERSION } from '../../protocol/index.js';
 import { removeFramework } from './bookkeeping.js';
 import { MasterError, type Outcome } from './effects.js';
 import { kill } from './scheduler-calls.js';
@@ -38,7 +38,7 @@ export function handleOperatorCall(state: MasterState, call: OperatorCall, now: 
       }
       const fw = owners[0];
       const agentId = fw.tasks.get(call.taskId)?.agentId as string;
-      return { result: { frameworkId: fw.info.id, agentId }, effects: kill(state, fw, call.taskId, now) };
+      return { result: { frameworkId: fw.info.id, agentId }, effects: kill(fw, call.taskId, now) };
     }
     case 'TEARDOWN': {
       const fw = state.frameworks.get(call.frameworkId);
@@ -46,7 +46,11 @@ export function handleOperatorCall(state: MasterState, call: OperatorCall, now: 
         throw new MasterError('NOT_FOUND', `no active framework ${call.frameworkId}`);
       }
       const effects = removeFramework(state, fw, now, 'torn down by an operator');
-      effects.push({ kind: 'framework', frameworkId: fw.info.id, event: { type: 'ERROR', message: 'framework was torn down by an operator' } });
+      effects.push({
+        kind: 'framework',
+        frameworkId: fw.info.id,
+        event: { type: 'ERROR', message: 'framework was torn down by an operator' },
+      });
       return { result: { frameworkId: fw.info.id }, effects };
     }
   }

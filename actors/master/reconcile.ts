@@ -1,4 +1,11 @@
-import { AgentStatus, Reason, Source, TaskState, stateForFramework, type TaskStatus } from '../../protocol/index.js';
+import {
+  AgentStatus,
+  Reason,
+  Source,
+  stateForFramework,
+  TaskState,
+  type TaskStatus,
+} from '../../protocol/index.js';
 
 /** ReconcileInput is what reconciliation reads. */
 export interface ReconcileInput {
@@ -15,7 +22,10 @@ export interface ReconcileInput {
  * unreachable -> UNREACHABLE; agent removed -> GONE_BY_OPERATOR; agent unknown -> UNKNOWN.
  * Non-partition-aware frameworks see LOST instead. Answers carry REASON_RECONCILIATION, no uuid.
  */
-export function reconcile(input: ReconcileInput, tasks: readonly { taskId: string; agentId?: string }[]): TaskStatus[] {
+export function reconcile(
+  input: ReconcileInput,
+  tasks: readonly { taskId: string; agentId?: string }[],
+): TaskStatus[] {
   const answer = (s: Omit<TaskStatus, 'source' | 'reason' | 'timestamp' | 'uuid'>): TaskStatus => ({
     ...s,
     state: stateForFramework(s.state, input.partitionAware),

@@ -10,8 +10,8 @@ import {
 } from '../../protocol/index.js';
 import { systemClock } from '../common/index.js';
 import { defaultMasterConfig } from './config.js';
-import { MasterError, type Effect } from './effects.js';
-import { masterMachine, type MasterEvent, type Replier } from './machine.js';
+import { type Effect, MasterError } from './effects.js';
+import { type MasterEvent, masterMachine, type Replier } from './machine.js';
 import { createMasterState } from './state.js';
 import type { MasterHandle, MasterOptions } from './types.js';
 import { stateView } from './views.js';
@@ -42,7 +42,8 @@ export async function startMaster(opts: MasterOptions): Promise<MasterHandle> {
     for (const e of effects) {
       try {
         if (e.kind === 'allocate') scheduleAllocation();
-        else if (e.kind === 'framework') bus.publish(subjects.frameworkEvents(e.frameworkId), SchedulerEvent, e.event);
+        else if (e.kind === 'framework')
+          bus.publish(subjects.frameworkEvents(e.frameworkId), SchedulerEvent, e.event);
         else bus.publish(subjects.agent(e.agentId), MasterToAgent, e.message);
       } catch (err) {
         log.error({ err, effect: e.kind }, 'could not deliver an effect');
@@ -82,10 +83,22 @@ export async function startMaster(opts: MasterOptions): Promise<MasterHandle> {
 
   const unsubscribe = [
     bus.serve(subjects.schedulerAll(), SchedulerCall, (call, ctx) =>
-      ask((reply) => ({ type: 'SCHEDULER_CALL', now: clock.now(), frameworkId: lastToken(ctx.subject), call, reply })),
+      ask((reply) => ({
+        type: 'SCHEDULER_CALL',
+        now: clock.now(),
+        frameworkId: lastToken(ctx.subject),
+        call,
+        reply,
+      })),
     ),
     bus.serve(subjects.masterAgentAll(), AgentToMaster, (msg, ctx) =>
-      ask((reply) => ({ type: 'AGENT_MESSAGE', now: clock.now(), agentId: lastToken(ctx.subject), msg, reply })),
+      ask((reply) => ({
+        type: 'AGENT_MESSAGE',
+        now: clock.now(),
+        agentId: lastToken(ctx.subject),
+        msg,
+        reply,
+      })),
     ),
     bus.serve(subjects.operator(), OperatorCall, (call) =>
       ask((reply) => ({ type: 'OPERATOR_CALL', now: clock.now(), call, reply })),

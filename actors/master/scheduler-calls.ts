@@ -1,23 +1,17 @@
 import {
   FrameworkStatus,
-  Reason,
-  Source,
-  TaskState,
   isTerminal,
-  stateForFramework,
+  Reason,
   type SchedulerCall,
+  Source,
   type Subscribed,
+  stateForFramework,
+  TaskState,
   type TaskStatus,
 } from '../../protocol/index.js';
 import { partitionAware, planAccept } from './accept-plan.js';
-import {
-  addFilter,
-  addTask,
-  frameworkEvent,
-  removeFramework,
-  removeOffer,
-} from './bookkeeping.js';
-import { MasterError, type Effect, type Outcome } from './effects.js';
+import { addFilter, addTask, frameworkEvent, removeFramework, removeOffer } from './bookkeeping.js';
+import { type Effect, MasterError, type Outcome } from './effects.js';
 import { reconcile } from './reconcile.js';
 import type { FrameworkRecord, MasterState } from './state.js';
 
@@ -66,7 +60,7 @@ export function handleSchedulerCall(
       return ok();
     }
     case 'KILL':
-      return ok(kill(state, fw, call.taskId, now, call.killPolicy));
+      return ok(kill(fw, call.taskId, now, call.killPolicy));
     case 'ACKNOWLEDGE':
       return ok(acknowledge(state, fw, call));
     case 'RECONCILE':
@@ -80,14 +74,25 @@ export function handleSchedulerCall(
   }
 }
 
-function subscribe(state: MasterState, frameworkId: string, call: Call<'SUBSCRIBE'>, now: number): Outcome<Subscribed> {
+function subscribe(
+  state: MasterState,
+  frameworkId: string,
+  call: Call<'SUBSCRIBE'>,
+  now: number,
+): Outcome<Subscribed> {
   const info = call.framework;
   if (info.id !== frameworkId) {
-    throw new MasterError('BAD_REQUEST', `framework.id ${info.id} does not match the subject's ${frameworkId}`);
+    throw new MasterError(
+      'BAD_REQUEST',
+      `framework.id ${info.id} does not match the subject's ${frameworkId}`,
+    );
   }
   const existing = state.frameworks.get(frameworkId);
   if (existing?.status === FrameworkStatus.REMOVED) {
-    throw new MasterError('FORBIDDEN', `framework ${frameworkId} has been removed and cannot subscribe again`);
+    throw new MasterError(
+      'FORBIDDEN',
+      `framework ${frameworkId} has been removed and cannot subscribe again`,
+    );
   }
   const interval = state.config.frameworkHeartbeatIntervalSeconds;
   const effects: Effect[] = [{ kind: 'allocate' }];
@@ -117,7 +122,12 @@ function subscribe(state: MasterState, frameworkId: string, call: Call<'SUBSCRIB
     state.frameworks.set(frameworkId, fw);
   }
   return {
-    result: { frameworkId, heartbeatIntervalSeconds: interval, masterId: state.config.masterId, resubscribed: !!existing },
+    result: {
+      frameworkId,
+      heartbeatIntervalSeconds: interval,
+      masterId: state.config.masterId,
+      resubscribed: !!existing,
+    },
     effects,
   };
 }
@@ -155,7 +165,11 @@ function accept(state: MasterState, fw: FrameworkRecord, call: Call<'ACCEPT'>, n
       timestamp: now,
     };
     addTask(state, { frameworkId: fw.info.id, agentId: task.agentId, info, status });
-    effects.push({ kind: 'agent', agentId: task.agentId, message: { type: 'RUN_TASK', framework: fw.info, task: info } });
+    effects.push({
+      kind: 'agent',
+      agentId: task.agentId,
+      message: { type: 'RUN_TASK', framework: fw.info, task: info },
+    });
   }
   if (plan.agentId) {
     addFilter(
@@ -176,7 +190,12 @@ function decline(state: MasterState, fw: FrameworkRecord, call: Call<'DECLINE'>,
     removeOffer(state, id);
     addFilter(
       state,
-      { frameworkId: fw.info.id, role: rec.offer.role, agentId: rec.offer.agentId, resources: rec.offer.resources },
+      {
+        frameworkId: fw.info.id,
+        role: rec.offer.role,
+        agentId: rec.offer.agentId,
+        resources: rec.offer.resources,
+      },
       call.filters?.refuseSeconds ?? 5,
       now,
     );
@@ -186,7 +205,6 @@ function decline(state: MasterState, fw: FrameworkRecord, call: Call<'DECLINE'>,
 
 /** kill asks the task's agent to kill it; a task the master does not know is answered at once. */
 export function kill(
-  state: MasterState,
   fw: FrameworkRecord,
   taskId: string,
   now: number,
@@ -196,7 +214,13 @@ export function kill(
   if (!task) {
     const completed = fw.completed.findLast((t) => t.info.taskId === taskId);
     const status: TaskStatus = completed
-      ? { ...completed.status, uuid: undefined, reason: Reason.RECONCILIATION, source: Source.MASTER, timestamp: now }
+      ? {
+          ...completed.status,
+          uuid: undefined,
+          reason: Reason.RECONCILIATION,
+          source: Source.MASTER,
+          timestamp: now,
+        }
       : {
           taskId,
           state: stateForFramework(TaskState.UNKNOWN, partitionAware(fw.info.capabilities)),
@@ -205,13 +229,22 @@ export function kill(
           message: 'task is unknown to the master',
           timestamp: now,
         };
-    return frameworkEvent(fw, { kind: 'framework', frameworkId: fw.info.id, event: { type: 'UPDATE', status } });
+    return frameworkEvent(fw, {
+      kind: 'framework',
+      frameworkId: fw.info.id,
+      event: { type: 'UPDATE', status },
+    });
   }
   return [
     {
       kind: 'agent',
       agentId: task.agentId,
-      message: { type: 'KILL_TASK', frameworkId: fw.info.id, taskId, killPolicy: killPolicy ?? task.info.killPolicy },
+      message: {
+        type: 'KILL_TASK',
+        frameworkId: fw.info.id,
+        taskId,
+        killPolicy: killPolicy ?? task.info.killPolicy,
+      },
     },
   ];
 }

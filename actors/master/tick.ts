@@ -1,4 +1,4 @@
-import { AgentStatus, FrameworkStatus, resources as R, type Offer } from '../../protocol/index.js';
+import { AgentStatus, FrameworkStatus, type Offer, resources as R } from '../../protocol/index.js';
 import { removeAgent } from './agent-messages.js';
 import { allocate, type ClusterView } from './allocator/index.js';
 import { addOffer, removeFramework, rescindOffer } from './bookkeeping.js';
@@ -43,7 +43,8 @@ export function tick(state: MasterState, now: number): Effect[] {
   }
   if (cfg.offerTimeoutMs > 0) {
     for (const [id, rec] of state.offers) {
-      if (now - rec.createdAt >= cfg.offerTimeoutMs) effects.push(...rescindOffer(state, id), { kind: 'allocate' });
+      if (now - rec.createdAt >= cfg.offerTimeoutMs)
+        effects.push(...rescindOffer(state, id), { kind: 'allocate' });
     }
   }
   state.filters = state.filters.filter((f) => f.expiresAt > now);
@@ -55,7 +56,11 @@ export function clusterView(state: MasterState, now: number, shuffle: <T>(xs: T[
   const agents = shuffle(
     [...state.agents.values()]
       .filter((a) => a.status === AgentStatus.ACTIVE)
-      .map((a) => ({ id: a.info.id, total: a.info.resources, available: R.subtract(R.subtract(a.info.resources, a.used), a.offered) })),
+      .map((a) => ({
+        id: a.info.id,
+        total: a.info.resources,
+        available: R.subtract(R.subtract(a.info.resources, a.used), a.offered),
+      })),
   );
   const frameworks = [...state.frameworks.values()]
     .filter((f) => f.status === FrameworkStatus.CONNECTED)

@@ -1,7 +1,7 @@
 import {
-  MEZZO_VERSION,
   type AgentView,
   type FrameworkView,
+  MEZZO_VERSION,
   type StateView,
   type TaskView,
 } from '../../protocol/index.js';

@@ -177,7 +177,10 @@ export function upCommand(box: ExitBox, streams: Streams): Command {
           'included; a second signal stops at once.',
       )
       .option('--agents <n>', 'how many agents to start', positiveInteger, 2)
-      .option('--exit-with-parent', 'stop everything when the process that started this one exits (npm start uses it)')
+      .option(
+        '--exit-with-parent',
+        'stop everything when the process that started this one exits (npm start uses it)',
+      )
       .option(
         '--resources <resources>',
         "each agent's resources, e.g. 'cpus:2;mem:2048;ports:[31000-31100]' (default: a 1/N share of this machine)",

@@ -8,7 +8,10 @@ export const RunningTask = z.object({ frameworkId: Id, task: TaskInfo, status: T
 export type RunningTask = z.infer<typeof RunningTask>;
 
 /** StatusUpdate is a reliable task status on its way from an agent to a framework. */
-export const StatusUpdate = z.object({ frameworkId: Id, status: TaskStatus.required({ uuid: true, agentId: true }) });
+export const StatusUpdate = z.object({
+  frameworkId: Id,
+  status: TaskStatus.required({ uuid: true, agentId: true }),
+});
 export type StatusUpdate = z.infer<typeof StatusUpdate>;
 
 /**
@@ -39,10 +42,19 @@ export type Registered = z.infer<typeof Registered>;
 
 /** MasterToAgent is the master -> agent edge, published on `agent(agentId)`. */
 export const MasterToAgent = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('RUN_TASK'), framework: FrameworkInfo, task: TaskInfo.required({ agentId: true }) }),
+  z.object({
+    type: z.literal('RUN_TASK'),
+    framework: FrameworkInfo,
+    task: TaskInfo.required({ agentId: true }),
+  }),
   z.object({ type: z.literal('KILL_TASK'), frameworkId: Id, taskId: Id, killPolicy: KillPolicy.optional() }),
   z.object({ type: z.literal('SHUTDOWN_FRAMEWORK'), frameworkId: Id }),
-  z.object({ type: z.literal('STATUS_UPDATE_ACK'), frameworkId: Id, taskId: Id, uuid: z.string().min(1).max(64) }),
+  z.object({
+    type: z.literal('STATUS_UPDATE_ACK'),
+    frameworkId: Id,
+    taskId: Id,
+    uuid: z.string().min(1).max(64),
+  }),
   z.object({ type: z.literal('REREGISTER') }),
   z.object({ type: z.literal('SHUTDOWN'), message: z.string() }),
 ]);

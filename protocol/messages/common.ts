@@ -24,7 +24,12 @@ export const FrameworkInfo = z.object({
   name: Name,
   user: z.string().max(64).default(''),
   roles: z.array(RoleName).min(1).max(64).default(['*']),
-  failoverTimeoutSeconds: z.number().finite().min(0).max(365 * 24 * 3600).default(0),
+  failoverTimeoutSeconds: z
+    .number()
+    .finite()
+    .min(0)
+    .max(365 * 24 * 3600)
+    .default(0),
   checkpoint: z.boolean().default(false),
   principal: z.string().max(256).optional(),
   hostname: z.string().max(256).optional(),
@@ -110,7 +115,14 @@ export const Offer = z.object({
 export type Offer = z.infer<typeof Offer>;
 
 /** Filters ride on ACCEPT and DECLINE: how long the unused resources are not offered again. */
-export const Filters = z.object({ refuseSeconds: z.number().finite().min(0).max(365 * 24 * 3600).default(5) });
+export const Filters = z.object({
+  refuseSeconds: z
+    .number()
+    .finite()
+    .min(0)
+    .max(365 * 24 * 3600)
+    .default(5),
+});
 export type Filters = z.infer<typeof Filters>;
 
 /** Operation is one step of an ACCEPT, applied in order. */

@@ -4,8 +4,19 @@ import { TaskStatus } from './common.js';
 
 /** ExecutorToAgent is the executor -> agent edge, published on `agentExecutors(agentId)`. */
 export const ExecutorToAgent = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('REGISTER'), executorId: Id, frameworkId: Id, taskId: Id, pid: z.number().int().positive() }),
-  z.object({ type: z.literal('STATUS_UPDATE'), executorId: Id, frameworkId: Id, status: TaskStatus.required({ uuid: true }) }),
+  z.object({
+    type: z.literal('REGISTER'),
+    executorId: Id,
+    frameworkId: Id,
+    taskId: Id,
+    pid: z.number().int().positive(),
+  }),
+  z.object({
+    type: z.literal('STATUS_UPDATE'),
+    executorId: Id,
+    frameworkId: Id,
+    status: TaskStatus.required({ uuid: true }),
+  }),
 ]);
 export type ExecutorToAgent = z.infer<typeof ExecutorToAgent>;
 

@@ -38,7 +38,11 @@ export const AgentView = z.object({
 export type AgentView = z.infer<typeof AgentView>;
 
 /** FrameworkStatus is where a framework stands with the master. */
-export const FrameworkStatus = { CONNECTED: 'CONNECTED', DISCONNECTED: 'DISCONNECTED', REMOVED: 'REMOVED' } as const;
+export const FrameworkStatus = {
+  CONNECTED: 'CONNECTED',
+  DISCONNECTED: 'DISCONNECTED',
+  REMOVED: 'REMOVED',
+} as const;
 export type FrameworkStatus = (typeof FrameworkStatus)[keyof typeof FrameworkStatus];
 
 /** FrameworkView is a framework as operators see it. */

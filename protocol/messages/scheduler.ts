@@ -16,10 +16,19 @@ export const SchedulerCall = z.discriminatedUnion('type', [
     operations: z.array(Operation).max(1024),
     filters: Filters.optional(),
   }),
-  z.object({ type: z.literal('DECLINE'), offerIds: z.array(Id).min(1).max(Limits.maxOffersPerCall), filters: Filters.optional() }),
+  z.object({
+    type: z.literal('DECLINE'),
+    offerIds: z.array(Id).min(1).max(Limits.maxOffersPerCall),
+    filters: Filters.optional(),
+  }),
   z.object({ type: z.literal('REVIVE'), roles: z.array(RoleName).max(64).optional() }),
   z.object({ type: z.literal('SUPPRESS'), roles: z.array(RoleName).max(64).optional() }),
-  z.object({ type: z.literal('KILL'), taskId: Id, agentId: Id.optional(), killPolicy: KillPolicy.optional() }),
+  z.object({
+    type: z.literal('KILL'),
+    taskId: Id,
+    agentId: Id.optional(),
+    killPolicy: KillPolicy.optional(),
+  }),
   z.object({ type: z.literal('ACKNOWLEDGE'), agentId: Id, taskId: Id, uuid: z.string().min(1).max(64) }),
   z.object({
     type: z.literal('RECONCILE'),
@@ -44,7 +53,12 @@ export const SchedulerEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('OFFERS'), offers: z.array(Offer) }),
   z.object({ type: z.literal('RESCIND'), offerId: Id }),
   z.object({ type: z.literal('UPDATE'), status: TaskStatus }),
-  z.object({ type: z.literal('FAILURE'), agentId: Id, executorId: Id.optional(), exitCode: z.number().int().optional() }),
+  z.object({
+    type: z.literal('FAILURE'),
+    agentId: Id,
+    executorId: Id.optional(),
+    exitCode: z.number().int().optional(),
+  }),
   z.object({ type: z.literal('ERROR'), message: z.string() }),
   z.object({ type: z.literal('HEARTBEAT') }),
 ]);

@@ -14,7 +14,11 @@ interface Ran {
 }
 
 /** mezzo runs one CLI command against the test cluster's data dir. */
-function mezzo(data: string, args: string[], opts: { onSpawn?: (c: ChildProcess) => void; timeoutMs?: number } = {}): Promise<Ran> {
+function mezzo(
+  data: string,
+  args: string[],
+  opts: { onSpawn?: (c: ChildProcess) => void; timeoutMs?: number } = {},
+): Promise<Ran> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [MEZZO, ...args], {
       env: { ...process.env, MEZZO_DATA: data, MEZZO_NATS_URL: '', MEZZO_LOG_LEVEL: 'warn' },
@@ -90,10 +94,14 @@ describe('mezzo up and the CLI, end to end', () => {
     let child: ChildProcess | undefined;
     const running = mezzo(data, ['run', '--', 'sleep', '60'], { onSpawn: (c) => (child = c) });
     let sleepPid: number | undefined;
-    await waitFor(() => {
-      sleepPid = descendants(up.pid as number).find((p) => commandLine(p) === 'sleep 60');
-      return sleepPid !== undefined;
-    }, 15_000, 'the sleep task to start');
+    await waitFor(
+      () => {
+        sleepPid = descendants(up.pid as number).find((p) => commandLine(p) === 'sleep 60');
+        return sleepPid !== undefined;
+      },
+      15_000,
+      'the sleep task to start',
+    );
     child?.kill('SIGINT');
     const r = await running;
     expect(r.stderr).toContain('TASK_KILLED');
@@ -111,7 +119,9 @@ describe('mezzo up and the CLI, end to end', () => {
     }
     const tasksOut = JSON.parse((await mezzo(data, ['tasks', '--json'])).stdout);
     const tasks = Array.isArray(tasksOut) ? tasksOut : tasksOut.tasks;
-    expect(tasks.map((t: { state: string }) => t.state)).toEqual(expect.arrayContaining(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED']));
+    expect(tasks.map((t: { state: string }) => t.state)).toEqual(
+      expect.arrayContaining(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED']),
+    );
     const fw = await mezzo(data, ['frameworks']);
     expect(fw.code).toBe(0);
     expect(fw.stdout).toContain('mezzo-run');
@@ -119,13 +129,21 @@ describe('mezzo up and the CLI, end to end', () => {
 
   it('stops on SIGTERM leaving no process behind', async () => {
     const sleeper = mezzo(data, ['run', '--', 'sleep', '120']);
-    await waitFor(() => descendants(up.pid as number).some((p) => commandLine(p) === 'sleep 120'), 15_000, 'sleep 120');
+    await waitFor(
+      () => descendants(up.pid as number).some((p) => commandLine(p) === 'sleep 120'),
+      15_000,
+      'sleep 120',
+    );
     started = descendants(up.pid as number);
     expect(started.length).toBeGreaterThanOrEqual(3); // nats-server, executor, task at least
     up.kill('SIGTERM');
     await waitFor(() => up.exitCode !== null, 20_000, 'mezzo up to exit');
     expect(up.exitCode).toBe(0);
-    await waitFor(() => started.every((p) => !alive(p)), 5000, `no process left: ${started.filter(alive).map(commandLine)}`);
+    await waitFor(
+      () => started.every((p) => !alive(p)),
+      5000,
+      `no process left: ${started.filter(alive).map(commandLine)}`,
+    );
     await sleeper.catch(() => undefined);
   }, 40_000);
 });

@@ -19,7 +19,12 @@ describe('the bus against a real nats-server', () => {
     const client = await nats.bus();
     server.serve(`${nats.prefix}.ping`, Ping, (m) => ({ pong: m.n + 1 }));
     await server.flush();
-    const r = await client.request(`${nats.prefix}.ping`, Ping, { type: 'PING', n: 1 }, z.object({ pong: z.number() }));
+    const r = await client.request(
+      `${nats.prefix}.ping`,
+      Ping,
+      { type: 'PING', n: 1 },
+      z.object({ pong: z.number() }),
+    );
     expect(r).toEqual({ pong: 2 });
   });
 
@@ -35,7 +40,10 @@ describe('the bus against a real nats-server', () => {
     await server.flush();
     const raw = async (payload: Uint8Array) => {
       const reply = await client.nc.request(subject, payload, { timeout: 2000 });
-      return (await import('../../bus/index.js')).decode(reply.data) as { ok: boolean; error?: { code: string } };
+      return (await import('../../bus/index.js')).decode(reply.data) as {
+        ok: boolean;
+        error?: { code: string };
+      };
     };
     expect((await raw(new Uint8Array([0xc1, 0xff, 0x00]))).error?.code).toBe('BAD_REQUEST');
     expect((await raw(encode({ type: 'NOPE' }))).error?.code).toBe('BAD_REQUEST');

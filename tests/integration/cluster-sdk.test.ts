@@ -2,13 +2,18 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgent, type AgentHandle } from '../../actors/agent/index.js';
-import { startMaster, type MasterHandle } from '../../actors/master/index.js';
+import { type AgentHandle, startAgent } from '../../actors/agent/index.js';
+import { type MasterHandle, startMaster } from '../../actors/master/index.js';
 import { silentLogger } from '../../bus/index.js';
 import { Scheduler } from '../../frameworks/sdk/index.js';
-import { isTerminal, resources as R, subjects as makeSubjects, type TaskStatus } from '../../protocol/index.js';
-import { waitFor } from '../support/processes.js';
+import {
+  isTerminal,
+  subjects as makeSubjects,
+  resources as R,
+  type TaskStatus,
+} from '../../protocol/index.js';
 import { startTestNats, type TestNats } from '../support/nats.js';
+import { waitFor } from '../support/processes.js';
 
 describe('a framework on the SDK against a real master and agent', () => {
   let nats: TestNats;
@@ -19,7 +24,12 @@ describe('a framework on the SDK against a real master and agent', () => {
   beforeAll(async () => {
     nats = await startTestNats();
     const subjects = makeSubjects(nats.prefix);
-    master = await startMaster({ bus: await nats.bus('master'), subjects, log: silentLogger, config: { allocationIntervalMs: 100 } });
+    master = await startMaster({
+      bus: await nats.bus('master'),
+      subjects,
+      log: silentLogger,
+      config: { allocationIntervalMs: 100 },
+    });
     workDir = mkdtempSync(join(tmpdir(), 'mezzo-cluster-'));
     agent = await startAgent({
       bus: await nats.bus('agent'),
@@ -55,7 +65,12 @@ describe('a framework on the SDK against a real master and agent', () => {
         }
         launched = true;
         await scheduler.launch(offer, [
-          { taskId: 'hello', name: 'hello', resources: R.parseResources('cpus:0.5;mem:64'), command: { value: 'echo hello from a task' } },
+          {
+            taskId: 'hello',
+            name: 'hello',
+            resources: R.parseResources('cpus:0.5;mem:64'),
+            command: { value: 'echo hello from a task' },
+          },
         ]);
       }
     });

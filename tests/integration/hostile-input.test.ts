@@ -2,10 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgent, type AgentHandle } from '../../actors/agent/index.js';
-import { startMaster, type MasterHandle } from '../../actors/master/index.js';
-import { decode, encode, silentLogger, type NatsBus } from '../../bus/index.js';
-import { OperatorCall, OperatorResult, subjects as makeSubjects, type StateView, type Subjects } from '../../protocol/index.js';
+import { type AgentHandle, startAgent } from '../../actors/agent/index.js';
+import { type MasterHandle, startMaster } from '../../actors/master/index.js';
+import { decode, encode, type NatsBus, silentLogger } from '../../bus/index.js';
+import {
+  subjects as makeSubjects,
+  OperatorCall,
+  OperatorResult,
+  type StateView,
+  type Subjects,
+} from '../../protocol/index.js';
 import { startTestNats, type TestNats } from '../support/nats.js';
 
 /** A seeded generator, so a failure replays. */
@@ -25,7 +31,10 @@ function garbage(): { label: string; payload: Uint8Array }[] {
   for (let i = 0; i < 2000; i++) deep = { nested: deep };
   return [
     { label: 'empty', payload: new Uint8Array() },
-    ...Array.from({ length: 20 }, (_, i) => ({ label: `random bytes ${i}`, payload: bytes(1 + Math.floor(random() * 512)) })),
+    ...Array.from({ length: 20 }, (_, i) => ({
+      label: `random bytes ${i}`,
+      payload: bytes(1 + Math.floor(random() * 512)),
+    })),
     { label: 'msgpack string', payload: encode('hello') },
     { label: 'msgpack number', payload: encode(42) },
     { label: 'msgpack array', payload: encode([1, 2, 3]) },
@@ -34,12 +43,54 @@ function garbage(): { label: string; payload: Uint8Array }[] {
     { label: 'unknown type', payload: encode({ type: 'LAUNCH_MISSILES' }) },
     { label: 'type of wrong kind', payload: encode({ type: 7 }) },
     { label: 'REGISTER without agent', payload: encode({ type: 'REGISTER' }) },
-    { label: 'SUBSCRIBE with a bad id', payload: encode({ type: 'SUBSCRIBE', framework: { id: '../../etc', name: 'x' } }) },
-    { label: 'ACCEPT with NaN and negative resources', payload: encode({ type: 'ACCEPT', offerIds: ['o'], operations: [{ type: 'LAUNCH', tasks: [{ taskId: 't', name: 't', resources: [{ name: 'cpus', scalar: -1 }], command: { value: 'x' } }] }] }) },
-    { label: 'STATUS_UPDATE for a forged task', payload: encode({ type: 'STATUS_UPDATE', update: { frameworkId: 'f', status: { taskId: 't', state: 'TASK_RUNNING' } } }) },
-    { label: 'RUN_TASK with path traversal', payload: encode({ type: 'RUN_TASK', framework: { id: 'f', name: 'f' }, task: { taskId: '../../../tmp/x', name: 'x', agentId: 'a', resources: [], command: { value: 'rm -rf /' } } }) },
-    { label: 'KILL with a shell-looking id', payload: encode({ type: 'KILL_TASK', frameworkId: '$(reboot)', taskId: '`id`' }) },
-    { label: 'huge array', payload: encode({ type: 'RECONCILE', tasks: Array.from({ length: 200_000 }, () => ({ taskId: 'x' })) }) },
+    {
+      label: 'SUBSCRIBE with a bad id',
+      payload: encode({ type: 'SUBSCRIBE', framework: { id: '../../etc', name: 'x' } }),
+    },
+    {
+      label: 'ACCEPT with NaN and negative resources',
+      payload: encode({
+        type: 'ACCEPT',
+        offerIds: ['o'],
+        operations: [
+          {
+            type: 'LAUNCH',
+            tasks: [
+              { taskId: 't', name: 't', resources: [{ name: 'cpus', scalar: -1 }], command: { value: 'x' } },
+            ],
+          },
+        ],
+      }),
+    },
+    {
+      label: 'STATUS_UPDATE for a forged task',
+      payload: encode({
+        type: 'STATUS_UPDATE',
+        update: { frameworkId: 'f', status: { taskId: 't', state: 'TASK_RUNNING' } },
+      }),
+    },
+    {
+      label: 'RUN_TASK with path traversal',
+      payload: encode({
+        type: 'RUN_TASK',
+        framework: { id: 'f', name: 'f' },
+        task: {
+          taskId: '../../../tmp/x',
+          name: 'x',
+          agentId: 'a',
+          resources: [],
+          command: { value: 'rm -rf /' },
+        },
+      }),
+    },
+    {
+      label: 'KILL with a shell-looking id',
+      payload: encode({ type: 'KILL_TASK', frameworkId: '$(reboot)', taskId: '`id`' }),
+    },
+    {
+      label: 'huge array',
+      payload: encode({ type: 'RECONCILE', tasks: Array.from({ length: 200_000 }, () => ({ taskId: 'x' })) }),
+    },
     { label: 'deep nesting', payload: encode(deep) },
     { label: '5 MB payload', payload: new Uint8Array(5 * 1024 * 1024).fill(0x92) },
   ];
@@ -61,7 +112,12 @@ describe('hostile input to the master and the agent', () => {
   beforeAll(async () => {
     nats = await startTestNats();
     s = makeSubjects(nats.prefix);
-    master = await startMaster({ bus: await nats.bus('master'), subjects: s, log: silentLogger, config: { allocationIntervalMs: 200 } });
+    master = await startMaster({
+      bus: await nats.bus('master'),
+      subjects: s,
+      log: silentLogger,
+      config: { allocationIntervalMs: 200 },
+    });
     workDir = mkdtempSync(join(tmpdir(), 'mezzo-hostile-'));
     agent = await startAgent({
       bus: await nats.bus('agent'),
@@ -81,17 +137,32 @@ describe('hostile input to the master and the agent', () => {
 
   it('answers every bad request on the master subjects with a typed error and changes nothing', async () => {
     const before = stable(master.state());
-    const targets = [s.scheduler('fw-hostile'), s.masterAgent(agent.agentId), s.masterAgent('ag-unknown'), s.operator()];
+    const targets = [
+      s.scheduler('fw-hostile'),
+      s.masterAgent(agent.agentId),
+      s.masterAgent('ag-unknown'),
+      s.operator(),
+    ];
     for (const subject of targets) {
       for (const { label, payload } of garbage()) {
         const reply = await bus.nc.request(subject, payload, { timeout: 5000 });
-        const body = decode(reply.data, Number.MAX_SAFE_INTEGER) as { ok: boolean; error?: { code: string; message: string } };
+        const body = decode(reply.data, Number.MAX_SAFE_INTEGER) as {
+          ok: boolean;
+          error?: { code: string; message: string };
+        };
         expect(body.ok, `${label} on ${subject}`).toBe(false);
-        expect(['BAD_REQUEST', 'TOO_LARGE'], `${label} on ${subject}: ${body.error?.message}`).toContain(body.error?.code);
+        expect(['BAD_REQUEST', 'TOO_LARGE'], `${label} on ${subject}: ${body.error?.message}`).toContain(
+          body.error?.code,
+        );
       }
     }
     expect(stable(master.state())).toEqual(before);
-    const health = await bus.request(s.operator(), OperatorCall, { type: 'GET_HEALTH' }, OperatorResult.GET_HEALTH);
+    const health = await bus.request(
+      s.operator(),
+      OperatorCall,
+      { type: 'GET_HEALTH' },
+      OperatorResult.GET_HEALTH,
+    );
     expect(health.healthy).toBe(true);
   });
 
@@ -104,7 +175,12 @@ describe('hostile input to the master and the agent', () => {
     // The agent is still registered and heartbeating, and the master saw no change from it.
     await new Promise((r) => setTimeout(r, 500));
     expect(stable(master.state())).toEqual(before);
-    const { agents } = await bus.request(s.operator(), OperatorCall, { type: 'GET_AGENTS' }, OperatorResult.GET_AGENTS);
+    const { agents } = await bus.request(
+      s.operator(),
+      OperatorCall,
+      { type: 'GET_AGENTS' },
+      OperatorResult.GET_AGENTS,
+    );
     expect(agents.find((a) => a.id === agent.agentId)?.status).toBe('ACTIVE');
   });
 });

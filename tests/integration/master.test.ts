@@ -1,20 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { startMaster, type MasterHandle } from '../../actors/master/index.js';
-import { RemoteError, silentLogger, type NatsBus } from '../../bus/index.js';
+import { type MasterHandle, startMaster } from '../../actors/master/index.js';
+import { type NatsBus, RemoteError, silentLogger } from '../../bus/index.js';
 import {
   AgentToMaster,
   FrameworkInfo,
   MasterToAgent,
+  subjects as makeSubjects,
   OperatorCall,
   OperatorResult,
+  resources as R,
   Registered,
   SchedulerCall,
   SchedulerEvent,
-  Subscribed,
-  resources as R,
-  subjects as makeSubjects,
   type Subjects,
+  Subscribed,
 } from '../../protocol/index.js';
 import { startTestNats, type TestNats } from '../support/nats.js';
 
@@ -24,10 +24,11 @@ function collector<T>(bus: NatsBus, subject: string, schema: z.ZodType<T>) {
   const waiters: { pred: (m: T) => boolean; resolve: (m: T) => void }[] = [];
   bus.listen(subject, schema, (m) => {
     got.push(m);
-    for (const w of [...waiters]) if (w.pred(m)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(m);
-    }
+    for (const w of [...waiters])
+      if (w.pred(m)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
   });
   return {
     got,
@@ -36,7 +37,13 @@ function collector<T>(bus: NatsBus, subject: string, schema: z.ZodType<T>) {
         const hit = got.find(pred);
         if (hit) return resolve(hit);
         const t = setTimeout(() => reject(new Error(`timed out waiting on ${subject}`)), timeoutMs);
-        waiters.push({ pred, resolve: (m) => { clearTimeout(t); resolve(m); } });
+        waiters.push({
+          pred,
+          resolve: (m) => {
+            clearTimeout(t);
+            resolve(m);
+          },
+        });
       }),
   };
 }
@@ -70,7 +77,10 @@ describe('the master over NATS', () => {
     const reg = await bus.request(
       s.masterAgent('ag1'),
       AgentToMaster,
-      { type: 'REGISTER', agent: { id: 'ag1', hostname: 'h1', resources: R.parseResources('cpus:2;mem:512'), version: '0.1.0' } },
+      {
+        type: 'REGISTER',
+        agent: { id: 'ag1', hostname: 'h1', resources: R.parseResources('cpus:2;mem:512'), version: '0.1.0' },
+      },
       Registered,
     );
     expect(reg.agentId).toBe('ag1');
@@ -90,7 +100,19 @@ describe('the master over NATS', () => {
       {
         type: 'ACCEPT',
         offerIds: [offer?.id as string],
-        operations: [{ type: 'LAUNCH', tasks: [{ taskId: 't1', name: 't1', resources: R.parseResources('cpus:1;mem:64'), command: { value: 'true' } }] }],
+        operations: [
+          {
+            type: 'LAUNCH',
+            tasks: [
+              {
+                taskId: 't1',
+                name: 't1',
+                resources: R.parseResources('cpus:1;mem:64'),
+                command: { value: 'true' },
+              },
+            ],
+          },
+        ],
       },
       z.object({}),
     );
@@ -98,20 +120,57 @@ describe('the master over NATS', () => {
     expect(run).toMatchObject({ type: 'RUN_TASK', task: { taskId: 't1', agentId: 'ag1' } });
     bus.publish(s.masterAgent('ag1'), AgentToMaster, {
       type: 'STATUS_UPDATE',
-      update: { frameworkId: 'fw1', status: { taskId: 't1', agentId: 'ag1', state: 'TASK_FINISHED', source: 'SOURCE_EXECUTOR', uuid: 'uuid-1', timestamp: Date.now() } },
+      update: {
+        frameworkId: 'fw1',
+        status: {
+          taskId: 't1',
+          agentId: 'ag1',
+          state: 'TASK_FINISHED',
+          source: 'SOURCE_EXECUTOR',
+          uuid: 'uuid-1',
+          timestamp: Date.now(),
+        },
+      },
     });
     const update = await events.next((e) => e.type === 'UPDATE');
     expect(update).toMatchObject({ status: { taskId: 't1', state: 'TASK_FINISHED', uuid: 'uuid-1' } });
-    await bus.request(s.scheduler('fw1'), SchedulerCall, { type: 'ACKNOWLEDGE', agentId: 'ag1', taskId: 't1', uuid: 'uuid-1' }, z.object({}));
-    expect(await toAgent.next((m) => m.type === 'STATUS_UPDATE_ACK')).toEqual({ type: 'STATUS_UPDATE_ACK', frameworkId: 'fw1', taskId: 't1', uuid: 'uuid-1' });
-    const { tasks } = await bus.request(s.operator(), OperatorCall, { type: 'GET_TASKS' }, OperatorResult.GET_TASKS);
-    expect(tasks).toMatchObject([{ taskId: 't1', state: 'TASK_FINISHED', frameworkId: 'fw1', agentId: 'ag1' }]);
+    await bus.request(
+      s.scheduler('fw1'),
+      SchedulerCall,
+      { type: 'ACKNOWLEDGE', agentId: 'ag1', taskId: 't1', uuid: 'uuid-1' },
+      z.object({}),
+    );
+    expect(await toAgent.next((m) => m.type === 'STATUS_UPDATE_ACK')).toEqual({
+      type: 'STATUS_UPDATE_ACK',
+      frameworkId: 'fw1',
+      taskId: 't1',
+      uuid: 'uuid-1',
+    });
+    const { tasks } = await bus.request(
+      s.operator(),
+      OperatorCall,
+      { type: 'GET_TASKS' },
+      OperatorResult.GET_TASKS,
+    );
+    expect(tasks).toMatchObject([
+      { taskId: 't1', state: 'TASK_FINISHED', frameworkId: 'fw1', agentId: 'ag1' },
+    ]);
   });
 
   it('answers operator calls with typed results and unknown ids with NOT_FOUND', async () => {
-    const health = await bus.request(s.operator(), OperatorCall, { type: 'GET_HEALTH' }, OperatorResult.GET_HEALTH);
+    const health = await bus.request(
+      s.operator(),
+      OperatorCall,
+      { type: 'GET_HEALTH' },
+      OperatorResult.GET_HEALTH,
+    );
     expect(health).toEqual({ healthy: true, leading: true, masterId: master.masterId });
-    const version = await bus.request(s.operator(), OperatorCall, { type: 'GET_VERSION' }, OperatorResult.GET_VERSION);
+    const version = await bus.request(
+      s.operator(),
+      OperatorCall,
+      { type: 'GET_VERSION' },
+      OperatorResult.GET_VERSION,
+    );
     expect(version.protocol).toBe('v1');
     const err = await bus
       .request(s.operator(), OperatorCall, { type: 'KILL_TASK', taskId: 'nope' }, OperatorResult.KILL_TASK)
@@ -132,11 +191,22 @@ describe('the master over NATS', () => {
     await bus.request(
       s.masterAgent('ag2'),
       AgentToMaster,
-      { type: 'REGISTER', agent: { id: 'ag2', hostname: 'h2', resources: R.parseResources('cpus:8;mem:4096'), version: '0.1.0' } },
+      {
+        type: 'REGISTER',
+        agent: {
+          id: 'ag2',
+          hostname: 'h2',
+          resources: R.parseResources('cpus:8;mem:4096'),
+          version: '0.1.0',
+        },
+      },
       Registered,
     );
-    const offered = await events.next((e) => e.type === 'OFFERS' && e.offers.some((o) => o.agentId === 'ag2'));
-    const offerId = offered.type === 'OFFERS' ? offered.offers.find((o) => o.agentId === 'ag2')?.id : undefined;
+    const offered = await events.next(
+      (e) => e.type === 'OFFERS' && e.offers.some((o) => o.agentId === 'ag2'),
+    );
+    const offerId =
+      offered.type === 'OFFERS' ? offered.offers.find((o) => o.agentId === 'ag2')?.id : undefined;
     // ag2 never heartbeats: after 5 missed 1 s heartbeats the master gives up on it.
     const rescind = await events.next((e) => e.type === 'RESCIND' && e.offerId === offerId, 10_000);
     expect(rescind).toEqual({ type: 'RESCIND', offerId });

@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectNats, NatsBus, silentLogger, startNatsServer, type LocalNatsServer } from '../../bus/index.js';
+import {
+  connectNats,
+  type LocalNatsServer,
+  NatsBus,
+  silentLogger,
+  startNatsServer,
+} from '../../bus/index.js';
 
 /** A nats-server of a test's own, in a temporary directory. */
 export interface TestNats {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planAccept, type AcceptInput } from '../../actors/master/accept-plan.js';
+import { type AcceptInput, planAccept } from '../../actors/master/accept-plan.js';
 import { resources as R, type TaskInfo } from '../../protocol/index.js';
 
 const task = (taskId: string, res: string, extra: Partial<TaskInfo> = {}): TaskInfo => ({
@@ -14,7 +14,14 @@ const input = (over: Partial<AcceptInput>): AcceptInput => ({
   frameworkId: 'f1',
   partitionAware: false,
   offers: new Map([
-    ['o1', { frameworkId: 'f1', agentId: 'a1', resources: R.parseResources('cpus:2;mem:1024;ports:[31000-31010]') }],
+    [
+      'o1',
+      {
+        frameworkId: 'f1',
+        agentId: 'a1',
+        resources: R.parseResources('cpus:2;mem:1024;ports:[31000-31010]'),
+      },
+    ],
     ['o2', { frameworkId: 'f1', agentId: 'a1', resources: R.parseResources('cpus:1;mem:512') }],
     ['o3', { frameworkId: 'f1', agentId: 'a2', resources: R.parseResources('cpus:1;mem:512') }],
     ['other', { frameworkId: 'f2', agentId: 'a1', resources: R.parseResources('cpus:1;mem:512') }],
@@ -30,7 +37,14 @@ const input = (over: Partial<AcceptInput>): AcceptInput => ({
 describe('ACCEPT validation', () => {
   it('launches tasks that fit, in order, and returns what they left unused', () => {
     const plan = planAccept(
-      input({ operations: [{ type: 'LAUNCH', tasks: [task('t1', 'cpus:1;mem:512'), task('t2', 'cpus:0.5;mem:256;ports:[31000-31000]')] }] }),
+      input({
+        operations: [
+          {
+            type: 'LAUNCH',
+            tasks: [task('t1', 'cpus:1;mem:512'), task('t2', 'cpus:0.5;mem:256;ports:[31000-31000]')],
+          },
+        ],
+      }),
     );
     expect(plan.rejected).toEqual([]);
     expect(plan.launches.map((l) => [l.task.taskId, l.task.agentId])).toEqual([
@@ -42,7 +56,12 @@ describe('ACCEPT validation', () => {
   });
 
   it('pools several offers of one agent', () => {
-    const plan = planAccept(input({ offerIds: ['o1', 'o2'], operations: [{ type: 'LAUNCH', tasks: [task('t', 'cpus:3;mem:1536')] }] }));
+    const plan = planAccept(
+      input({
+        offerIds: ['o1', 'o2'],
+        operations: [{ type: 'LAUNCH', tasks: [task('t', 'cpus:3;mem:1536')] }],
+      }),
+    );
     expect(plan.launches).toHaveLength(1);
     expect(R.isEmpty(plan.unused.filter((r) => r.name !== 'ports'))).toBe(true);
   });
@@ -51,7 +70,16 @@ describe('ACCEPT validation', () => {
     const plan = planAccept(
       input({
         operations: [
-          { type: 'LAUNCH', tasks: [task('big', 'cpus:3'), task('running', 'cpus:0.1'), task('dup', 'cpus:0.1'), task('dup', 'cpus:0.1'), task('empty', 'disk:1')] },
+          {
+            type: 'LAUNCH',
+            tasks: [
+              task('big', 'cpus:3'),
+              task('running', 'cpus:0.1'),
+              task('dup', 'cpus:0.1'),
+              task('dup', 'cpus:0.1'),
+              task('empty', 'disk:1'),
+            ],
+          },
         ],
       }),
     );
@@ -73,19 +101,31 @@ describe('ACCEPT validation', () => {
     [['o1', 'o3'], 'same agent'],
     [['o1', 'o1'], 'named twice'],
   ])('drops every task when the offers %j are invalid (%s)', (offerIds, why) => {
-    const plan = planAccept(input({ offerIds, operations: [{ type: 'LAUNCH', tasks: [task('t', 'cpus:0.1')] }] }));
+    const plan = planAccept(
+      input({ offerIds, operations: [{ type: 'LAUNCH', tasks: [task('t', 'cpus:0.1')] }] }),
+    );
     expect(plan.launches).toEqual([]);
-    expect(plan.rejected).toMatchObject([{ taskId: 't', state: 'TASK_LOST', reason: 'REASON_INVALID_OFFERS' }]);
+    expect(plan.rejected).toMatchObject([
+      { taskId: 't', state: 'TASK_LOST', reason: 'REASON_INVALID_OFFERS' },
+    ]);
     expect(plan.rejected[0].message).toContain(why);
   });
 
   it('reports TASK_DROPPED rather than TASK_LOST to partition-aware frameworks', () => {
-    const plan = planAccept(input({ partitionAware: true, offerIds: ['gone'], operations: [{ type: 'LAUNCH', tasks: [task('t', 'cpus:0.1')] }] }));
+    const plan = planAccept(
+      input({
+        partitionAware: true,
+        offerIds: ['gone'],
+        operations: [{ type: 'LAUNCH', tasks: [task('t', 'cpus:0.1')] }],
+      }),
+    );
     expect(plan.rejected[0].state).toBe('TASK_DROPPED');
   });
 
   it('refuses offers of an agent that is no longer active', () => {
-    const plan = planAccept(input({ agentActive: () => false, operations: [{ type: 'LAUNCH', tasks: [task('t', 'cpus:0.1')] }] }));
+    const plan = planAccept(
+      input({ agentActive: () => false, operations: [{ type: 'LAUNCH', tasks: [task('t', 'cpus:0.1')] }] }),
+    );
     expect(plan.rejected[0].message).toContain('not active');
   });
 });

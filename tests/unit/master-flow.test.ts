@@ -6,19 +6,27 @@ import { handleOperatorCall } from '../../actors/master/operator-calls.js';
 import { handleSchedulerCall } from '../../actors/master/scheduler-calls.js';
 import { createMasterState, type MasterState } from '../../actors/master/state.js';
 import { runAllocation, tick } from '../../actors/master/tick.js';
-import { FrameworkInfo, resources as R, type Offer, type SchedulerEvent } from '../../protocol/index.js';
+import { FrameworkInfo, type Offer, resources as R, type SchedulerEvent } from '../../protocol/index.js';
 
 /** A harness that drives the master's handlers with a hand-moved clock and records effects. */
 function harness() {
   let now = 1_000_000;
   const state: MasterState = createMasterState(
-    defaultMasterConfig({ masterId: 'm-test', agentHeartbeatIntervalSeconds: 1, maxMissedAgentHeartbeats: 3, frameworkHeartbeatIntervalSeconds: 1 }),
+    defaultMasterConfig({
+      masterId: 'm-test',
+      agentHeartbeatIntervalSeconds: 1,
+      maxMissedAgentHeartbeats: 3,
+      frameworkHeartbeatIntervalSeconds: 1,
+    }),
     now,
   );
   const effects: Effect[] = [];
   const events = (fid: string, type?: SchedulerEvent['type']) =>
-    effects.flatMap((e) => (e.kind === 'framework' && e.frameworkId === fid && (!type || e.event.type === type) ? [e.event] : []));
-  const toAgent = (aid: string) => effects.flatMap((e) => (e.kind === 'agent' && e.agentId === aid ? [e.message] : []));
+    effects.flatMap((e) =>
+      e.kind === 'framework' && e.frameworkId === fid && (!type || e.event.type === type) ? [e.event] : [],
+    );
+  const toAgent = (aid: string) =>
+    effects.flatMap((e) => (e.kind === 'agent' && e.agentId === aid ? [e.message] : []));
   return {
     state,
     effects,
@@ -41,11 +49,13 @@ function harness() {
     operator: (call: Parameters<typeof handleOperatorCall>[1]) => handleOperatorCall(state, call, now).result,
     allocate: () => effects.push(...runAllocation(state, now, (xs) => xs)),
     tick: () => effects.push(...tick(state, now)),
-    offers: (fid: string) => events(fid, 'OFFERS').flatMap((e) => (e.type === 'OFFERS' ? e.offers : [])) as Offer[],
+    offers: (fid: string) =>
+      events(fid, 'OFFERS').flatMap((e) => (e.type === 'OFFERS' ? e.offers : [])) as Offer[],
   };
 }
 
-const framework = (id: string, extra: Record<string, unknown> = {}) => FrameworkInfo.parse({ id, name: id, ...extra });
+const framework = (id: string, extra: Record<string, unknown> = {}) =>
+  FrameworkInfo.parse({ id, name: id, ...extra });
 const register = (id: string, res = 'cpus:2;mem:1024') => ({
   type: 'REGISTER' as const,
   agent: { id, hostname: 'h', resources: R.parseResources(res), attributes: {}, version: '0.1.0' },
@@ -63,13 +73,21 @@ describe('the master handlers', () => {
   it('offers a registered agent to a subscribed framework and launches a task on it', () => {
     const h = harness();
     h.agent('a1', register('a1'));
-    expect(h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1') })).toMatchObject({ frameworkId: 'f1', resubscribed: false });
+    expect(h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1') })).toMatchObject({
+      frameworkId: 'f1',
+      resubscribed: false,
+    });
     h.allocate();
     const [offer] = h.offers('f1');
     expect(offer).toMatchObject({ agentId: 'a1', role: '*', resources: R.parseResources('cpus:2;mem:1024') });
-    h.call('f1', { type: 'ACCEPT', offerIds: [offer.id], operations: [{ type: 'LAUNCH', tasks: [task('t1')] }] });
+    h.call('f1', {
+      type: 'ACCEPT',
+      offerIds: [offer.id],
+      operations: [{ type: 'LAUNCH', tasks: [task('t1')] }],
+    });
     expect(h.toAgent('a1')).toMatchObject([{ type: 'RUN_TASK', task: { taskId: 't1', agentId: 'a1' } }]);
-    const [agent] = (h.operator({ type: 'GET_AGENTS' }) as { agents: { used: unknown; offered: unknown }[] }).agents;
+    const [agent] = (h.operator({ type: 'GET_AGENTS' }) as { agents: { used: unknown; offered: unknown }[] })
+      .agents;
     expect(agent.used).toEqual(R.parseResources('cpus:1;mem:128'));
     expect(agent.offered).toEqual([]);
     expect(h.state.offers.size).toBe(0);
@@ -80,13 +98,29 @@ describe('the master handlers', () => {
     h.agent('a1', register('a1'));
     h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1') });
     h.allocate();
-    h.call('f1', { type: 'ACCEPT', offerIds: [h.offers('f1')[0].id], operations: [{ type: 'LAUNCH', tasks: [task('t1')] }] });
-    const status = { taskId: 't1', agentId: 'a1', state: 'TASK_FINISHED' as const, source: 'SOURCE_EXECUTOR' as const, uuid: 'u1', timestamp: h.now() };
+    h.call('f1', {
+      type: 'ACCEPT',
+      offerIds: [h.offers('f1')[0].id],
+      operations: [{ type: 'LAUNCH', tasks: [task('t1')] }],
+    });
+    const status = {
+      taskId: 't1',
+      agentId: 'a1',
+      state: 'TASK_FINISHED' as const,
+      source: 'SOURCE_EXECUTOR' as const,
+      uuid: 'u1',
+      timestamp: h.now(),
+    };
     h.agent('a1', { type: 'STATUS_UPDATE', update: { frameworkId: 'f1', status } });
     expect(h.events('f1', 'UPDATE')).toEqual([{ type: 'UPDATE', status }]);
     expect(h.state.agents.get('a1')?.used).toEqual([]);
     h.call('f1', { type: 'ACKNOWLEDGE', agentId: 'a1', taskId: 't1', uuid: 'u1' });
-    expect(h.toAgent('a1').at(-1)).toEqual({ type: 'STATUS_UPDATE_ACK', frameworkId: 'f1', taskId: 't1', uuid: 'u1' });
+    expect(h.toAgent('a1').at(-1)).toEqual({
+      type: 'STATUS_UPDATE_ACK',
+      frameworkId: 'f1',
+      taskId: 't1',
+      uuid: 'u1',
+    });
   });
 
   it('keeps declined resources from the framework until the filter expires', () => {
@@ -116,14 +150,21 @@ describe('the master handlers', () => {
     h.agent('a1', register('a1', 'cpus:4;mem:1024'));
     h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1') });
     h.allocate();
-    h.call('f1', { type: 'ACCEPT', offerIds: [h.offers('f1')[0].id], operations: [{ type: 'LAUNCH', tasks: [task('t1')] }], filters: { refuseSeconds: 0 } });
+    h.call('f1', {
+      type: 'ACCEPT',
+      offerIds: [h.offers('f1')[0].id],
+      operations: [{ type: 'LAUNCH', tasks: [task('t1')] }],
+      filters: { refuseSeconds: 0 },
+    });
     h.allocate();
     const second = h.offers('f1')[1];
     h.advance(3_500);
     h.call('f1', { type: 'HEARTBEAT' });
     h.tick();
     expect(h.events('f1', 'RESCIND')).toEqual([{ type: 'RESCIND', offerId: second.id }]);
-    expect(h.events('f1', 'UPDATE')).toMatchObject([{ type: 'UPDATE', status: { taskId: 't1', state: 'TASK_LOST', reason: 'REASON_AGENT_UNREACHABLE' } }]);
+    expect(h.events('f1', 'UPDATE')).toMatchObject([
+      { type: 'UPDATE', status: { taskId: 't1', state: 'TASK_LOST', reason: 'REASON_AGENT_UNREACHABLE' } },
+    ]);
     expect(h.events('f1', 'FAILURE')).toEqual([{ type: 'FAILURE', agentId: 'a1' }]);
     expect(h.state.agents.get('a1')?.status).toBe('UNREACHABLE');
   });
@@ -140,7 +181,11 @@ describe('the master handlers', () => {
     h.agent('a1', register('a1'));
     h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1', { capabilities: ['PARTITION_AWARE'] }) });
     h.allocate();
-    h.call('f1', { type: 'ACCEPT', offerIds: [h.offers('f1')[0].id], operations: [{ type: 'LAUNCH', tasks: [task('t1')] }] });
+    h.call('f1', {
+      type: 'ACCEPT',
+      offerIds: [h.offers('f1')[0].id],
+      operations: [{ type: 'LAUNCH', tasks: [task('t1')] }],
+    });
     h.call('f1', { type: 'KILL', taskId: 't1' });
     expect(h.toAgent('a1').at(-1)).toMatchObject({ type: 'KILL_TASK', frameworkId: 'f1', taskId: 't1' });
     h.call('f1', { type: 'KILL', taskId: 'nope' });
@@ -152,7 +197,12 @@ describe('the master handlers', () => {
     h.agent('a1', register('a1', 'cpus:4;mem:1024'));
     h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1') });
     h.allocate();
-    h.call('f1', { type: 'ACCEPT', offerIds: [h.offers('f1')[0].id], operations: [{ type: 'LAUNCH', tasks: [task('t1')] }], filters: { refuseSeconds: 0 } });
+    h.call('f1', {
+      type: 'ACCEPT',
+      offerIds: [h.offers('f1')[0].id],
+      operations: [{ type: 'LAUNCH', tasks: [task('t1')] }],
+      filters: { refuseSeconds: 0 },
+    });
     h.allocate();
     h.call('f1', { type: 'TEARDOWN' });
     expect(h.toAgent('a1').at(-1)).toEqual({ type: 'SHUTDOWN_FRAMEWORK', frameworkId: 'f1' });
@@ -210,11 +260,25 @@ describe('the master handlers', () => {
     h.agent('a1', register('a1'));
     h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1') });
     h.allocate();
-    h.call('f1', { type: 'ACCEPT', offerIds: [h.offers('f1')[0].id], operations: [{ type: 'LAUNCH', tasks: [task('t1')] }] });
+    h.call('f1', {
+      type: 'ACCEPT',
+      offerIds: [h.offers('f1')[0].id],
+      operations: [{ type: 'LAUNCH', tasks: [task('t1')] }],
+    });
     h.advance(61_000);
     h.call('f1', { type: 'HEARTBEAT' });
-    const finished = { taskId: 't1', agentId: 'a1', state: 'TASK_FINISHED' as const, source: 'SOURCE_EXECUTOR' as const, uuid: 'u9', timestamp: h.now() };
-    h.agent('a1', { ...register('a1'), tasks: [{ frameworkId: 'f1', task: { ...task('t1'), agentId: 'a1' }, status: finished }] });
+    const finished = {
+      taskId: 't1',
+      agentId: 'a1',
+      state: 'TASK_FINISHED' as const,
+      source: 'SOURCE_EXECUTOR' as const,
+      uuid: 'u9',
+      timestamp: h.now(),
+    };
+    h.agent('a1', {
+      ...register('a1'),
+      tasks: [{ frameworkId: 'f1', task: { ...task('t1'), agentId: 'a1' }, status: finished }],
+    });
     expect(h.events('f1', 'UPDATE')).toEqual([]);
     expect(h.state.frameworks.get('f1')?.tasks.get('t1')?.status.state).toBe('TASK_STAGING');
   });

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { reconcile } from '../../actors/master/reconcile.js';
 import type { AgentStatus, TaskStatus } from '../../protocol/index.js';
 
-const running: TaskStatus = { taskId: 'known', state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR', uuid: 'u1', agentId: 'a1', timestamp: 1 };
+const running: TaskStatus = {
+  taskId: 'known',
+  state: 'TASK_RUNNING',
+  source: 'SOURCE_EXECUTOR',
+  uuid: 'u1',
+  agentId: 'a1',
+  timestamp: 1,
+};
 const agents: Record<string, AgentStatus> = { active: 'ACTIVE', away: 'UNREACHABLE', gone: 'REMOVED' };
 const input = (partitionAware: boolean) => ({
   known: new Map([['known', running]]),

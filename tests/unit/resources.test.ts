@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ResourceParseError, resources as R } from '../../protocol/index.js';
+import { resources as R, ResourceParseError } from '../../protocol/index.js';
 
 describe('resource parsing', () => {
   it('reads the Mesos flag syntax with scalars, ranges and roles', () => {
@@ -14,7 +14,13 @@ describe('resource parsing', () => {
   it('merges repeated entries and several range intervals', () => {
     expect(R.parseResources('cpus:1;cpus:0.5;ports:[10-20,21-30,50-60]')).toEqual([
       { name: 'cpus', scalar: 1.5 },
-      { name: 'ports', ranges: [[10, 30], [50, 60]] },
+      {
+        name: 'ports',
+        ranges: [
+          [10, 30],
+          [50, 60],
+        ],
+      },
     ]);
   });
 
@@ -45,13 +51,21 @@ describe('resource arithmetic', () => {
   const a = R.parseResources('cpus:4;mem:1024;ports:[31000-31009]');
 
   it('keeps scalars in fixed point so 0.1 + 0.2 is 0.3', () => {
-    expect(R.scalar(R.add([{ name: 'cpus', scalar: 0.1 }], [{ name: 'cpus', scalar: 0.2 }]), 'cpus')).toBe(0.3);
+    expect(R.scalar(R.add([{ name: 'cpus', scalar: 0.1 }], [{ name: 'cpus', scalar: 0.2 }]), 'cpus')).toBe(
+      0.3,
+    );
   });
 
   it('subtracts scalars and punches holes in ranges', () => {
     expect(R.subtract(a, R.parseResources('cpus:1.5;mem:1024;ports:[31003-31004]'))).toEqual([
       { name: 'cpus', scalar: 2.5 },
-      { name: 'ports', ranges: [[31000, 31002], [31005, 31009]] },
+      {
+        name: 'ports',
+        ranges: [
+          [31000, 31002],
+          [31005, 31009],
+        ],
+      },
     ]);
   });
 

@@ -30,5 +30,7 @@ fi
 
 if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies"
-  npm ci --no-audit --no-fund >&2
+  # npm install rather than npm ci: npm 11 writes lock files without other platforms' optional
+  # packages (biome, msgpackr-extract) and then npm ci refuses them (npm/cli#4828).
+  npm install --no-audit --no-fund >&2
 fi

@@ -1,14 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type AgentHandle, startAgent } from '../../actors/agent/index.js';
-import { type MasterHandle, startMaster } from '../../actors/master/index.js';
-import { type NatsBus, silentLogger } from '../../bus/index.js';
+import type { AgentHandle } from '../../actors/agent/index.js';
+import type { NatsBus } from '../../bus/index.js';
 import {
   FrameworkInfo,
-  subjects as makeSubjects,
   type Offer,
   OperatorCall,
   OperatorResult,
@@ -20,7 +15,8 @@ import {
   TaskOutput,
   type TaskStatus,
 } from '../../protocol/index.js';
-import { startTestNats, type TestNats } from '../support/nats.js';
+import { startTestCluster, type TestCluster } from '../support/cluster.js';
+import type { TestNats } from '../support/nats.js';
 import { waitFor } from '../support/processes.js';
 
 /**
@@ -30,10 +26,9 @@ import { waitFor } from '../support/processes.js';
 describe('an agent under the real master', () => {
   let nats: TestNats;
   let s: Subjects;
-  let master: MasterHandle;
   let agent: AgentHandle;
   let bus: NatsBus;
-  let workDir: string;
+  let cluster: TestCluster;
   const frameworkId = 'fw-agent-master';
   const updates: TaskStatus[] = [];
   const offers: Offer[] = [];
@@ -42,27 +37,11 @@ describe('an agent under the real master', () => {
     bus.request(s.scheduler(frameworkId), SchedulerCall, c, result);
 
   beforeAll(async () => {
-    nats = await startTestNats();
-    s = makeSubjects(nats.prefix);
-    master = await startMaster({
-      bus: await nats.bus('master'),
-      subjects: s,
-      log: silentLogger,
-      config: { allocationIntervalMs: 100, agentHeartbeatIntervalSeconds: 1 },
+    cluster = await startTestCluster({
+      master: { agentHeartbeatIntervalSeconds: 1 },
+      agent: { defaultKillGracePeriodSeconds: 1 },
     });
-    workDir = mkdtempSync(join(tmpdir(), 'mezzo-agent-master-'));
-    agent = await startAgent({
-      bus: await nats.bus('agent'),
-      subjects: s,
-      log: silentLogger,
-      config: {
-        workDir,
-        resources: 'cpus:2;mem:512;disk:512;ports:[31000-31009]',
-        natsUrl: nats.url,
-        defaultKillGracePeriodSeconds: 1,
-      },
-    });
-    await agent.registered();
+    ({ nats, subjects: s, agent } = cluster);
     bus = await nats.bus('framework');
     bus.listen(s.frameworkEvents(frameworkId), SchedulerEvent, (e) => {
       if (e.type === 'UPDATE') updates.push(e.status);
@@ -75,10 +54,7 @@ describe('an agent under the real master', () => {
     );
   });
   afterAll(async () => {
-    await agent.stop();
-    await master.stop();
-    await nats.stop();
-    rmSync(workDir, { recursive: true, force: true });
+    await cluster.stop();
   });
 
   async function launch(taskId: string, command: { value: string }): Promise<void> {

@@ -1,18 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentHandle, startAgent } from '../../actors/agent/index.js';
-import { type MasterHandle, startMaster } from '../../actors/master/index.js';
+import type { AgentHandle } from '../../actors/agent/index.js';
+import type { MasterHandle } from '../../actors/master/index.js';
 import { silentLogger } from '../../bus/index.js';
 import { Scheduler } from '../../frameworks/sdk/index.js';
-import {
-  isTerminal,
-  subjects as makeSubjects,
-  resources as R,
-  type TaskStatus,
-} from '../../protocol/index.js';
-import { startTestNats, type TestNats } from '../support/nats.js';
+import { isTerminal, resources as R, type TaskStatus } from '../../protocol/index.js';
+import { startTestCluster, type TestCluster } from '../support/cluster.js';
+import type { TestNats } from '../support/nats.js';
 import { waitFor } from '../support/processes.js';
 
 describe('a framework on the SDK against a real master and agent', () => {
@@ -20,30 +15,14 @@ describe('a framework on the SDK against a real master and agent', () => {
   let master: MasterHandle;
   let agent: AgentHandle;
   let workDir: string;
+  let cluster: TestCluster;
 
   beforeAll(async () => {
-    nats = await startTestNats();
-    const subjects = makeSubjects(nats.prefix);
-    master = await startMaster({
-      bus: await nats.bus('master'),
-      subjects,
-      log: silentLogger,
-      config: { allocationIntervalMs: 100 },
-    });
-    workDir = mkdtempSync(join(tmpdir(), 'mezzo-cluster-'));
-    agent = await startAgent({
-      bus: await nats.bus('agent'),
-      subjects,
-      log: silentLogger,
-      config: { workDir, resources: 'cpus:2;mem:512;disk:100;ports:[31000-31010]', natsUrl: nats.url },
-    });
-    await agent.registered();
+    cluster = await startTestCluster();
+    ({ nats, master, agent, workDir } = cluster);
   });
   afterAll(async () => {
-    await agent.stop();
-    await master.stop();
-    await nats.stop();
-    rmSync(workDir, { recursive: true, force: true });
+    await cluster.stop();
   });
 
   it('goes from SUBSCRIBE to TASK_FINISHED, acknowledging every update, with the output streamed', async () => {

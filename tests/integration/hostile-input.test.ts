@@ -1,18 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentHandle, startAgent } from '../../actors/agent/index.js';
-import { type MasterHandle, startMaster } from '../../actors/master/index.js';
-import { decode, encode, type NatsBus, silentLogger } from '../../bus/index.js';
-import {
-  subjects as makeSubjects,
-  OperatorCall,
-  OperatorResult,
-  type StateView,
-  type Subjects,
-} from '../../protocol/index.js';
-import { startTestNats, type TestNats } from '../support/nats.js';
+import type { AgentHandle } from '../../actors/agent/index.js';
+import type { MasterHandle } from '../../actors/master/index.js';
+import { decode, encode, type NatsBus } from '../../bus/index.js';
+import { OperatorCall, OperatorResult, type StateView, type Subjects } from '../../protocol/index.js';
+import { startTestCluster, type TestCluster } from '../support/cluster.js';
+import type { TestNats } from '../support/nats.js';
 
 /** A seeded generator, so a failure replays. */
 function prng(seed: number) {
@@ -107,32 +99,15 @@ describe('hostile input to the master and the agent', () => {
   let master: MasterHandle;
   let agent: AgentHandle;
   let bus: NatsBus;
-  let workDir: string;
+  let cluster: TestCluster;
 
   beforeAll(async () => {
-    nats = await startTestNats();
-    s = makeSubjects(nats.prefix);
-    master = await startMaster({
-      bus: await nats.bus('master'),
-      subjects: s,
-      log: silentLogger,
-      config: { allocationIntervalMs: 200 },
-    });
-    workDir = mkdtempSync(join(tmpdir(), 'mezzo-hostile-'));
-    agent = await startAgent({
-      bus: await nats.bus('agent'),
-      subjects: s,
-      log: silentLogger,
-      config: { workDir, resources: 'cpus:1;mem:256;disk:100;ports:[31000-31010]', natsUrl: nats.url },
-    });
-    await agent.registered();
+    cluster = await startTestCluster({ master: { allocationIntervalMs: 200 } });
+    ({ nats, subjects: s, master, agent } = cluster);
     bus = await nats.bus('attacker');
   });
   afterAll(async () => {
-    await agent.stop();
-    await master.stop();
-    await nats.stop();
-    rmSync(workDir, { recursive: true, force: true });
+    await cluster.stop();
   });
 
   it('answers every bad request on the master subjects with a typed error and changes nothing', async () => {

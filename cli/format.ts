@@ -4,6 +4,9 @@ import {
   type FrameworkView,
   resources as R,
   type Resources,
+  type RoleQuota,
+  type RoleView,
+  type RoleWeight,
   type TaskView,
 } from '../protocol/index.js';
 
@@ -110,5 +113,43 @@ export function tasksTable(tasks: readonly TaskView[], now: number): string {
       truncate(t.command, 40),
       `${ago(now, t.updatedAt)} ago`,
     ]),
+  );
+}
+
+const share = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** rolesTable lists roles with their weight, quota, allocation and dominant share. */
+export function rolesTable(roles: readonly RoleView[]): string {
+  if (roles.length === 0) return 'no roles';
+  return table(
+    ['ROLE', 'WEIGHT', 'FRAMEWORKS', 'ALLOCATED', 'OFFERED', 'SHARE', 'SHARE/WEIGHT', 'QUOTA'],
+    roles.map((r) => [
+      r.role,
+      formatScalar(r.weight),
+      String(r.frameworks.length),
+      resourceList(r.allocated),
+      resourceList(r.offered),
+      share(r.dominantShare),
+      share(r.weightedShare),
+      r.quota ? `guarantee ${resourceList(r.quota.guarantee)}; limit ${resourceList(r.quota.limit)}` : '-',
+    ]),
+  );
+}
+
+/** weightsTable lists role weights. */
+export function weightsTable(weights: readonly RoleWeight[]): string {
+  if (weights.length === 0) return 'no weights set (every role weighs 1)';
+  return table(
+    ['ROLE', 'WEIGHT'],
+    weights.map((w) => [w.role, formatScalar(w.weight)]),
+  );
+}
+
+/** quotaTable lists role quotas. */
+export function quotaTable(quotas: readonly RoleQuota[]): string {
+  if (quotas.length === 0) return 'no quotas';
+  return table(
+    ['ROLE', 'GUARANTEE', 'LIMIT'],
+    quotas.map((q) => [q.role, resourceList(q.guarantee), resourceList(q.limit)]),
   );
 }

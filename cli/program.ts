@@ -7,9 +7,12 @@ import {
   frameworksCommand,
   killCommand,
   masterCommand,
+  quotaCommand,
+  rolesCommand,
   runCommand,
   tasksCommand,
   upCommand,
+  weightsCommand,
 } from './commands/index.js';
 
 /** buildProgram assembles the `mezzo` command; the chosen subcommand leaves its exit code in `box`. */
@@ -33,6 +36,9 @@ export function buildProgram(box: ExitBox, streams: Streams): Command {
     frameworksCommand,
     tasksCommand,
     killCommand,
+    rolesCommand,
+    weightsCommand,
+    quotaCommand,
   ]) {
     const cmd = make(box, streams);
     cmd

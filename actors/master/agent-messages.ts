@@ -1,17 +1,20 @@
 import {
   AgentStatus,
   type AgentToMaster,
+  DEFAULT_ROLE,
   FrameworkStatus,
   isTerminal,
   resources as R,
   Reason,
   type Registered,
+  type Resources,
   Source,
   stateForFramework,
   TaskState,
   type TaskStatus,
 } from '../../protocol/index.js';
 import { partitionAware } from './accept-plan.js';
+import type { Holding } from './allocator/index.js';
 import { addTask, frameworkEvent, rescindOffer, updateTask } from './bookkeeping.js';
 import { type Effect, MasterError, type Outcome } from './effects.js';
 import { type AgentRecord, type MasterState, taskKey } from './state.js';
@@ -70,6 +73,7 @@ function register(
       status: AgentStatus.ACTIVE,
       registeredAt: now,
       lastSeenAt: now,
+      total: msg.agent.resources,
       used: [],
       offered: [],
       tasks: new Set(),
@@ -77,8 +81,13 @@ function register(
     };
     state.agents.set(agentId, agent);
   } else {
-    // Re-registration: the agent's report is the truth about what runs there.
+    // Re-registration: the agent's report is the truth about what runs there. The allocator
+    // forgets the agent and takes it back below with the tasks it reports.
     for (const offerId of [...agent.offers]) effects.push(...rescindOffer(state, offerId));
+    state.allocator.removeAgent(agentId);
+    // Dynamic reservations are kept by the master, not the agent: they survive a re-registration
+    // that reports the same resources, and are dropped if the agent's resources changed.
+    if (!R.equals(msg.agent.resources, agent.info.resources)) agent.total = msg.agent.resources;
     agent.info = msg.agent;
     agent.status = AgentStatus.ACTIVE;
     agent.lastSeenAt = now;
@@ -92,7 +101,6 @@ function register(
         lastSeenAt: now,
         disconnectedAt: now,
         nextHeartbeatAt: now,
-        suppressedRoles: new Set(),
         used: [],
         offered: [],
         tasks: new Map(),
@@ -109,8 +117,15 @@ function register(
     reported.add(taskKey(frameworkId, task.taskId));
     if (isTerminal(status.state)) continue;
     const known = fw.tasks.get(task.taskId);
-    if (!known) addTask(state, { frameworkId, agentId, info: { ...task, agentId }, status });
-    else if (known.agentId === agentId) {
+    if (!known) {
+      addTask(state, {
+        frameworkId,
+        agentId,
+        role: guessRole(task.resources, fw.info.roles),
+        info: { ...task, agentId },
+        status,
+      });
+    } else if (known.agentId === agentId) {
       known.status = status;
       if (!agent.tasks.has(taskKey(frameworkId, task.taskId))) {
         // Back from unreachable: it counts as allocated again.
@@ -142,6 +157,7 @@ function register(
       ...frameworkEvent(fw, { kind: 'framework', frameworkId, event: { type: 'UPDATE', status } }),
     );
   }
+  state.allocator.addAgent(agentId, agent.total, holdings(state, agent));
   return {
     result: {
       agentId,
@@ -184,7 +200,7 @@ function statusUpdate(state: MasterState, agent: AgentRecord, msg: Msg<'STATUS_U
 export function removeAgent(state: MasterState, agent: AgentRecord, to: AgentStatus, now: number): Effect[] {
   const effects: Effect[] = [];
   for (const offerId of [...agent.offers]) effects.push(...rescindOffer(state, offerId));
-  state.filters = state.filters.filter((f) => f.agentId !== agent.info.id);
+  state.allocator.removeAgent(agent.info.id);
   const unreachable = to === AgentStatus.UNREACHABLE;
   for (const key of [...agent.tasks]) {
     const [frameworkId, taskId] = key.split('/');
@@ -227,4 +243,39 @@ export function removeAgent(state: MasterState, agent: AgentRecord, to: AgentSta
     );
   }
   return effects;
+}
+
+/**
+ * guessRole is the allocation role of a task the master learns of from its agent (after a master
+ * restart): tasks do not carry it, so the role its reserved resources name, else the framework's
+ * first role.
+ */
+function guessRole(resources: Resources, frameworkRoles: readonly string[]): string {
+  return resources.find((r) => r.role && r.role !== DEFAULT_ROLE)?.role ?? frameworkRoles[0] ?? DEFAULT_ROLE;
+}
+
+/**
+ * holdings lists what the agent's non-terminal tasks hold, by framework and allocation role, for
+ * the allocator. A task that no longer fits in what is left of the agent's total (its resources
+ * shrank, or a reservation it runs on was dropped) is kept but, like a task on an unreachable
+ * agent, no longer counted as allocated on either side, so the registration still succeeds.
+ */
+function holdings(state: MasterState, agent: AgentRecord): Holding[] {
+  const out: Holding[] = [];
+  let left = agent.total;
+  for (const key of [...agent.tasks]) {
+    const [frameworkId, taskId] = key.split('/');
+    const fw = state.frameworks.get(frameworkId);
+    const task = fw?.tasks.get(taskId);
+    if (!fw || !task) continue;
+    if (!R.contains(left, task.info.resources)) {
+      agent.tasks.delete(key);
+      agent.used = R.subtract(agent.used, task.info.resources);
+      fw.used = R.subtract(fw.used, task.info.resources);
+      continue;
+    }
+    left = R.subtract(left, task.info.resources);
+    out.push({ frameworkId, role: task.role, resources: task.info.resources });
+  }
+  return out;
 }

@@ -4,7 +4,6 @@ import {
   isTerminal,
   type Offer,
   resources as R,
-  type Resources,
   type TaskStatus,
 } from '../../protocol/index.js';
 import type { Effect } from './effects.js';
@@ -30,8 +29,8 @@ export function addOffer(
   return full;
 }
 
-/** removeOffer takes an offer out and returns its resources to the pool (a recovery). */
-export function removeOffer(state: MasterState, offerId: string): Offer | undefined {
+/** takeOffer takes an offer out of the master's books only: the caller tells the allocator what became of it. */
+export function takeOffer(state: MasterState, offerId: string): Offer | undefined {
   const rec = state.offers.get(offerId);
   if (!rec) return undefined;
   state.offers.delete(offerId);
@@ -49,6 +48,20 @@ export function removeOffer(state: MasterState, offerId: string): Offer | undefi
   return offer;
 }
 
+/**
+ * removeOffer takes an offer out and gives its resources back to the allocator (a recovery);
+ * with a filter the framework is not offered them again in that role until it expires.
+ */
+export function removeOffer(
+  state: MasterState,
+  offerId: string,
+  filter?: { expiresAt: number },
+): Offer | undefined {
+  const offer = takeOffer(state, offerId);
+  if (offer) state.allocator.recover(offer.frameworkId, offer.role, offer.agentId, offer.resources, filter);
+  return offer;
+}
+
 /** rescindOffer removes an offer and tells its framework. */
 export function rescindOffer(state: MasterState, offerId: string): Effect[] {
   const offer = removeOffer(state, offerId);
@@ -57,15 +70,9 @@ export function rescindOffer(state: MasterState, offerId: string): Effect[] {
     : [];
 }
 
-/** addFilter records a refusal of `resources` on an agent for refuseSeconds. */
-export function addFilter(
-  state: MasterState,
-  f: { frameworkId: string; role: string; agentId: string; resources: Resources },
-  refuseSeconds: number,
-  now: number,
-): void {
-  if (refuseSeconds <= 0 || R.isEmpty(f.resources)) return;
-  state.filters.push({ ...f, expiresAt: now + refuseSeconds * 1000 });
+/** refusal is the filter a DECLINE or the unused part of an ACCEPT sets: none for refuseSeconds 0. */
+export function refusal(refuseSeconds: number, now: number): { expiresAt: number } | undefined {
+  return refuseSeconds > 0 ? { expiresAt: now + refuseSeconds * 1000 } : undefined;
 }
 
 /** addTask records a launched task and charges its resources. */
@@ -98,9 +105,12 @@ export function updateTask(
   fw.completed.push(task);
   if (fw.completed.length > state.config.maxCompletedTasksPerFramework) fw.completed.shift();
   const agent = state.agents.get(task.agentId);
-  if (agent) {
-    agent.tasks.delete(taskKey(task.frameworkId, task.info.taskId));
+  const key = taskKey(task.frameworkId, task.info.taskId);
+  if (agent?.tasks.has(key)) {
+    // Only a task counted on its agent is charged in the allocator (an unreachable one is not).
+    agent.tasks.delete(key);
     agent.used = R.subtract(agent.used, task.info.resources);
+    state.allocator.release(task.frameworkId, task.role, task.agentId, task.info.resources);
   }
   return true;
 }
@@ -149,8 +159,7 @@ export function removeFramework(
     }
   }
   fw.status = FrameworkStatus.REMOVED;
-  fw.suppressedRoles.clear();
-  state.filters = state.filters.filter((f) => f.frameworkId !== fw.info.id);
+  state.allocator.removeFramework(fw.info.id);
   effects.push({ kind: 'allocate' });
   return effects;
 }

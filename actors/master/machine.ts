@@ -4,7 +4,6 @@ import { handleAgentMessage } from './agent-messages.js';
 import type { Effect, Outcome } from './effects.js';
 import { handleOperatorCall } from './operator-calls.js';
 import { handleSchedulerCall } from './scheduler-calls.js';
-import { seededShuffle } from './shuffle.js';
 import type { MasterState } from './state.js';
 import { runAllocation, tick } from './tick.js';
 
@@ -19,11 +18,15 @@ export type MasterEvent =
   | { type: 'SCHEDULER_CALL'; now: number; frameworkId: string; call: SchedulerCall; reply: Replier }
   | { type: 'AGENT_MESSAGE'; now: number; agentId: string; msg: AgentToMaster; reply: Replier }
   | { type: 'OPERATOR_CALL'; now: number; call: OperatorCall; reply: Replier }
-  | { type: 'ALLOCATE'; now: number; seed: number }
+  | { type: 'ALLOCATE'; now: number }
   | { type: 'TICK'; now: number }
   | { type: 'STOP' };
 
-/** MasterContext holds the in-memory state store the handlers work on. */
+/**
+ * MasterContext holds the in-memory state store the handlers work on. It is data, except the
+ * allocator's incremental index inside it (see MasterState), which is why the master is never
+ * snapshotted or persisted through XState: HA rebuilds it from agents and frameworks instead.
+ */
 export interface MasterContext {
   state: MasterState;
 }
@@ -87,7 +90,7 @@ export const masterMachine = setup({
         },
         ALLOCATE: {
           actions: enqueueActions(({ context, event, enqueue }) => {
-            const effects = runAllocation(context.state, event.now, (xs) => seededShuffle(xs, event.seed));
+            const effects = runAllocation(context.state, event.now);
             enqueue({ type: 'deliver', params: { effects } });
           }),
         },

@@ -1,6 +1,15 @@
 import { FrameworkStatus, MEZZO_VERSION, type OperatorCall, PROTOCOL_VERSION } from '../../protocol/index.js';
+import {
+  changeReservation,
+  getQuota,
+  getRoles,
+  getWeights,
+  updateQuota,
+  updateWeights,
+} from './allocation-calls.js';
 import { removeFramework } from './bookkeeping.js';
 import { MasterError, type Outcome } from './effects.js';
+import { metricsView } from './metrics.js';
 import { kill } from './scheduler-calls.js';
 import type { FrameworkRecord, MasterState } from './state.js';
 import { agentView, frameworkView, stateView, tasksOf } from './views.js';
@@ -18,7 +27,11 @@ export function handleOperatorCall(state: MasterState, call: OperatorCall, now: 
     case 'GET_AGENTS':
       return read({ agents: [...state.agents.values()].map(agentView) });
     case 'GET_FRAMEWORKS':
-      return read({ frameworks: [...state.frameworks.values()].map(frameworkView) });
+      return read({
+        frameworks: [...state.frameworks.values()].map((f) =>
+          frameworkView(f, state.allocator.suppressedRoles(f.info.id)),
+        ),
+      });
     case 'GET_TASKS': {
       if (call.frameworkId && !state.frameworks.has(call.frameworkId)) {
         throw new MasterError('NOT_FOUND', `framework ${call.frameworkId} is unknown`);
@@ -53,5 +66,20 @@ export function handleOperatorCall(state: MasterState, call: OperatorCall, now: 
       });
       return { result: { frameworkId: fw.info.id }, effects };
     }
+    case 'GET_METRICS':
+      return read(metricsView(state, now));
+    case 'GET_ROLES':
+      return read(getRoles(state, now));
+    case 'GET_WEIGHTS':
+      return read(getWeights(state));
+    case 'UPDATE_WEIGHTS':
+      return updateWeights(state, call);
+    case 'GET_QUOTA':
+      return read(getQuota(state));
+    case 'UPDATE_QUOTA':
+      return updateQuota(state, call);
+    case 'RESERVE_RESOURCES':
+    case 'UNRESERVE_RESOURCES':
+      return changeReservation(state, call);
   }
 }

@@ -24,7 +24,10 @@ export async function startMaster(opts: MasterOptions): Promise<MasterHandle> {
   const clock = opts.clock ?? systemClock;
   const config = defaultMasterConfig(opts.config);
   const log = opts.log.child({ masterId: config.masterId });
-  const state = createMasterState(config, clock.now());
+  const state = createMasterState(config, clock.now(), {
+    seed: (Math.random() * 2 ** 32) >>> 0,
+    timer: () => performance.now(),
+  });
   const { bus, subjects } = opts;
 
   let allocationPending = false;
@@ -34,7 +37,7 @@ export async function startMaster(opts: MasterOptions): Promise<MasterHandle> {
     allocationPending = true;
     setImmediate(() => {
       allocationPending = false;
-      if (!stopped) actor.send({ type: 'ALLOCATE', now: clock.now(), seed: (Math.random() * 2 ** 32) >>> 0 });
+      if (!stopped) actor.send({ type: 'ALLOCATE', now: clock.now() });
     });
   };
 

@@ -2,6 +2,7 @@ import {
   FrameworkStatus,
   isTerminal,
   Reason,
+  RoleName,
   type SchedulerCall,
   Source,
   type Subscribed,
@@ -10,7 +11,7 @@ import {
   type TaskStatus,
 } from '../../protocol/index.js';
 import { partitionAware, planAccept } from './accept-plan.js';
-import { addFilter, addTask, frameworkEvent, removeFramework, removeOffer } from './bookkeeping.js';
+import { addTask, frameworkEvent, refusal, removeFramework, removeOffer, takeOffer } from './bookkeeping.js';
 import { type Effect, MasterError, type Outcome } from './effects.js';
 import { reconcile } from './reconcile.js';
 import type { FrameworkRecord, MasterState } from './state.js';
@@ -49,16 +50,12 @@ export function handleSchedulerCall(
       return ok(accept(state, fw, call, now));
     case 'DECLINE':
       return ok(decline(state, fw, call, now));
-    case 'REVIVE': {
-      const roles = call.roles?.length ? call.roles : fw.info.roles;
-      for (const r of roles) fw.suppressedRoles.delete(r);
-      state.filters = state.filters.filter((f) => f.frameworkId !== fw.info.id || !roles.includes(f.role));
+    case 'REVIVE':
+      state.allocator.revive(fw.info.id, call.roles?.length ? call.roles : undefined);
       return ok([{ kind: 'allocate' }]);
-    }
-    case 'SUPPRESS': {
-      for (const r of call.roles?.length ? call.roles : fw.info.roles) fw.suppressedRoles.add(r);
+    case 'SUPPRESS':
+      state.allocator.suppress(fw.info.id, call.roles?.length ? call.roles : undefined);
       return ok();
-    }
     case 'KILL':
       return ok(kill(fw, call.taskId, now, call.killPolicy));
     case 'ACKNOWLEDGE':
@@ -94,6 +91,9 @@ function subscribe(
       `framework ${frameworkId} has been removed and cannot subscribe again`,
     );
   }
+  const badRole = info.roles.find((r) => !RoleName.safeParse(r).success);
+  if (badRole !== undefined)
+    throw new MasterError('BAD_REQUEST', `role "${badRole}" is not a valid role name`);
   const interval = state.config.frameworkHeartbeatIntervalSeconds;
   const effects: Effect[] = [{ kind: 'allocate' }];
   if (existing) {
@@ -112,7 +112,6 @@ function subscribe(
       subscribedAt: now,
       lastSeenAt: now,
       nextHeartbeatAt: now + interval * 1000,
-      suppressedRoles: new Set(),
       used: [],
       offered: [],
       tasks: new Map(),
@@ -121,6 +120,12 @@ function subscribe(
     };
     state.frameworks.set(frameworkId, fw);
   }
+  // Also turns a framework known only from agents' reports into a real one; suppression is kept.
+  state.allocator.addFramework(frameworkId, {
+    roles: info.roles,
+    capabilities: info.capabilities,
+    active: true,
+  });
   return {
     result: {
       frameworkId,
@@ -148,57 +153,56 @@ function accept(state: MasterState, fw: FrameworkRecord, call: Call<'ACCEPT'>, n
     operations: call.operations,
     now,
   });
-  const roleOfOffers = plan.usedOfferIds.map((id) => state.offers.get(id)?.offer.role).find(Boolean) ?? '*';
-  for (const id of plan.usedOfferIds) removeOffer(state, id);
+  if (plan.operationError) throw new MasterError('BAD_REQUEST', plan.operationError);
   const effects: Effect[] = plan.rejected.map((status) => ({
     kind: 'framework',
     frameworkId: fw.info.id,
     event: { type: 'UPDATE', status },
   }));
-  for (const { task, resources } of plan.launches) {
-    const info = { ...task, resources };
+  if (plan.role === undefined || plan.agentId === undefined) {
+    // Invalid offers: the valid ones among them go back, unfiltered.
+    for (const id of plan.usedOfferIds) removeOffer(state, id);
+    effects.push({ kind: 'allocate' });
+    return effects;
+  }
+  const { role, agentId } = plan;
+  const agent = state.agents.get(agentId);
+  for (const id of plan.usedOfferIds) takeOffer(state, id);
+  for (const step of plan.steps) {
+    if (step.type !== 'LAUNCH') {
+      const total = state.allocator.updateOffered(fw.info.id, role, agentId, step);
+      if (agent) agent.total = total;
+      continue;
+    }
+    const info = { ...step.task, resources: step.resources };
     const status: TaskStatus = {
-      taskId: task.taskId,
+      taskId: info.taskId,
       state: TaskState.STAGING,
       source: Source.MASTER,
-      agentId: task.agentId,
+      agentId,
       timestamp: now,
     };
-    addTask(state, { frameworkId: fw.info.id, agentId: task.agentId, info, status });
-    effects.push({
-      kind: 'agent',
-      agentId: task.agentId,
-      message: { type: 'RUN_TASK', framework: fw.info, task: info },
-    });
+    state.allocator.use(fw.info.id, role, agentId, step.resources);
+    addTask(state, { frameworkId: fw.info.id, agentId, role, info, status });
+    effects.push({ kind: 'agent', agentId, message: { type: 'RUN_TASK', framework: fw.info, task: info } });
   }
-  if (plan.agentId) {
-    addFilter(
-      state,
-      { frameworkId: fw.info.id, role: roleOfOffers, agentId: plan.agentId, resources: plan.unused },
-      call.filters?.refuseSeconds ?? 5,
-      now,
-    );
-  }
+  state.allocator.recover(
+    fw.info.id,
+    role,
+    agentId,
+    plan.unused,
+    refusal(call.filters?.refuseSeconds ?? 5, now),
+  );
   effects.push({ kind: 'allocate' });
   return effects;
 }
 
 function decline(state: MasterState, fw: FrameworkRecord, call: Call<'DECLINE'>, now: number): Effect[] {
+  const filter = refusal(call.filters?.refuseSeconds ?? 5, now);
   for (const id of new Set(call.offerIds)) {
     const rec = state.offers.get(id);
     if (!rec || rec.offer.frameworkId !== fw.info.id) continue; // unknown offers are ignored, as in Mesos
-    removeOffer(state, id);
-    addFilter(
-      state,
-      {
-        frameworkId: fw.info.id,
-        role: rec.offer.role,
-        agentId: rec.offer.agentId,
-        resources: rec.offer.resources,
-      },
-      call.filters?.refuseSeconds ?? 5,
-      now,
-    );
+    removeOffer(state, id, filter);
   }
   return [{ kind: 'allocate' }];
 }

@@ -8,6 +8,7 @@ import type {
   TaskInfo,
   TaskStatus,
 } from '../../protocol/index.js';
+import { type AllocatorOptions, HierarchicalAllocator } from './allocator/index.js';
 import type { MasterConfig } from './types.js';
 
 /** AgentRecord is the master's view of one agent. */
@@ -18,6 +19,8 @@ export interface AgentRecord {
   gone?: boolean;
   registeredAt: number;
   lastSeenAt: number;
+  /** The agent's resources with the dynamic reservations operators and frameworks made on it. */
+  total: Resources;
   /** Resources held by non-terminal tasks. */
   used: Resources;
   /** Resources in outstanding offers. */
@@ -35,7 +38,6 @@ export interface FrameworkRecord {
   lastSeenAt: number;
   disconnectedAt?: number;
   nextHeartbeatAt: number;
-  suppressedRoles: Set<string>;
   used: Resources;
   offered: Resources;
   /** Non-terminal tasks by task id. */
@@ -49,6 +51,8 @@ export interface FrameworkRecord {
 export interface TaskRecord {
   frameworkId: string;
   agentId: string;
+  /** The role of the offers it was launched on: the allocator charges it to that role. */
+  role: string;
   info: TaskInfo;
   status: TaskStatus;
 }
@@ -59,36 +63,40 @@ export interface OfferRecord {
   createdAt: number;
 }
 
-/** RefusalFilter keeps resources a framework refused from being offered to it again for a while. */
-export interface RefusalFilter {
-  frameworkId: string;
-  role: string;
-  agentId: string;
-  resources: Resources;
-  expiresAt: number;
-}
-
-/** MasterState is everything a leading master holds in memory (rebuilt from agents and frameworks). */
+/**
+ * MasterState is everything a leading master holds in memory (rebuilt from agents and frameworks).
+ * Its records are plain data, except `allocator`: the allocator's incremental index of the same
+ * cluster (what is offered and used where, by framework and role, plus weights, quota, refusal
+ * filters and suppressed roles). The handlers keep the two in step through bookkeeping.ts; the
+ * allocator is the only record of filters, suppression, weights and quota.
+ */
 export interface MasterState {
   config: MasterConfig;
   startedAt: number;
   agents: Map<string, AgentRecord>;
   frameworks: Map<string, FrameworkRecord>;
   offers: Map<string, OfferRecord>;
-  filters: RefusalFilter[];
   offerSeq: number;
+  allocator: HierarchicalAllocator;
 }
 
-/** createMasterState makes an empty state. */
-export function createMasterState(config: MasterConfig, now: number): MasterState {
+/**
+ * createMasterState makes an empty state. The allocator options carry the runtime's seed (or
+ * random source) for the agent visiting order and a timer for the run-time metrics.
+ */
+export function createMasterState(
+  config: MasterConfig,
+  now: number,
+  allocator: AllocatorOptions = {},
+): MasterState {
   return {
     config,
     startedAt: now,
     agents: new Map(),
     frameworks: new Map(),
     offers: new Map(),
-    filters: [],
     offerSeq: 0,
+    allocator: new HierarchicalAllocator(allocator),
   };
 }
 

@@ -1,6 +1,5 @@
-import { AgentStatus, FrameworkStatus, type Offer, resources as R } from '../../protocol/index.js';
+import { AgentStatus, FrameworkStatus, type Offer } from '../../protocol/index.js';
 import { removeAgent } from './agent-messages.js';
-import { allocate, type ClusterView } from './allocator/index.js';
 import { addOffer, removeFramework, rescindOffer } from './bookkeeping.js';
 import type { Effect } from './effects.js';
 import type { MasterState } from './state.js';
@@ -8,7 +7,8 @@ import type { MasterState } from './state.js';
 /**
  * tick does the master's time-driven work: agents that stopped heartbeating become unreachable,
  * silent frameworks disconnect and are removed after their failover timeout, stale offers are
- * rescinded, expired filters dropped, and connected frameworks get their heartbeat.
+ * rescinded, and connected frameworks get their heartbeat. (The allocator drops expired filters
+ * itself at each run.)
  */
 export function tick(state: MasterState, now: number): Effect[] {
   const effects: Effect[] = [];
@@ -25,6 +25,7 @@ export function tick(state: MasterState, now: number): Effect[] {
       fw.status = FrameworkStatus.DISCONNECTED;
       fw.disconnectedAt = now;
       for (const offerId of [...fw.offers]) effects.push(...rescindOffer(state, offerId));
+      state.allocator.deactivateFramework(fw.info.id);
     }
     if (
       fw.status === FrameworkStatus.DISCONNECTED &&
@@ -47,37 +48,22 @@ export function tick(state: MasterState, now: number): Effect[] {
         effects.push(...rescindOffer(state, id), { kind: 'allocate' });
     }
   }
-  state.filters = state.filters.filter((f) => f.expiresAt > now);
   return effects;
 }
 
-/** clusterView builds the allocator's input from the master's state. */
-export function clusterView(state: MasterState, now: number, shuffle: <T>(xs: T[]) => T[]): ClusterView {
-  const agents = shuffle(
-    [...state.agents.values()]
-      .filter((a) => a.status === AgentStatus.ACTIVE)
-      .map((a) => ({
-        id: a.info.id,
-        total: a.info.resources,
-        available: R.subtract(R.subtract(a.info.resources, a.used), a.offered),
-      })),
-  );
-  const frameworks = [...state.frameworks.values()]
-    .filter((f) => f.status === FrameworkStatus.CONNECTED)
-    .map((f) => ({
-      id: f.info.id,
-      roles: f.info.roles,
-      suppressedRoles: f.suppressedRoles,
-      capabilities: f.info.capabilities,
-      allocated: R.add(f.used, f.offered),
-    }));
-  return { agents, frameworks, filters: state.filters.filter((f) => f.expiresAt > now) };
-}
-
-/** runAllocation makes the offers of one allocator run and sends them, one OFFERS event per framework. */
-export function runAllocation(state: MasterState, now: number, shuffle: <T>(xs: T[]) => T[]): Effect[] {
+/**
+ * runAllocation runs the allocator once and makes its offers, one OFFERS event per framework. An
+ * allocation for an agent or framework the master no longer serves goes straight back.
+ */
+export function runAllocation(state: MasterState, now: number): Effect[] {
   const byFramework = new Map<string, Offer[]>();
-  for (const a of allocate(clusterView(state, now, shuffle))) {
+  for (const a of state.allocator.allocate(now)) {
+    const agent = state.agents.get(a.agentId);
+    const fw = state.frameworks.get(a.frameworkId);
+    if (agent?.status !== AgentStatus.ACTIVE || fw?.status !== FrameworkStatus.CONNECTED) {
+      state.allocator.recover(a.frameworkId, a.role, a.agentId, a.resources);
+      continue;
+    }
     const offer = addOffer(state, a, now);
     const list = byFramework.get(a.frameworkId) ?? [];
     list.push(offer);

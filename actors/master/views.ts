@@ -14,7 +14,7 @@ export function agentView(a: AgentRecord): AgentView {
     hostname: a.info.hostname,
     status: a.status,
     attributes: a.info.attributes,
-    total: a.info.resources,
+    total: a.total,
     used: a.used,
     offered: a.offered,
     registeredAt: a.registeredAt,
@@ -24,8 +24,8 @@ export function agentView(a: AgentRecord): AgentView {
   };
 }
 
-/** frameworkView is a framework as operators see it. */
-export function frameworkView(f: FrameworkRecord): FrameworkView {
+/** frameworkView is a framework as operators see it; the allocator knows which roles it suppressed. */
+export function frameworkView(f: FrameworkRecord, suppressedRoles: string[]): FrameworkView {
   return {
     id: f.info.id,
     name: f.info.name,
@@ -34,7 +34,7 @@ export function frameworkView(f: FrameworkRecord): FrameworkView {
     roles: f.info.roles,
     capabilities: f.info.capabilities,
     status: f.status,
-    suppressedRoles: [...f.suppressedRoles],
+    suppressedRoles,
     failoverTimeoutSeconds: f.info.failoverTimeoutSeconds,
     subscribedAt: f.subscribedAt,
     used: f.used,
@@ -50,6 +50,7 @@ export function taskView(t: TaskRecord): TaskView {
     taskId: t.info.taskId,
     frameworkId: t.frameworkId,
     agentId: t.agentId,
+    role: t.role,
     name: t.info.name,
     state: t.status.state,
     reason: t.status.reason,
@@ -74,7 +75,7 @@ export function stateView(state: MasterState): StateView {
     version: MEZZO_VERSION,
     startedAt: state.startedAt,
     agents: [...state.agents.values()].map(agentView),
-    frameworks: frameworks.map(frameworkView),
+    frameworks: frameworks.map((f) => frameworkView(f, state.allocator.suppressedRoles(f.info.id))),
     tasks: frameworks.flatMap(tasksOf),
   };
 }

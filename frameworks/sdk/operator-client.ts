@@ -5,6 +5,8 @@ import {
   subjects as makeSubjects,
   OperatorCall,
   OperatorResult,
+  type Resources,
+  type RoleView,
   type Subjects,
   type TaskView,
 } from '../../protocol/index.js';
@@ -101,6 +103,51 @@ export class Operator {
   /** teardown removes a framework and kills its tasks. */
   teardown(frameworkId: string): Promise<OperatorResult<'TEARDOWN'>> {
     return this.call('TEARDOWN', { frameworkId });
+  }
+
+  /** metrics are the master's and the allocator's numbers, Mesos-named (`master/agents_active`...). */
+  metrics(): Promise<OperatorResult<'GET_METRICS'>> {
+    return this.call('GET_METRICS');
+  }
+
+  /** roles lists the roles with their weight, quota, allocation and dominant share. */
+  async roles(): Promise<RoleView[]> {
+    return (await this.call('GET_ROLES')).roles;
+  }
+
+  /** weights lists the roles whose weight was set (others weigh 1). */
+  weights(): Promise<OperatorResult<'GET_WEIGHTS'>> {
+    return this.call('GET_WEIGHTS');
+  }
+
+  /** updateWeights sets the weights of some roles (`{ eng: 3 }`); all or none are applied. */
+  updateWeights(weights: Readonly<Record<string, number>>): Promise<OperatorResult<'UPDATE_WEIGHTS'>> {
+    return this.call('UPDATE_WEIGHTS', {
+      weights: Object.entries(weights).map(([role, weight]) => ({ role, weight })),
+    });
+  }
+
+  /** quota lists the roles that have a quota. */
+  quota(): Promise<OperatorResult<'GET_QUOTA'>> {
+    return this.call('GET_QUOTA');
+  }
+
+  /** updateQuota sets a top-level role's guarantee and limit; with neither it removes the quota. */
+  updateQuota(
+    role: string,
+    quota: { guarantee?: Resources; limit?: Resources } = {},
+  ): Promise<OperatorResult<'UPDATE_QUOTA'>> {
+    return this.call('UPDATE_QUOTA', { role, ...quota });
+  }
+
+  /** reserve reserves unused resources of an agent, each naming its role (`cpus(eng):2`). */
+  reserve(agentId: string, resources: Resources): Promise<OperatorResult<'RESERVE_RESOURCES'>> {
+    return this.call('RESERVE_RESOURCES', { agentId, resources });
+  }
+
+  /** unreserve gives reserved, unused resources of an agent back to `*`. */
+  unreserve(agentId: string, resources: Resources): Promise<OperatorResult<'UNRESERVE_RESOURCES'>> {
+    return this.call('UNRESERVE_RESOURCES', { agentId, resources });
   }
 
   /** close closes the connection if this client opened it. */

@@ -125,9 +125,16 @@ export const Filters = z.object({
 });
 export type Filters = z.infer<typeof Filters>;
 
-/** Operation is one step of an ACCEPT, applied in order. */
+/**
+ * Operation is one step of an ACCEPT, applied in order to the pooled offers: LAUNCH tasks;
+ * RESERVE unreserved resources for the offers' role (each resource names that role) so that they
+ * are offered only to it from then on; UNRESERVE reserved resources back to `*`. Resources
+ * reserved or unreserved by an earlier operation can be launched on by a later one.
+ */
 export const Operation = z.discriminatedUnion('type', [
   z.object({ type: z.literal('LAUNCH'), tasks: z.array(TaskInfo).min(1).max(Limits.maxTasksPerAccept) }),
+  z.object({ type: z.literal('RESERVE'), resources: Resources.min(1) }),
+  z.object({ type: z.literal('UNRESERVE'), resources: Resources.min(1) }),
 ]);
 export type Operation = z.infer<typeof Operation>;
 export type OperationInput = z.input<typeof Operation>;

@@ -4,6 +4,24 @@ import { Resources } from '../resources.js';
 import { ReasonSchema, TaskStateSchema } from '../task-state.js';
 import { CapabilitySchema } from './common.js';
 
+/** RoleWeight is one role's weight in weighted DRF: its share counts as allocation / weight. */
+export const RoleWeight = z.object({
+  role: RoleName,
+  weight: z
+    .number()
+    .finite('a weight must be a finite number above zero')
+    .positive('a weight must be a finite number above zero')
+    .max(1e6),
+});
+export type RoleWeight = z.infer<typeof RoleWeight>;
+
+/**
+ * RoleQuota is a top-level role's quota as resource lists of unreserved scalars (`cpus`, `mem`...):
+ * `guarantee` is set aside for the role first, `limit` caps what it holds, offered and used.
+ */
+export const RoleQuota = z.object({ role: RoleName, guarantee: Resources, limit: Resources });
+export type RoleQuota = z.infer<typeof RoleQuota>;
+
 /** OperatorCall is the operator -> master edge, a request on `operator()`. */
 export const OperatorCall = z.discriminatedUnion('type', [
   z.object({ type: z.literal('GET_HEALTH') }),
@@ -14,6 +32,23 @@ export const OperatorCall = z.discriminatedUnion('type', [
   z.object({ type: z.literal('GET_TASKS'), frameworkId: Id.optional() }),
   z.object({ type: z.literal('KILL_TASK'), taskId: Id, frameworkId: Id.optional() }),
   z.object({ type: z.literal('TEARDOWN'), frameworkId: Id }),
+  z.object({ type: z.literal('GET_METRICS') }),
+  z.object({ type: z.literal('GET_ROLES') }),
+  z.object({ type: z.literal('GET_WEIGHTS') }),
+  /** Sets the named roles' weights (others keep theirs; default 1). */
+  z.object({ type: z.literal('UPDATE_WEIGHTS'), weights: z.array(RoleWeight).min(1).max(1024) }),
+  z.object({ type: z.literal('GET_QUOTA') }),
+  /** Sets a top-level role's quota; with neither guarantee nor limit (or both empty) removes it. */
+  z.object({
+    type: z.literal('UPDATE_QUOTA'),
+    role: RoleName,
+    guarantee: Resources.optional(),
+    limit: Resources.optional(),
+  }),
+  /** Reserves unreserved, unused resources of an agent; each resource names its role. */
+  z.object({ type: z.literal('RESERVE_RESOURCES'), agentId: Id, resources: Resources.min(1) }),
+  /** Gives reserved, unused resources of an agent back to `*`; each names the role it is reserved for. */
+  z.object({ type: z.literal('UNRESERVE_RESOURCES'), agentId: Id, resources: Resources.min(1) }),
 ]);
 export type OperatorCall = z.infer<typeof OperatorCall>;
 
@@ -68,6 +103,8 @@ export const TaskView = z.object({
   taskId: Id,
   frameworkId: Id,
   agentId: Id,
+  /** The role of the offers it was launched on (its allocation role). */
+  role: RoleName.optional(),
   name: z.string(),
   state: TaskStateSchema,
   reason: ReasonSchema.optional(),
@@ -92,6 +129,31 @@ export const StateView = z.object({
 });
 export type StateView = z.infer<typeof StateView>;
 
+/**
+ * RoleView is one role as operators see it (GET_ROLES): its weight, quota, what its frameworks
+ * hold (used by tasks) and are offered, its dominant share of the cluster (its whole subtree,
+ * gpus excluded) and that share divided by its weight, which DRF orders roles by.
+ */
+export const RoleView = z.object({
+  role: RoleName,
+  weight: z.number(),
+  quota: z.object({ guarantee: Resources, limit: Resources }).optional(),
+  allocated: Resources,
+  offered: Resources,
+  dominantShare: z.number(),
+  weightedShare: z.number(),
+  frameworks: z.array(Id),
+});
+export type RoleView = z.infer<typeof RoleView>;
+
+/** Metrics is GET_METRICS: flat, Mesos-named gauges and counters (`master/agents_active`...). */
+export const Metrics = z.object({ metrics: z.record(z.string(), z.number()) });
+export type Metrics = z.infer<typeof Metrics>;
+
+const Weights = z.object({ weights: z.array(RoleWeight) });
+const Quotas = z.object({ quotas: z.array(RoleQuota) });
+const AgentTotal = z.object({ agentId: Id, total: Resources });
+
 /** OperatorResult maps each call type to the schema of its result. */
 export const OperatorResult = {
   GET_HEALTH: Health,
@@ -102,5 +164,13 @@ export const OperatorResult = {
   GET_TASKS: z.object({ tasks: z.array(TaskView) }),
   KILL_TASK: z.object({ frameworkId: Id, agentId: Id }),
   TEARDOWN: z.object({ frameworkId: Id }),
+  GET_METRICS: Metrics,
+  GET_ROLES: z.object({ roles: z.array(RoleView) }),
+  GET_WEIGHTS: Weights,
+  UPDATE_WEIGHTS: Weights,
+  GET_QUOTA: Quotas,
+  UPDATE_QUOTA: Quotas,
+  RESERVE_RESOURCES: AgentTotal,
+  UNRESERVE_RESOURCES: AgentTotal,
 } as const satisfies Record<OperatorCall['type'], z.ZodType>;
 export type OperatorResult<T extends OperatorCall['type']> = z.infer<(typeof OperatorResult)[T]>;

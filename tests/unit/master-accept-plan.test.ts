@@ -19,12 +19,14 @@ const input = (over: Partial<AcceptInput>): AcceptInput => ({
       {
         frameworkId: 'f1',
         agentId: 'a1',
+        role: '*',
         resources: R.parseResources('cpus:2;mem:1024;ports:[31000-31010]'),
       },
     ],
-    ['o2', { frameworkId: 'f1', agentId: 'a1', resources: R.parseResources('cpus:1;mem:512') }],
-    ['o3', { frameworkId: 'f1', agentId: 'a2', resources: R.parseResources('cpus:1;mem:512') }],
-    ['other', { frameworkId: 'f2', agentId: 'a1', resources: R.parseResources('cpus:1;mem:512') }],
+    ['o2', { frameworkId: 'f1', agentId: 'a1', role: '*', resources: R.parseResources('cpus:1;mem:512') }],
+    ['o3', { frameworkId: 'f1', agentId: 'a2', role: '*', resources: R.parseResources('cpus:1;mem:512') }],
+    ['eng', { frameworkId: 'f1', agentId: 'a1', role: 'eng', resources: R.parseResources('cpus:1;mem:512') }],
+    ['other', { frameworkId: 'f2', agentId: 'a1', role: '*', resources: R.parseResources('cpus:1;mem:512') }],
   ]),
   agentActive: () => true,
   activeTaskIds: new Set(['running']),
@@ -100,6 +102,7 @@ describe('ACCEPT validation', () => {
     [['other'], 'belongs to another framework'],
     [['o1', 'o3'], 'same agent'],
     [['o1', 'o1'], 'named twice'],
+    [['o1', 'eng'], 'same role'],
   ])('drops every task when the offers %j are invalid (%s)', (offerIds, why) => {
     const plan = planAccept(
       input({ offerIds, operations: [{ type: 'LAUNCH', tasks: [task('t', 'cpus:0.1')] }] }),
@@ -127,5 +130,61 @@ describe('ACCEPT validation', () => {
       input({ agentActive: () => false, operations: [{ type: 'LAUNCH', tasks: [task('t', 'cpus:0.1')] }] }),
     );
     expect(plan.rejected[0].message).toContain('not active');
+  });
+
+  it("reserves unreserved resources for the offers' role and lets a later LAUNCH use them", () => {
+    const plan = planAccept(
+      input({
+        offerIds: ['eng'],
+        operations: [
+          { type: 'RESERVE', resources: R.parseResources('cpus(eng):1;mem(eng):256') },
+          { type: 'LAUNCH', tasks: [task('t', 'cpus(eng):1;mem(eng):256')] },
+        ],
+      }),
+    );
+    expect(plan.operationError).toBeUndefined();
+    expect(plan.role).toBe('eng');
+    expect(plan.steps.map((s) => s.type)).toEqual(['RESERVE', 'LAUNCH']);
+    expect(plan.launches[0].resources).toEqual(R.parseResources('cpus(eng):1;mem(eng):256'));
+    // mem 512 - 256 reserved and launched = 256 unreserved left
+    expect(plan.unused).toEqual(R.parseResources('mem:256'));
+  });
+
+  it('unreserves reserved resources back to * within the offers', () => {
+    const plan = planAccept(
+      input({
+        offers: new Map([
+          [
+            'r',
+            { frameworkId: 'f1', agentId: 'a1', role: 'eng', resources: R.parseResources('cpus(eng):2') },
+          ],
+        ]),
+        offerIds: ['r'],
+        operations: [{ type: 'UNRESERVE', resources: R.parseResources('cpus(eng):2') }],
+      }),
+    );
+    expect(plan.operationError).toBeUndefined();
+    expect(plan.unused).toEqual(R.parseResources('cpus:2'));
+  });
+
+  it.each([
+    ['RESERVE' as const, 'cpus(eng):5', 'cannot RESERVE'],
+    ['RESERVE' as const, 'cpus(ads):1', 'names role ads'],
+    ['RESERVE' as const, 'cpus:1', 'names no role'],
+    ['UNRESERVE' as const, 'cpus(eng):1', 'cannot UNRESERVE'],
+    ['UNRESERVE' as const, 'cpus:1', 'not reserved'],
+  ])('refuses the whole ACCEPT when %s %s cannot apply (%s)', (type, res, why) => {
+    const plan = planAccept(
+      input({
+        offerIds: ['eng'],
+        operations: [
+          { type, resources: R.parseResources(res) },
+          { type: 'LAUNCH', tasks: [task('t', 'cpus:0.1')] },
+        ],
+      }),
+    );
+    expect(plan.operationError).toContain(why);
+    expect(plan.launches).toEqual([]);
+    expect(plan.usedOfferIds).toEqual([]);
   });
 });

@@ -6,7 +6,13 @@ import { handleOperatorCall } from '../../actors/master/operator-calls.js';
 import { handleSchedulerCall } from '../../actors/master/scheduler-calls.js';
 import { createMasterState, type MasterState } from '../../actors/master/state.js';
 import { runAllocation, tick } from '../../actors/master/tick.js';
-import { FrameworkInfo, type Offer, resources as R, type SchedulerEvent } from '../../protocol/index.js';
+import {
+  FrameworkInfo,
+  type Offer,
+  OperatorCall,
+  resources as R,
+  type SchedulerEvent,
+} from '../../protocol/index.js';
 
 /** A harness that drives the master's handlers with a hand-moved clock and records effects. */
 function harness() {
@@ -19,6 +25,7 @@ function harness() {
       frameworkHeartbeatIntervalSeconds: 1,
     }),
     now,
+    { agentOrder: 'added' },
   );
   const effects: Effect[] = [];
   const events = (fid: string, type?: SchedulerEvent['type']) =>
@@ -46,8 +53,12 @@ function harness() {
       effects.push(...o.effects);
       return o.result;
     },
-    operator: (call: Parameters<typeof handleOperatorCall>[1]) => handleOperatorCall(state, call, now).result,
-    allocate: () => effects.push(...runAllocation(state, now, (xs) => xs)),
+    operator: (call: Parameters<typeof handleOperatorCall>[1]) => {
+      const o = handleOperatorCall(state, call, now);
+      effects.push(...o.effects);
+      return o.result;
+    },
+    allocate: () => effects.push(...runAllocation(state, now)),
     tick: () => effects.push(...tick(state, now)),
     offers: (fid: string) =>
       events(fid, 'OFFERS').flatMap((e) => (e.type === 'OFFERS' ? e.offers : [])) as Offer[],
@@ -281,5 +292,334 @@ describe('the master handlers', () => {
     });
     expect(h.events('f1', 'UPDATE')).toEqual([]);
     expect(h.state.frameworks.get('f1')?.tasks.get('t1')?.status.state).toBe('TASK_STAGING');
+  });
+});
+
+describe('the master driving the allocator', () => {
+  const agents = (h: ReturnType<typeof harness>, n: number, res = 'cpus:1;mem:256') => {
+    for (let i = 1; i <= n; i++) h.agent(`a${i}`, register(`a${i}`, res));
+  };
+  const offeredTo = (h: ReturnType<typeof harness>, fid: string) =>
+    h.offers(fid).filter((o) => h.state.offers.has(o.id));
+  const bad = (run: () => unknown) => {
+    try {
+      run();
+    } catch (err) {
+      return err as { code?: string; message: string };
+    }
+    throw new Error('expected the call to be refused');
+  };
+
+  it('offers more of the cluster to the role with the larger weight', () => {
+    // 4 agents of cpus 1: shares are cpus/4. Weights a 1, b 3 (weighted share = share / weight):
+    // a1 -> a (a .25); a2 -> b (.25/3 = .08); a3 -> b (.5/3 = .17 < .25); a4 -> b (.5/3 again < .25)
+    const weighted = harness();
+    weighted.operator({ type: 'UPDATE_WEIGHTS', weights: [{ role: 'b', weight: 3 }] });
+    agents(weighted, 4);
+    weighted.call('fa', { type: 'SUBSCRIBE', framework: framework('fa', { roles: ['a'] }) });
+    weighted.call('fb', { type: 'SUBSCRIBE', framework: framework('fb', { roles: ['b'] }) });
+    weighted.allocate();
+    expect([weighted.offers('fa').length, weighted.offers('fb').length]).toEqual([1, 3]);
+
+    // Equal weights: a, b, a, b.
+    const equal = harness();
+    agents(equal, 4);
+    equal.call('fa', { type: 'SUBSCRIBE', framework: framework('fa', { roles: ['a'] }) });
+    equal.call('fb', { type: 'SUBSCRIBE', framework: framework('fb', { roles: ['b'] }) });
+    equal.allocate();
+    expect([equal.offers('fa').length, equal.offers('fb').length]).toEqual([2, 2]);
+    expect(equal.operator({ type: 'GET_WEIGHTS' })).toEqual({ weights: [] });
+    expect(weighted.operator({ type: 'GET_WEIGHTS' })).toEqual({ weights: [{ role: 'b', weight: 3 }] });
+  });
+
+  it('caps a role at its quota limit, and offers more once the limit is raised', () => {
+    const h = harness();
+    agents(h, 4);
+    h.operator({ type: 'UPDATE_QUOTA', role: 'capped', limit: R.parseResources('cpus:1') });
+    h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1', { roles: ['capped'] }) });
+    h.allocate();
+    const cpus = () =>
+      R.scalar(
+        offeredTo(h, 'f1').flatMap((o) => o.resources),
+        'cpus',
+      );
+    expect(cpus()).toBe(1);
+    h.operator({ type: 'UPDATE_QUOTA', role: 'capped', limit: R.parseResources('cpus:3') });
+    h.allocate();
+    expect(cpus()).toBe(3);
+    expect(h.operator({ type: 'GET_QUOTA' })).toEqual({
+      quotas: [{ role: 'capped', guarantee: [], limit: R.parseResources('cpus:3') }],
+    });
+    // The limit bounds cpus only: the fourth agent's mem is offered too (mem 1024/1024 = 1).
+    expect(
+      R.scalar(
+        offeredTo(h, 'f1').flatMap((o) => o.resources),
+        'mem',
+      ),
+    ).toBe(1024);
+    const { roles } = h.operator({ type: 'GET_ROLES' }) as { roles: { role: string; offered: unknown }[] };
+    expect(roles).toMatchObject([{ role: 'capped', frameworks: ['f1'], dominantShare: 1 }]);
+  });
+
+  it('reserves and unreserves resources for an operator, changing the agent total and who is offered what', () => {
+    const h = harness();
+    h.agent('a1', register('a1', 'cpus:4;mem:1024'));
+    const reserved = R.parseResources('cpus(eng):2;mem(eng):512');
+    expect(h.operator({ type: 'RESERVE_RESOURCES', agentId: 'a1', resources: reserved })).toEqual({
+      agentId: 'a1',
+      total: R.parseResources('cpus:2;mem:512;cpus(eng):2;mem(eng):512'),
+    });
+    h.call('ads', { type: 'SUBSCRIBE', framework: framework('ads', { roles: ['ads'] }) });
+    h.allocate();
+    // Only the unreserved half reaches another role.
+    expect(h.offers('ads').map((o) => o.resources)).toEqual([R.parseResources('cpus:2;mem:512')]);
+    h.call('eng', { type: 'SUBSCRIBE', framework: framework('eng', { roles: ['eng'] }) });
+    h.allocate();
+    const [engOffer] = h.offers('eng');
+    expect(engOffer.resources).toEqual(reserved);
+    // The reserved resources are in eng's offer: it is rescinded so they can be unreserved.
+    expect(h.operator({ type: 'UNRESERVE_RESOURCES', agentId: 'a1', resources: reserved })).toEqual({
+      agentId: 'a1',
+      total: R.parseResources('cpus:4;mem:1024'),
+    });
+    expect(h.events('eng', 'RESCIND')).toEqual([{ type: 'RESCIND', offerId: engOffer.id }]);
+    const [agent] = (h.operator({ type: 'GET_AGENTS' }) as { agents: { total: unknown }[] }).agents;
+    expect(agent.total).toEqual(R.parseResources('cpus:4;mem:1024'));
+    h.allocate();
+    expect(offeredTo(h, 'eng').map((o) => o.resources)).toEqual([R.parseResources('cpus:2;mem:512')]);
+  });
+
+  it('lets a framework RESERVE in an ACCEPT and launch on what it reserved, then offers it only to that role', () => {
+    const h = harness();
+    h.agent('a1', register('a1', 'cpus:2;mem:512'));
+    h.call('eng', { type: 'SUBSCRIBE', framework: framework('eng', { roles: ['eng'] }) });
+    h.allocate();
+    h.call('eng', {
+      type: 'ACCEPT',
+      offerIds: [h.offers('eng')[0].id],
+      operations: [
+        { type: 'RESERVE', resources: R.parseResources('cpus(eng):2;mem(eng):512') },
+        { type: 'LAUNCH', tasks: [task('t1', 'cpus(eng):1;mem(eng):128')] },
+      ],
+      filters: { refuseSeconds: 0 },
+    });
+    expect(h.toAgent('a1')).toMatchObject([
+      { type: 'RUN_TASK', task: { taskId: 't1', resources: R.parseResources('cpus(eng):1;mem(eng):128') } },
+    ]);
+    expect(h.state.agents.get('a1')?.total).toEqual(R.parseResources('cpus(eng):2;mem(eng):512'));
+    expect(h.state.frameworks.get('eng')?.tasks.get('t1')?.role).toBe('eng');
+    h.call('other', { type: 'SUBSCRIBE', framework: framework('other') });
+    h.allocate();
+    expect(h.offers('other')).toEqual([]);
+    expect(offeredTo(h, 'eng').map((o) => o.resources)).toEqual([
+      R.parseResources('cpus(eng):1;mem(eng):384'),
+    ]);
+  });
+
+  it('drops every task of an ACCEPT that pools offers of different roles', () => {
+    const h = harness();
+    h.agent('a1', register('a1', 'cpus(x):1;mem(x):128;cpus(y):1;mem(y):128'));
+    h.call('f1', {
+      type: 'SUBSCRIBE',
+      framework: framework('f1', { roles: ['x', 'y'], capabilities: ['MULTI_ROLE'] }),
+    });
+    h.allocate();
+    const offers = h.offers('f1');
+    expect(offers.map((o) => o.role).sort()).toEqual(['x', 'y']);
+    h.call('f1', {
+      type: 'ACCEPT',
+      offerIds: offers.map((o) => o.id),
+      operations: [{ type: 'LAUNCH', tasks: [task('t1', 'cpus:0.5;mem:64')] }],
+    });
+    expect(h.events('f1', 'UPDATE')).toMatchObject([
+      { status: { taskId: 't1', state: 'TASK_LOST', reason: 'REASON_INVALID_OFFERS' } },
+    ]);
+    expect(h.toAgent('a1')).toEqual([]);
+    h.allocate();
+    expect(offeredTo(h, 'f1')).toHaveLength(2);
+  });
+
+  it('keeps SUPPRESS in the allocator: no offers, and GET_FRAMEWORKS shows the suppressed roles', () => {
+    const h = harness();
+    agents(h, 1);
+    h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1', { roles: ['a'] }) });
+    h.call('f1', { type: 'SUPPRESS' });
+    h.allocate();
+    expect(h.offers('f1')).toEqual([]);
+    const fws = () =>
+      (h.operator({ type: 'GET_FRAMEWORKS' }) as { frameworks: { suppressedRoles: string[] }[] }).frameworks;
+    expect(fws()[0].suppressedRoles).toEqual(['a']);
+    h.call('f1', { type: 'REVIVE' });
+    h.allocate();
+    expect(h.offers('f1')).toHaveLength(1);
+    expect(fws()[0].suppressedRoles).toEqual([]);
+  });
+
+  it('reports Mesos-named metrics from the master and the allocator', () => {
+    const h = harness();
+    agents(h, 2, 'cpus:2;mem:1024');
+    h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1') });
+    h.allocate();
+    h.call('f1', {
+      type: 'ACCEPT',
+      offerIds: [h.offers('f1')[0].id],
+      operations: [{ type: 'LAUNCH', tasks: [task('t1', 'cpus:1;mem:128')] }],
+    });
+    h.advance(2_000);
+    const { metrics } = h.operator({ type: 'GET_METRICS' }) as { metrics: Record<string, number> };
+    expect(metrics).toMatchObject({
+      'master/elected': 1,
+      'master/uptime_secs': 2,
+      'master/agents_active': 2,
+      'master/frameworks_active': 1,
+      'master/outstanding_offers': 1,
+      'master/tasks_staging': 1,
+      'master/tasks_running': 0,
+      'master/cpus_total': 4,
+      'master/cpus_used': 1,
+      'master/cpus_percent': 0.25,
+      'allocator/allocation_runs': 1,
+      'allocator/outstanding_offers': 1,
+    });
+    expect(metrics['allocator/roles/*/shares/dominant']).toBe(0.75);
+  });
+
+  it('refuses invalid allocation input with a clear BAD_REQUEST and changes nothing', () => {
+    const h = harness();
+    h.agent('a1', register('a1', 'cpus:4;mem:1024'));
+    h.operator({ type: 'UPDATE_WEIGHTS', weights: [{ role: 'eng', weight: 2 }] });
+    h.operator({ type: 'RESERVE_RESOURCES', agentId: 'a1', resources: R.parseResources('cpus(eng):1') });
+    h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1', { roles: ['eng'] }) });
+    h.allocate();
+    const snapshot = () =>
+      ['GET_STATE', 'GET_ROLES', 'GET_WEIGHTS', 'GET_QUOTA'].map((type) =>
+        h.operator({ type } as Parameters<typeof h.operator>[0]),
+      );
+    const before = snapshot();
+    const cases: [Parameters<typeof h.operator>[0], string][] = [
+      [
+        { type: 'UPDATE_QUOTA', role: 'eng', guarantee: [{ name: 'cpus', scalar: -1 }] },
+        'must be finite and non-negative',
+      ],
+      [{ type: 'UPDATE_QUOTA', role: 'eng/web', limit: R.parseResources('cpus:1') }, 'top-level'],
+      [
+        { type: 'UPDATE_QUOTA', role: 'no such role!', limit: R.parseResources('cpus:1') },
+        'not a valid role name',
+      ],
+      [{ type: 'UPDATE_WEIGHTS', weights: [{ role: 'bad role', weight: 2 }] }, 'not a valid role name'],
+      [
+        {
+          type: 'UPDATE_WEIGHTS',
+          weights: [
+            { role: 'eng', weight: 5 },
+            { role: 'ads', weight: 0 },
+          ],
+        },
+        'above zero',
+      ],
+      [
+        { type: 'UNRESERVE_RESOURCES', agentId: 'a1', resources: R.parseResources('mem(eng):64') },
+        'cannot UNRESERVE',
+      ],
+      [
+        { type: 'UNRESERVE_RESOURCES', agentId: 'a1', resources: R.parseResources('cpus:1') },
+        'it is not reserved',
+      ],
+      [
+        { type: 'RESERVE_RESOURCES', agentId: 'a1', resources: R.parseResources('cpus(eng):8') },
+        'cannot RESERVE',
+      ],
+    ];
+    for (const [call, why] of cases) {
+      const err = bad(() => h.operator(call));
+      expect(err.code, why).toBe('BAD_REQUEST');
+      expect(err.message).toContain(why);
+    }
+    expect(snapshot()).toEqual(before);
+    expect(h.events('f1', 'RESCIND')).toEqual([]);
+    // On the wire the same mistakes do not even parse.
+    for (const call of [
+      { type: 'UPDATE_WEIGHTS', weights: [{ role: 'eng', weight: 0 }] },
+      { type: 'UPDATE_WEIGHTS', weights: [{ role: 'a b', weight: 1 }] },
+      { type: 'UPDATE_QUOTA', role: 'eng', limit: [{ name: 'cpus', scalar: -1 }] },
+    ]) {
+      expect(OperatorCall.safeParse(call).success).toBe(false);
+    }
+  });
+
+  it('keeps the allocator in step through finished tasks, a disconnect and an agent re-registering', () => {
+    const h = harness();
+    h.agent('a1', register('a1', 'cpus:2;mem:1024'));
+    h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1', { failoverTimeoutSeconds: 60 }) });
+    h.allocate();
+    h.call('f1', {
+      type: 'ACCEPT',
+      offerIds: [h.offers('f1')[0].id],
+      operations: [{ type: 'LAUNCH', tasks: [task('t1'), task('t2')] }],
+      filters: { refuseSeconds: 0 },
+    });
+    h.allocate();
+    // cpus 2 - 1 - 1 = 0, mem 1024 - 256 = 768: the rest is offered again.
+    expect(offeredTo(h, 'f1').map((o) => o.resources)).toEqual([R.parseResources('mem:768')]);
+    const running = (taskId: string, state = 'TASK_RUNNING' as const) => ({
+      type: 'STATUS_UPDATE' as const,
+      update: {
+        frameworkId: 'f1',
+        status: {
+          taskId,
+          agentId: 'a1',
+          state,
+          source: 'SOURCE_EXECUTOR' as const,
+          uuid: taskId,
+          timestamp: h.now(),
+        },
+      },
+    });
+    h.agent('a1', running('t1'));
+    h.agent('a1', {
+      ...running('t2'),
+      update: { ...running('t2').update, status: { ...running('t2').update.status, state: 'TASK_FINISHED' } },
+    });
+    // t2's resources go back at once: the master rescinds nothing, the allocator offers them next run.
+    h.allocate();
+    expect(
+      R.scalar(
+        offeredTo(h, 'f1').flatMap((o) => o.resources),
+        'cpus',
+      ),
+    ).toBe(1);
+
+    // Silent for 3 heartbeat intervals: disconnected, offers rescinded, no new ones.
+    h.advance(3_001);
+    h.agent('a1', { type: 'HEARTBEAT' });
+    h.tick();
+    h.allocate();
+    expect(h.state.frameworks.get('f1')?.status).toBe('DISCONNECTED');
+    expect(offeredTo(h, 'f1')).toEqual([]);
+    expect(h.state.allocator.metrics().outstandingOffers).toBe(0);
+
+    // The agent re-registers with t1: it stays allocated; the framework comes back and is offered the rest.
+    h.agent('a1', {
+      ...register('a1', 'cpus:2;mem:1024'),
+      tasks: [
+        {
+          frameworkId: 'f1',
+          task: { ...task('t1'), agentId: 'a1' },
+          status: {
+            taskId: 't1',
+            agentId: 'a1',
+            state: 'TASK_RUNNING',
+            source: 'SOURCE_EXECUTOR',
+            timestamp: h.now(),
+          },
+        },
+      ],
+    });
+    h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1', { failoverTimeoutSeconds: 60 }) });
+    h.allocate();
+    expect(offeredTo(h, 'f1').map((o) => o.resources)).toEqual([R.parseResources('cpus:1;mem:896')]);
+    expect(h.state.allocator.agentAllocations('a1')?.used).toEqual([
+      { frameworkId: 'f1', role: '*', resources: R.parseResources('cpus:1;mem:128') },
+    ]);
   });
 });

@@ -74,7 +74,7 @@ describe('the master actor', () => {
       call: { type: 'SUBSCRIBE', framework: FrameworkInfo.parse({ id: 'f1', name: 'f' }) },
       reply: m.reply,
     });
-    m.actor.send({ type: 'ALLOCATE', now: 2, seed: 7 });
+    m.actor.send({ type: 'ALLOCATE', now: 2 });
     expect(m.delivered.filter((e) => e.kind === 'framework')).toMatchObject([
       { frameworkId: 'f1', event: { type: 'OFFERS', offers: [{ agentId: 'a1' }] } },
     ]);

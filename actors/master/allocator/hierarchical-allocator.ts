@@ -279,6 +279,32 @@ export class HierarchicalAllocator {
     return next;
   }
 
+  /**
+   * updateOffered applies a RESERVE or UNRESERVE to resources offered to a framework in a role on
+   * an agent (Mesos's RESERVE / UNRESERVE offer operations): they stay offered to it, converted,
+   * and the agent's new total is returned. Throws ReservationError, changing nothing, when the
+   * offered resources cannot honour it, and AllocatorStateError when nothing was offered there.
+   */
+  updateOffered(frameworkId: string, role: string, agentId: string, op: ReservationOp): Resources {
+    const agent = this.agent(agentId);
+    const fr = this.frameworks.get(frameworkId)?.frs.get(role);
+    const h = fr && agent.holding(fr);
+    if (!fr || !h) {
+      throw new AllocatorStateError(
+        `nothing on agent ${agentId} is offered to framework ${frameworkId} in role ${role}`,
+      );
+    }
+    const offered = toResources(h.offered);
+    const next = applyReservation(toResources(agent.total), offered, op);
+    const rs = R.normalize(op.resources);
+    const from = bundleOf(this.reg, op.type === 'RESERVE' ? R.unreserve(rs) : rs);
+    const to = bundleOf(this.reg, op.type === 'RESERVE' ? rs : R.unreserve(rs));
+    this.charge(agent, fr, from, 'offered', -1);
+    this.updateAgentTotal(agentId, next);
+    this.charge(agent, fr, to, 'offered', 1);
+    return next;
+  }
+
   // ---------------------------------------------------------------- offers and tasks
 
   /**
@@ -638,6 +664,16 @@ export class HierarchicalAllocator {
       outstandingOffers: this.outstanding,
       activeFilters: this.filterBook.count,
     };
+  }
+
+  /** suppressedRoles lists the roles a framework has suppressed, sorted; none for an unknown one. */
+  suppressedRoles(frameworkId: string): string[] {
+    const fw = this.frameworks.get(frameworkId);
+    if (!fw) return [];
+    return [...fw.frs.values()]
+      .filter((fr) => fr.subscribed && fr.suppressed)
+      .map((fr) => fr.node.name)
+      .sort();
   }
 
   /** agentAllocations tells what the allocator tracks on one agent, or undefined for an unknown one. */

@@ -5,7 +5,6 @@
 export * from './drf.js';
 export * from './errors.js';
 export { HierarchicalAllocator } from './hierarchical-allocator.js';
-export * from './legacy-allocate.js';
 export type { AllocatorMetrics } from './metrics.js';
 export { validateQuota, validateWeights } from './quota.js';
 export { applyReservation, type ReservationOp, validateReservation } from './reservation.js';

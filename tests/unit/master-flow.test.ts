@@ -622,4 +622,27 @@ describe('the master driving the allocator', () => {
       { frameworkId: 'f1', role: '*', resources: R.parseResources('cpus:1;mem:128') },
     ]);
   });
+
+  it('rescinds an offer left unused past offerTimeoutMs and offers the resources again, unfiltered', () => {
+    const h = harness();
+    h.state.config.offerTimeoutMs = 2_000;
+    h.agent('a1', register('a1'));
+    h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1') });
+    h.allocate();
+    const [first] = h.offers('f1');
+    h.advance(1_999);
+    h.tick();
+    expect(h.events('f1', 'RESCIND')).toEqual([]);
+    h.advance(1);
+    h.agent('a1', { type: 'HEARTBEAT' });
+    h.call('f1', { type: 'HEARTBEAT' });
+    h.tick();
+    expect(h.events('f1', 'RESCIND')).toEqual([{ type: 'RESCIND', offerId: first.id }]);
+    expect(h.state.offers.size).toBe(0);
+    h.allocate();
+    const offers = h.offers('f1');
+    expect(offers).toHaveLength(2);
+    expect(offers[1].id).not.toBe(first.id);
+    expect(offers[1].resources).toEqual(first.resources);
+  });
 });

@@ -17,10 +17,10 @@ function usableDiskMb(totalMb: number): number {
 /**
  * detectResources applies the Mesos detection rules to a machine: cpus = cores, mem = total less
  * 1 GB (half if under 2 GB), disk = work-dir filesystem less 5 GB (half if under 10 GB), ports
- * [31000-32000]. Every resource named in `overrides` (flag syntax) replaces the detected one of
- * that name, whatever its role; others are added as they are.
+ * [31000-32000], and `gpus` when the machine has any. Every resource named in `overrides` (flag
+ * syntax) replaces the detected one of that name, whatever its role; others are added as they are.
  */
-export function detectResources(machine: MachineFacts, overrides?: string): Resources {
+export function detectResources(machine: MachineFacts, overrides?: string, gpus = 0): Resources {
   const given = overrides ? R.parseResources(overrides) : [];
   const named = new Set(given.map((r) => r.name));
   const detected: Resources = [
@@ -28,6 +28,7 @@ export function detectResources(machine: MachineFacts, overrides?: string): Reso
     { name: 'mem', scalar: usableMemMb(machine.memMb) },
     { name: 'disk', scalar: usableDiskMb(machine.diskMb) },
     { name: 'ports', ranges: [[...DEFAULT_PORTS]] },
+    ...(gpus > 0 ? [{ name: 'gpus', scalar: gpus }] : []),
   ];
   return R.normalize([...detected.filter((r) => !named.has(r.name)), ...given]);
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createActor, fromPromise } from 'xstate';
+import { detectGpus } from '../../isolation/index.js';
 import {
   AgentInfo,
   AgentToExecutor,
@@ -15,6 +16,7 @@ import {
 import { systemClock } from '../common/index.js';
 import { ExecutorEnv } from '../executor/index.js';
 import { type AgentSettings, createAgentContext, taskKey } from './agent-state.js';
+import { AgentContainers, gpuIndices } from './containers.js';
 import {
   defaultExecutorMain,
   ExecutorLauncher,
@@ -47,10 +49,26 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const agentId = identity.agentId;
   const log = opts.log.child({ agentId });
 
+  const detectedGpus = detectGpus(config.gpuSearchPath);
+  const resources = detectResources(readMachineFacts(config.workDir), config.resources, detectedGpus.length);
+  const containers = new AgentContainers({
+    agentId,
+    log,
+    isolation: config.isolation,
+    enableCfs: config.cgroupsEnableCfs ?? false,
+    pidsMax: config.cgroupsPidsMax ?? 4096,
+    gpus: gpuIndices(detectedGpus, R.scalar(resources, 'gpus')),
+    probe: config.probeHost,
+  });
+  log.info({ on: containers.choice.on, off: containers.choice.off }, containers.describe());
+  if (detectedGpus.length > 0)
+    log.info({ gpus: detectedGpus }, `detected ${detectedGpus.length} NVIDIA GPUs`);
+  await containers.recover();
+
   const info = AgentInfo.parse({
     id: agentId,
     hostname: config.hostname ?? hostname(),
-    resources: detectResources(readMachineFacts(config.workDir), config.resources),
+    resources,
     attributes: config.attributes ? R.parseAttributes(config.attributes) : {},
     bootId: identity.bootId,
     version: MEZZO_VERSION,
@@ -77,7 +95,10 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       [ExecutorEnv.AGENT_ID]: agentId,
     },
     prefix: subjects.prefix,
-    report: (e) => send(stamp(e)),
+    report: (e) => {
+      containers.observe(e);
+      send(stamp(e));
+    },
   });
 
   /** Effects must never throw into the machine: a failed publish is logged and retried by the protocol. */
@@ -112,7 +133,11 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         guarded('send to an executor', () =>
           bus.publish(subjects.executor(agentId, p.executorId), AgentToExecutor, p.message),
         ),
-      spawnExecutor: (_, p) => launcher.launch(p.launch),
+      spawnExecutor: (_, p) => {
+        const prepared = containers.prepare(p.launch);
+        if (prepared.ok) launcher.launch(prepared.launch);
+        else send(stamp({ type: 'EXECUTOR_LAUNCH_FAILED', key: p.launch.key, message: prepared.message }));
+      },
       signalProcessGroup: (_, p) =>
         guarded('signal a process group', () => signalProcessGroup(p.pgid, p.signal)),
       warn: (_, p) => log.warn(p.fields ?? {}, p.message),
@@ -181,6 +206,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     launcher.killAll();
     const deadline = Date.now() + LAST_REAP_MS;
     while (launcher.running() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await containers.shutdown();
     if (!firstRegistered) rejectRegistered(new Error('the agent stopped before it registered'));
     log.info('agent stopped');
   };
@@ -204,6 +230,14 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   return {
     agentId,
     registered: () => registeredPromise,
+    isolation: containers.choice,
+    usage(taskId, frameworkId) {
+      const rec = Object.values(actor.getSnapshot().context.tasks).find(
+        (r) => r.task.taskId === taskId && (frameworkId === undefined || r.frameworkId === frameworkId),
+      );
+      if (!rec || rec.executorExited) return undefined;
+      return containers.usage(rec.containerId, rec.taskPid, clock.now());
+    },
     async stop() {
       if (!stopRequested) {
         stopRequested = true;

@@ -1,4 +1,5 @@
 import type { Bus, Logger } from '../../bus/index.js';
+import type { HostCapabilities, ResourceUsage } from '../../isolation/index.js';
 import type { Subjects } from '../../protocol/index.js';
 import type { Clock } from '../common/index.js';
 
@@ -22,6 +23,20 @@ export interface AgentConfig {
   registrationBackoff?: { baseMs: number; capMs: number };
   /** Grace between SIGTERM and SIGKILL when neither the kill nor the task names one (default 3). */
   defaultKillGracePeriodSeconds?: number;
+  /**
+   * Isolators, Mesos-style (`posix`, `cgroups/cpu`, `cgroups/mem`, `cgroups/pids`,
+   * `namespaces/pid`, `filesystem/tmp`). Default: every one the host supports except the opt-in
+   * namespaces/pid. posix is always on.
+   */
+  isolation?: string[];
+  /** Enforce each task's cpus as a hard CFS quota too (Mesos `--cgroups_enable_cfs`; default false). */
+  cgroupsEnableCfs?: boolean;
+  /** pids.max of each task's cgroup under cgroups/pids (default 4096). */
+  cgroupsPidsMax?: number;
+  /** Where to look for nvidia-smi (a PATH; default: the agent's PATH). */
+  gpuSearchPath?: string;
+  /** Plays the host probe (tests of a host without privileges). */
+  probeHost?: (agentId: string) => HostCapabilities;
 }
 
 /** AgentOptions are what an agent needs from its process. */
@@ -38,6 +53,13 @@ export interface AgentHandle {
   readonly agentId: string;
   /** Resolves once the agent has first registered with a master; rejects if it stops before. */
   registered(): Promise<void>;
+  /** The isolators on, and why each other one is off. */
+  readonly isolation: { on: string[]; off: { name: string; why: string }[] };
+  /**
+   * usage is a live task's resource statistics (Mesos ResourceStatistics); undefined when the
+   * agent holds no such task. With several frameworks' tasks of one id, name the framework.
+   */
+  usage(taskId: string, frameworkId?: string): ResourceUsage | undefined;
   /** Kills every task, waits for the executors, unregisters and unsubscribes; idempotent. */
   stop(): Promise<void>;
 }

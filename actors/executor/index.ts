@@ -3,4 +3,10 @@
 export { type ExecutorContext, type ExecutorEvent, type ExecutorInput, executorMachine } from './machine.js';
 export { type ExecutorOptions, type ExecutorRun, runExecutor } from './runtime.js';
 export { ExecutorEnv, TASK_FILE, TaskEnv, TaskFile, type TaskFileInput } from './task-file.js';
-export { launchFailureStatus, type TaskEnd, type TerminalStatus, terminalStatus } from './terminal-status.js';
+export {
+  launchFailureStatus,
+  type TaskEnd,
+  type TaskLimitation,
+  type TerminalStatus,
+  terminalStatus,
+} from './terminal-status.js';

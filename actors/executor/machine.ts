@@ -2,7 +2,12 @@ import { setup } from 'xstate';
 import { Source, TaskState } from '../../protocol/index.js';
 import { notProvided } from '../common/index.js';
 import { acknowledge, type OutboxStatus, push } from './status-outbox.js';
-import { launchFailureStatus, type TerminalStatus, terminalStatus } from './terminal-status.js';
+import {
+  launchFailureStatus,
+  type TaskLimitation,
+  type TerminalStatus,
+  terminalStatus,
+} from './terminal-status.js';
 
 /** ExecutorInput is who the executor is, and the moment and uuid of its first update (TASK_STARTING). */
 export interface ExecutorInput {
@@ -40,7 +45,15 @@ export interface ExecutorContext {
 export type ExecutorEvent =
   | { type: 'SPAWNED'; pid: number; now: number; uuid: string }
   | { type: 'SPAWN_FAILED'; program: string; code?: string; message: string; now: number; uuid: string }
-  | { type: 'TASK_EXITED'; exitCode: number | null; signal: string | null; now: number; uuid: string }
+  | {
+      type: 'TASK_EXITED';
+      exitCode: number | null;
+      signal: string | null;
+      /** A container limit the task ran into, from the isolators. */
+      limitation?: TaskLimitation;
+      now: number;
+      uuid: string;
+    }
   | { type: 'KILL'; gracePeriodSeconds?: number }
   | { type: 'ACK'; uuid: string }
   | { type: 'RESEND' };
@@ -130,6 +143,7 @@ const ended = executorSetup.enqueueActions(({ context, event, enqueue }) => {
       exitCode: event.exitCode,
       signal: event.signal,
       killRequested: context.killRequested,
+      limitation: event.limitation,
     });
   } else if (event.type === 'SPAWN_FAILED') {
     terminal = launchFailureStatus(event.program, event);

@@ -1,11 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { createActor } from 'xstate';
 import type { Bus, Logger } from '../../bus/index.js';
-import { AgentToExecutor, ExecutorToAgent, type Subjects, TaskOutput } from '../../protocol/index.js';
+import {
+  type Containerizer,
+  type ContainerLimits,
+  createContainerizer,
+  cudaVisibleDevices,
+  type IsolationSettings,
+} from '../../isolation/index.js';
+import {
+  AgentToExecutor,
+  ExecutorToAgent,
+  resources as R,
+  type Subjects,
+  TaskOutput,
+} from '../../protocol/index.js';
 import { type Clock, systemClock } from '../common/index.js';
 import { type ExecutorEvent, executorMachine } from './machine.js';
 import { TaskEnv, type TaskFile } from './task-file.js';
 import { startTaskProcess, type TaskProcess } from './task-process.js';
+import type { TaskLimitation } from './terminal-status.js';
 
 /** ExecutorOptions are what one executor run needs. */
 export interface ExecutorOptions {
@@ -31,7 +45,26 @@ export interface ExecutorRun {
   done: Promise<void>;
 }
 
-/** taskEnvironment is what the task sees: PATH, HOME and LANG, the command's own env, and its ids. */
+/** When a SIGTERM to a task in its own pid namespace is sent again (ms after the first). */
+const TERM_RESEND_MS = [250, 1000];
+
+/** CUDA_VISIBLE_DEVICES names the GPUs a task may use (on an agent with GPUs). */
+const CUDA_VISIBLE_DEVICES = 'CUDA_VISIBLE_DEVICES';
+
+/** containerLimits are a task's cpus and mem as its container's limits. */
+export function containerLimits(file: TaskFile, iso: IsolationSettings): ContainerLimits {
+  return {
+    cpus: R.scalar(file.task.resources, 'cpus'),
+    memMb: R.scalar(file.task.resources, 'mem'),
+    pidsMax: iso.pidsMax,
+    enableCfs: iso.enableCfs,
+  };
+}
+
+/**
+ * taskEnvironment is what the task sees: PATH, HOME and LANG, the command's own env, its ids, and
+ * on an agent with GPUs, CUDA_VISIBLE_DEVICES naming only the GPUs it was given (empty if none).
+ */
 export function taskEnvironment(
   file: TaskFile,
   sandbox: string,
@@ -49,7 +82,30 @@ export function taskEnvironment(
     [TaskEnv.FRAMEWORK_ID]: file.frameworkId,
     [TaskEnv.AGENT_ID]: file.agentId,
     [TaskEnv.SANDBOX]: sandbox,
+    ...(file.isolation?.gpus ? { [CUDA_VISIBLE_DEVICES]: cudaVisibleDevices(file.isolation.gpus) } : {}),
   };
+}
+
+/** Container is the one container of an executor's task, or why it could not be made. */
+type Container =
+  | { ok: true; id: string; containerizer: Containerizer }
+  | { ok: false; message: string }
+  | undefined;
+
+/** prepareContainer creates the task's container (cgroups and limits) before the task is spawned. */
+async function prepareContainer(file: TaskFile, log: Logger): Promise<Container> {
+  const iso = file.isolation;
+  if (!iso) return undefined;
+  const containerizer = createContainerizer(iso);
+  try {
+    await containerizer.prepare(iso.containerId, containerLimits(file, iso));
+    log.info({ containerId: iso.containerId, isolators: containerizer.names() }, 'container prepared');
+    return { ok: true, id: iso.containerId, containerizer };
+  } catch (err) {
+    log.error({ err }, 'could not prepare the container');
+    const cause = (err as Error).cause as Error | undefined;
+    return { ok: false, message: `${(err as Error).message}${cause ? `: ${cause.message}` : ''}` };
+  }
 }
 
 /**
@@ -76,6 +132,20 @@ export async function runExecutor(opts: ExecutorOptions): Promise<ExecutorRun> {
     }
   };
 
+  const container = await prepareContainer(file, log);
+  const namespaced = file.isolation?.isolators.includes('namespaces/pid') ?? false;
+  let limitation: TaskLimitation | undefined;
+  let stopWatching = () => {};
+  /** destroy reads a last limitation and removes the container once its task is gone. */
+  const destroy = async () => {
+    stopWatching();
+    if (!container?.ok) return;
+    limitation ??= container.containerizer.limitation(container.id);
+    await container.containerizer
+      .cleanup(container.id)
+      .catch((err) => log.error({ err }, 'could not clean up the container'));
+  };
+
   let task: TaskProcess | undefined;
   const machine = executorMachine.provide({
     actions: {
@@ -99,6 +169,15 @@ export async function runExecutor(opts: ExecutorOptions): Promise<ExecutorRun> {
           }),
         ),
       spawnTask: () => {
+        if (container && !container.ok) {
+          send({
+            type: 'SPAWN_FAILED',
+            program: 'container',
+            message: `could not isolate the task: ${container.message}`,
+            ...stamp(),
+          });
+          return;
+        }
         task = startTaskProcess(
           {
             command: file.task.command,
@@ -108,15 +187,37 @@ export async function runExecutor(opts: ExecutorOptions): Promise<ExecutorRun> {
               guarded('publish output', () =>
                 bus.publish(subjects.taskOutput(frameworkId, taskId), TaskOutput, chunk),
               ),
+            wrap: container?.ok
+              ? (program, args) => container.containerizer.launchPlan(container.id, program, args, sandbox)
+              : undefined,
           },
           {
-            spawned: (pid) => send({ type: 'SPAWNED', pid, ...stamp() }),
-            failed: (program, error) => send({ type: 'SPAWN_FAILED', program, ...error, ...stamp() }),
-            exited: (exitCode, signal) => send({ type: 'TASK_EXITED', exitCode, signal, ...stamp() }),
+            spawned: (pid) => {
+              if (container?.ok) {
+                // The kernel has already OOM-killed a process; kill the rest, as Mesos destroys the container.
+                stopWatching = container.containerizer.watch(container.id, (l) => {
+                  log.warn({ limitation: l }, 'the task ran into a container limit: killing it');
+                  limitation = l;
+                  task?.signal('SIGKILL');
+                });
+              }
+              send({ type: 'SPAWNED', pid, ...stamp() });
+            },
+            failed: (program, error) =>
+              void destroy().then(() => send({ type: 'SPAWN_FAILED', program, ...error, ...stamp() })),
+            exited: (exitCode, signal) =>
+              void destroy().then(() =>
+                send({ type: 'TASK_EXITED', exitCode, signal, limitation, ...stamp() }),
+              ),
           },
         );
       },
-      signalTask: (_, p) => task?.signal(p.signal),
+      signalTask: (_, p) => {
+        task?.signal(p.signal);
+        // pid 1 of a pid namespace drops a SIGTERM that comes before its init has set its trap.
+        if (p.signal === 'SIGTERM' && namespaced)
+          for (const ms of TERM_RESEND_MS) setTimeout(() => task?.signal('SIGTERM'), ms).unref();
+      },
       warn: (_, p) => log.warn(p.message),
     },
     delays: {
@@ -161,7 +262,9 @@ export async function runExecutor(opts: ExecutorOptions): Promise<ExecutorRun> {
         resolve();
       },
     });
-  }).then(() => unsubscribe());
+  })
+    .then(destroy)
+    .then(() => unsubscribe());
   actor.start();
 
   return { kill: () => send({ type: 'KILL' }), done };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IsolationSettings } from '../../isolation/index.js';
 import { FrameworkInfo, Id, KillPolicy, TaskInfo } from '../../protocol/index.js';
 
 /**
@@ -15,6 +16,8 @@ export const TaskFile = z.object({
   prefix: z.string().min(1).max(256),
   /** Grace between SIGTERM and SIGKILL when the executor itself is told to stop by a signal. */
   killPolicy: KillPolicy,
+  /** The agent's isolation for this task's container; absent means posix only (an older agent). */
+  isolation: IsolationSettings.optional(),
 });
 export type TaskFile = z.infer<typeof TaskFile>;
 export type TaskFileInput = z.input<typeof TaskFile>;

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import type { CommandInfo, TaskOutput } from '../../protocol/index.js';
 import { createOutputPump } from './output-pump.js';
 
@@ -21,6 +22,11 @@ export interface TaskProcessOptions {
   sandbox: string;
   env: Record<string, string>;
   publishOutput(chunk: TaskOutput): void;
+  /**
+   * Wraps the program in the container's launch plan (cgroup placement, namespaces) and adds
+   * environment; absent, the program runs as it is.
+   */
+  wrap?(program: string, args: string[]): { program: string; args: string[]; env: Record<string, string> };
 }
 
 /** TaskProcess is a running task. */
@@ -34,6 +40,36 @@ export function programOf(command: CommandInfo): [string, string[]] {
   if (command.shell) return ['/bin/sh', ['-c', command.value ?? '']];
   const [file, ...args] = command.argv ?? [];
   return [file, args];
+}
+
+/**
+ * missingProgram tells why an argv program cannot be run (ENOENT, EACCES), or undefined when it
+ * can. A wrapped program is exec'd by the wrapper, so spawn alone would not see it missing.
+ */
+export function missingProgram(
+  program: string,
+  path: string | undefined,
+): { code: string; message: string } | undefined {
+  const runnable = (p: string) => {
+    try {
+      if (!statSync(p).isFile()) return 'EACCES';
+      accessSync(p, constants.X_OK);
+      return undefined;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EACCES' ? 'EACCES' : 'ENOENT';
+    }
+  };
+  let code: string | undefined;
+  if (program.includes('/')) code = runnable(program);
+  else {
+    code = 'ENOENT';
+    for (const dir of (path ?? '').split(delimiter).filter(Boolean)) {
+      const c = runnable(join(dir, program));
+      if (c === undefined) return undefined;
+      if (c === 'EACCES') code = c;
+    }
+  }
+  return code ? { code, message: `spawn ${program} ${code}` } : undefined;
 }
 
 function signalGroup(pid: number | undefined, signal: 'SIGTERM' | 'SIGKILL'): void {
@@ -59,9 +95,11 @@ export function startTaskProcess(opts: TaskProcessOptions, events: TaskProcessEv
   let finished = false;
   let pid: number | undefined;
 
-  const child = spawn(program, args, {
+  const missing = opts.wrap ? missingProgram(program, opts.env.PATH) : undefined;
+  const plan = opts.wrap && !missing ? opts.wrap(program, args) : { program, args, env: {} };
+  const child = spawn(missing ? program : plan.program, missing ? args : plan.args, {
     cwd: opts.sandbox,
-    env: opts.env,
+    env: { ...opts.env, ...plan.env },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,6 +5,14 @@ export interface TaskEnd {
   exitCode: number | null;
   signal: string | null;
   killRequested: boolean;
+  /** A limit the container ran into (the memory isolator saw an OOM kill); absent when none. */
+  limitation?: TaskLimitation;
+}
+
+/** TaskLimitation is a container limit a task ran into, as the executor reports it. */
+export interface TaskLimitation {
+  kind: 'memory';
+  message: string;
 }
 
 /** TerminalStatus is the part of the final TaskStatus that the way a task ended decides. */
@@ -19,7 +27,8 @@ export interface TerminalStatus {
 /**
  * terminalStatus maps a task's end to its terminal state, as the Mesos command executor does: a
  * task that was asked to die is TASK_KILLED however it ended; otherwise exit 0 is TASK_FINISHED,
- * and a non-zero exit or a signal is TASK_FAILED.
+ * and a non-zero exit or a signal is TASK_FAILED. A task that ran into its memory limit is
+ * TASK_FAILED with REASON_CONTAINER_LIMITATION_MEMORY and the isolator's message, whatever its exit.
  */
 export function terminalStatus(end: TaskEnd): TerminalStatus {
   const how: Pick<TerminalStatus, 'message' | 'exitCode' | 'signal'> = end.signal
@@ -28,6 +37,14 @@ export function terminalStatus(end: TaskEnd): TerminalStatus {
       ? { message: `Command exited with status ${end.exitCode}`, exitCode: end.exitCode }
       : { message: 'Command ended without an exit status' };
   if (end.killRequested) return { state: TaskState.KILLED, ...how };
+  if (end.limitation?.kind === 'memory') {
+    return {
+      state: TaskState.FAILED,
+      ...how,
+      reason: Reason.CONTAINER_LIMITATION_MEMORY,
+      message: end.limitation.message,
+    };
+  }
   if (end.exitCode === 0 && !end.signal) return { state: TaskState.FINISHED, ...how };
   return { state: TaskState.FAILED, ...how };
 }

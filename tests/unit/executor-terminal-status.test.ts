@@ -37,9 +37,48 @@ describe('the terminal status of a task', () => {
       end: { exitCode: 143, signal: null, killRequested: true },
       expected: { state: 'TASK_KILLED', message: 'Command exited with status 143', exitCode: 143 },
     },
+    {
+      // The kernel OOM-killed the task inside its memory cgroup: a limitation, not a plain failure.
+      end: {
+        exitCode: 137,
+        signal: null,
+        killRequested: false,
+        limitation: { kind: 'memory', message: 'Memory limit exceeded' },
+      },
+      expected: {
+        state: 'TASK_FAILED',
+        reason: 'REASON_CONTAINER_LIMITATION_MEMORY',
+        message: 'Memory limit exceeded',
+        exitCode: 137,
+      },
+    },
+    {
+      end: {
+        exitCode: null,
+        signal: 'SIGKILL',
+        killRequested: false,
+        limitation: { kind: 'memory', message: 'OOM' },
+      },
+      expected: {
+        state: 'TASK_FAILED',
+        reason: 'REASON_CONTAINER_LIMITATION_MEMORY',
+        message: 'OOM',
+        signal: 'SIGKILL',
+      },
+    },
+    {
+      // A kill that was asked for wins over a limitation hit while dying.
+      end: {
+        exitCode: null,
+        signal: 'SIGKILL',
+        killRequested: true,
+        limitation: { kind: 'memory', message: 'OOM' },
+      },
+      expected: { state: 'TASK_KILLED', message: 'Command terminated by signal SIGKILL', signal: 'SIGKILL' },
+    },
   ];
   for (const { end, expected } of cases) {
-    it(`maps exit ${end.exitCode} / signal ${end.signal} / kill ${end.killRequested} to ${expected.state}`, () => {
+    it(`maps exit ${end.exitCode} / signal ${end.signal} / kill ${end.killRequested}${end.limitation ? ' / OOM' : ''} to ${expected.state}`, () => {
       expect(terminalStatus(end)).toEqual(expected);
     });
   }

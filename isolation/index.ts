@@ -1,0 +1,44 @@
+/** Isolation: Mezzo's containerizer and its pluggable isolators (posix, cgroups, namespaces, /tmp), and GPUs. */
+
+export {
+  chooseIsolation,
+  formatChoice,
+  type HostCapabilities,
+  type IsolationChoice,
+  probeHost,
+  removeAgentCgroups,
+} from './capabilities.js';
+export { CFS_PERIOD_US, cfsQuotaUs, cpuShares, cpuWeight, memBytes, oomKills } from './cgroup-limits.js';
+export { CgroupIsolator, cgroupsCpu, cgroupsMem, cgroupsPids } from './cgroups-isolator.js';
+export { Containerizer, createContainerizer, IsolationSettings, PLACE_IN_CGROUPS } from './containerizer.js';
+export { type HostFs, nodeHostFs } from './effects.js';
+export {
+  assignGpus,
+  cudaVisibleDevices,
+  detectGpus,
+  type Gpu,
+  NVIDIA_SMI_ARGS,
+  parseNvidiaSmi,
+} from './gpus.js';
+export {
+  agentCgroup,
+  CGROUP_ROOT,
+  CgroupController,
+  CgroupHierarchies,
+  containerCgroup,
+  hasController,
+  parseCgroupMounts,
+} from './hierarchy.js';
+export { filesystemTmp, namespacesPid, PID1_INIT, TMP_DIR } from './namespaces-isolator.js';
+export { parseProcStat, posixIsolator, sumGroup } from './posix-isolator.js';
+export {
+  ALL_ISOLATORS,
+  type ContainerLimits,
+  IsolationError,
+  type Isolator,
+  IsolatorName,
+  type LaunchPlan,
+  type Limitation,
+  LimitationKind,
+  type ResourceUsage,
+} from './types.js';

@@ -15,7 +15,7 @@ import {
 } from '../../protocol/index.js';
 import { partitionAware } from './accept-plan.js';
 import type { Holding } from './allocator/index.js';
-import { addTask, frameworkEvent, rescindOffer, updateTask } from './bookkeeping.js';
+import { addTask, findTask, frameworkEvent, rememberUuid, rescindOffer, updateTask } from './bookkeeping.js';
 import { type Effect, MasterError, type Outcome } from './effects.js';
 import { type AgentRecord, type MasterState, taskKey } from './state.js';
 
@@ -115,17 +115,34 @@ function register(
     if (!fw || fw.status === FrameworkStatus.REMOVED) continue;
     // A terminal task not yet acknowledged still counts as reported: its update is on its way.
     reported.add(taskKey(frameworkId, task.taskId));
-    if (isTerminal(status.state)) continue;
-    const known = fw.tasks.get(task.taskId);
+    const known = findTask(fw, task.taskId);
+    if (isTerminal(status.state)) {
+      // Ended but not yet acknowledged: keep it among the completed so the ack can be checked.
+      if (!known) {
+        const record = {
+          frameworkId,
+          agentId,
+          role: guessRole(task.resources, fw.info.roles),
+          info: { ...task, agentId },
+          status,
+        };
+        rememberUuid(record, status.uuid);
+        fw.completed.push(record);
+      }
+      continue;
+    }
     if (!known) {
-      addTask(state, {
+      const record = {
         frameworkId,
         agentId,
         role: guessRole(task.resources, fw.info.roles),
         info: { ...task, agentId },
         status,
-      });
-    } else if (known.agentId === agentId) {
+      };
+      rememberUuid(record, status.uuid);
+      addTask(state, record);
+    } else if (known.agentId === agentId && !isTerminal(known.status.state)) {
+      rememberUuid(known, status.uuid);
       known.status = status;
       if (!agent.tasks.has(taskKey(frameworkId, task.taskId))) {
         // Back from unreachable: it counts as allocated again.
@@ -179,8 +196,9 @@ function statusUpdate(state: MasterState, agent: AgentRecord, msg: Msg<'STATUS_U
   // Nobody will ever acknowledge updates of a removed framework: do it for them so the agent drains.
   if (!fw || fw.status === FrameworkStatus.REMOVED) return [ack];
   const effects: Effect[] = [];
-  const task = fw.tasks.get(status.taskId);
+  const task = findTask(fw, status.taskId);
   if (task && task.agentId === agent.info.id) {
+    rememberUuid(task, status.uuid);
     if (updateTask(state, fw, task, status)) effects.push({ kind: 'allocate' });
   }
   const forwarded = {
@@ -278,4 +296,64 @@ function holdings(state: MasterState, agent: AgentRecord): Holding[] {
     out.push({ frameworkId, role: task.role, resources: task.info.resources });
   }
   return out;
+}
+
+/**
+ * markAgentGone is the operator's final word on an agent (MARK_AGENT_GONE): its offers are
+ * rescinded, every task on it, unreachable ones included, becomes GONE_BY_OPERATOR (LOST for
+ * frameworks that are not partition aware), the agent is told to shut down, and its id is never
+ * readmitted.
+ */
+export function markAgentGone(state: MasterState, agent: AgentRecord, now: number): Effect[] {
+  const agentId = agent.info.id;
+  const effects: Effect[] = [];
+  if (agent.status === AgentStatus.ACTIVE) {
+    for (const offerId of [...agent.offers]) effects.push(...rescindOffer(state, offerId));
+  }
+  for (const fw of state.frameworks.values()) {
+    for (const task of [...fw.tasks.values()]) {
+      if (task.agentId !== agentId) continue;
+      // An unreachable task no longer counts as used; put it back so that ending it balances.
+      if (!agent.tasks.has(taskKey(fw.info.id, task.info.taskId)))
+        fw.used = R.add(fw.used, task.info.resources);
+      const status: TaskStatus = {
+        taskId: task.info.taskId,
+        agentId,
+        state: stateForFramework(TaskState.GONE_BY_OPERATOR, partitionAware(fw.info.capabilities)),
+        reason: Reason.AGENT_REMOVED_BY_OPERATOR,
+        source: Source.MASTER,
+        message: 'agent was marked gone by an operator',
+        timestamp: now,
+      };
+      updateTask(state, fw, task, status);
+      effects.push(
+        ...frameworkEvent(fw, {
+          kind: 'framework',
+          frameworkId: fw.info.id,
+          event: { type: 'UPDATE', status },
+        }),
+      );
+    }
+  }
+  state.allocator.removeAgent(agentId);
+  agent.status = AgentStatus.REMOVED;
+  agent.gone = true;
+  agent.used = [];
+  agent.tasks.clear();
+  effects.push({
+    kind: 'agent',
+    agentId,
+    message: { type: 'SHUTDOWN', message: 'agent was marked gone by an operator' },
+  });
+  for (const fw of state.frameworks.values()) {
+    effects.push(
+      ...frameworkEvent(fw, {
+        kind: 'framework',
+        frameworkId: fw.info.id,
+        event: { type: 'FAILURE', agentId },
+      }),
+    );
+  }
+  effects.push({ kind: 'allocate' });
+  return effects;
 }

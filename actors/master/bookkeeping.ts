@@ -163,3 +163,19 @@ export function removeFramework(
   effects.push({ kind: 'allocate' });
   return effects;
 }
+
+/** findTask finds a framework's task, active or among the completed ones kept. */
+export function findTask(fw: FrameworkRecord, taskId: string): TaskRecord | undefined {
+  return fw.tasks.get(taskId) ?? fw.completed.findLast((t) => t.info.taskId === taskId);
+}
+
+const RECENT_UUIDS = 8;
+
+/** rememberUuid records the uuid of an agent update so its acknowledgement can be checked. */
+export function rememberUuid(task: TaskRecord, uuid: string | undefined): void {
+  if (!uuid) return;
+  const list = (task.recentUuids ??= []);
+  if (list.includes(uuid)) return;
+  list.push(uuid);
+  if (list.length > RECENT_UUIDS) list.shift();
+}

@@ -1,4 +1,5 @@
 import { FrameworkStatus, MEZZO_VERSION, type OperatorCall, PROTOCOL_VERSION } from '../../protocol/index.js';
+import { markAgentGone } from './agent-messages.js';
 import {
   changeReservation,
   getQuota,
@@ -65,6 +66,12 @@ export function handleOperatorCall(state: MasterState, call: OperatorCall, now: 
         event: { type: 'ERROR', message: 'framework was torn down by an operator' },
       });
       return { result: { frameworkId: fw.info.id }, effects };
+    }
+    case 'MARK_AGENT_GONE': {
+      const agent = state.agents.get(call.agentId);
+      if (!agent) throw new MasterError('NOT_FOUND', `agent ${call.agentId} is unknown`);
+      if (agent.gone) throw new MasterError('CONFLICT', `agent ${call.agentId} is already marked gone`);
+      return { result: { agentId: call.agentId }, effects: markAgentGone(state, agent, now) };
     }
     case 'GET_METRICS':
       return read(metricsView(state, now));

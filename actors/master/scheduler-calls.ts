@@ -11,7 +11,15 @@ import {
   type TaskStatus,
 } from '../../protocol/index.js';
 import { partitionAware, planAccept } from './accept-plan.js';
-import { addTask, frameworkEvent, refusal, removeFramework, removeOffer, takeOffer } from './bookkeeping.js';
+import {
+  addTask,
+  findTask,
+  frameworkEvent,
+  refusal,
+  removeFramework,
+  removeOffer,
+  takeOffer,
+} from './bookkeeping.js';
 import { type Effect, MasterError, type Outcome } from './effects.js';
 import { reconcile } from './reconcile.js';
 import type { FrameworkRecord, MasterState } from './state.js';
@@ -253,9 +261,24 @@ export function kill(
   ];
 }
 
+/**
+ * acknowledge relays a framework's ack to the agent, after checking that the task is this
+ * framework's, runs on that agent, and that the uuid is one of the updates the master forwarded.
+ */
 function acknowledge(state: MasterState, fw: FrameworkRecord, call: Call<'ACKNOWLEDGE'>): Effect[] {
   const agent = state.agents.get(call.agentId);
   if (!agent) throw new MasterError('NOT_FOUND', `agent ${call.agentId} is unknown`);
+  const task = findTask(fw, call.taskId);
+  if (!task) throw new MasterError('NOT_FOUND', `task ${call.taskId} of framework ${fw.info.id} is unknown`);
+  if (task.agentId !== call.agentId) {
+    throw new MasterError(
+      'BAD_REQUEST',
+      `task ${call.taskId} runs on agent ${task.agentId}, not ${call.agentId}`,
+    );
+  }
+  if (!task.recentUuids?.includes(call.uuid)) {
+    throw new MasterError('BAD_REQUEST', `uuid ${call.uuid} is not a status update of task ${call.taskId}`);
+  }
   return [
     {
       kind: 'agent',
@@ -277,7 +300,11 @@ function reconcileCall(
   return reconcile(
     {
       known,
-      agentStatus: (id) => state.agents.get(id)?.status,
+      // Only an agent marked gone answers GONE_BY_OPERATOR; one that left on its own is unknown.
+      agentStatus: (id) => {
+        const agent = state.agents.get(id);
+        return agent?.status === 'REMOVED' && !agent.gone ? undefined : agent?.status;
+      },
       partitionAware: partitionAware(fw.info.capabilities),
       now,
     },

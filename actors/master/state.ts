@@ -55,6 +55,8 @@ export interface TaskRecord {
   role: string;
   info: TaskInfo;
   status: TaskStatus;
+  /** uuids of the latest agent updates seen, so an ACKNOWLEDGE can be checked against them. */
+  recentUuids?: string[];
 }
 
 /** OfferRecord is an outstanding offer. */

@@ -105,6 +105,11 @@ export class Operator {
     return this.call('TEARDOWN', { frameworkId });
   }
 
+  /** markAgentGone removes an agent for good: its tasks end GONE_BY_OPERATOR and it is never readmitted. */
+  markAgentGone(agentId: string): Promise<OperatorResult<'MARK_AGENT_GONE'>> {
+    return this.call('MARK_AGENT_GONE', { agentId });
+  }
+
   /** metrics are the master's and the allocator's numbers, Mesos-named (`master/agents_active`...). */
   metrics(): Promise<OperatorResult<'GET_METRICS'>> {
     return this.call('GET_METRICS');

@@ -72,6 +72,34 @@ export type CommandInfoInput = z.input<typeof CommandInfo>;
 export const KillPolicy = z.object({ gracePeriodSeconds: z.number().finite().min(0).max(3600) });
 export type KillPolicy = z.infer<typeof KillPolicy>;
 
+/** ContainerType names the containerizers a task can ask for (Mesos ContainerInfo.Type). */
+export const ContainerType = { DOCKER: 'DOCKER' } as const;
+export type ContainerType = (typeof ContainerType)[keyof typeof ContainerType];
+
+/** DockerNetwork is a Docker container's network mode. */
+export const DockerNetwork = { HOST: 'host', BRIDGE: 'bridge', NONE: 'none' } as const;
+export type DockerNetwork = (typeof DockerNetwork)[keyof typeof DockerNetwork];
+
+/** DockerInfo names the image a DOCKER task runs in; it must already be on the agent (never pulled). */
+export const DockerInfo = z.object({
+  image: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^\S+$/, 'an image name has no whitespace'),
+  network: z.enum([DockerNetwork.HOST, DockerNetwork.BRIDGE, DockerNetwork.NONE]).optional(),
+});
+export type DockerInfo = z.infer<typeof DockerInfo>;
+
+/**
+ * ContainerInfo says which containerizer runs a task, tagged by `type` so that more (MESOS images)
+ * can come later. A task without one runs as a command under the agent's isolators.
+ */
+export const ContainerInfo = z.discriminatedUnion('type', [
+  z.object({ type: z.literal(ContainerType.DOCKER), docker: DockerInfo }),
+]);
+export type ContainerInfo = z.infer<typeof ContainerInfo>;
+
 /** TaskInfo is a task as a framework launches it; agentId is filled in from the offer. */
 export const TaskInfo = z.object({
   taskId: Id,
@@ -79,6 +107,7 @@ export const TaskInfo = z.object({
   agentId: Id.optional(),
   resources: Resources,
   command: CommandInfo,
+  container: ContainerInfo.optional(),
   killPolicy: KillPolicy.optional(),
   labels: Labels.optional(),
 });

@@ -645,4 +645,136 @@ describe('the master driving the allocator', () => {
     expect(offers[1].id).not.toBe(first.id);
     expect(offers[1].resources).toEqual(first.resources);
   });
+
+  describe('acknowledgements', () => {
+    const launched = () => {
+      const h = harness();
+      h.agent('a1', register('a1'));
+      h.agent('a2', register('a2'));
+      h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1') });
+      h.call('f2', { type: 'SUBSCRIBE', framework: framework('f2') });
+      h.allocate();
+      const offer = h.offers('f1').find((o) => o.agentId === 'a1') as Offer;
+      h.call('f1', {
+        type: 'ACCEPT',
+        offerIds: [offer.id],
+        operations: [{ type: 'LAUNCH', tasks: [task('t1')] }],
+      });
+      const status = {
+        taskId: 't1',
+        agentId: 'a1',
+        state: 'TASK_RUNNING' as const,
+        source: 'SOURCE_EXECUTOR' as const,
+        uuid: 'u1',
+        timestamp: h.now(),
+      };
+      h.agent('a1', { type: 'STATUS_UPDATE', update: { frameworkId: 'f1', status } });
+      return h;
+    };
+
+    it('relays an ack of an update the master forwarded', () => {
+      const h = launched();
+      h.call('f1', { type: 'ACKNOWLEDGE', agentId: 'a1', taskId: 't1', uuid: 'u1' });
+      expect(h.toAgent('a1').at(-1)).toEqual({
+        type: 'STATUS_UPDATE_ACK',
+        frameworkId: 'f1',
+        taskId: 't1',
+        uuid: 'u1',
+      });
+    });
+
+    it.each([
+      ['an unknown task', 'f1', { agentId: 'a1', taskId: 'nope', uuid: 'u1' }, 'is unknown'],
+      ["another framework's task", 'f2', { agentId: 'a1', taskId: 't1', uuid: 'u1' }, 'is unknown'],
+      ['the wrong agent', 'f1', { agentId: 'a2', taskId: 't1', uuid: 'u1' }, 'runs on agent a1'],
+      ['a uuid never sent', 'f1', { agentId: 'a1', taskId: 't1', uuid: 'forged' }, 'is not a status update'],
+    ])('rejects an ack of %s with a clear error and relays nothing', (_what, fid, ack, message) => {
+      const h = launched();
+      const before = h.effects.length;
+      expect(() => h.call(fid, { type: 'ACKNOWLEDGE', ...ack })).toThrow(message);
+      expect(h.effects.length).toBe(before);
+    });
+  });
+
+  describe('MARK_AGENT_GONE', () => {
+    it('ends every task on the agent as GONE_BY_OPERATOR, shuts the agent down and never readmits it', () => {
+      const h = harness();
+      h.agent('a1', register('a1'));
+      h.call('pa', { type: 'SUBSCRIBE', framework: framework('pa', { capabilities: ['PARTITION_AWARE'] }) });
+      h.allocate();
+      h.call('pa', {
+        type: 'ACCEPT',
+        offerIds: [h.offers('pa')[0].id],
+        operations: [{ type: 'LAUNCH', tasks: [task('t1')] }],
+      });
+      const effects = handleOperatorCall(
+        h.state,
+        { type: 'MARK_AGENT_GONE', agentId: 'a1' },
+        h.now(),
+      ).effects;
+      h.effects.push(...effects);
+      expect(h.events('pa', 'UPDATE')).toMatchObject([
+        {
+          status: {
+            taskId: 't1',
+            state: 'TASK_GONE_BY_OPERATOR',
+            reason: 'REASON_AGENT_REMOVED_BY_OPERATOR',
+          },
+        },
+      ]);
+      expect(h.toAgent('a1').at(-1)).toMatchObject({ type: 'SHUTDOWN' });
+      expect(h.state.frameworks.get('pa')?.used).toEqual([]);
+      expect(() => h.agent('a1', register('a1'))).toThrow('marked gone');
+      expect(() => h.operator({ type: 'MARK_AGENT_GONE', agentId: 'a1' })).toThrow('already marked gone');
+      expect(() => h.operator({ type: 'MARK_AGENT_GONE', agentId: 'nobody' })).toThrow('unknown');
+      h.call('pa', { type: 'RECONCILE', tasks: [{ taskId: 'other', agentId: 'a1' }] });
+      expect(h.events('pa', 'UPDATE').at(-1)).toMatchObject({
+        status: { taskId: 'other', state: 'TASK_GONE_BY_OPERATOR' },
+      });
+    });
+
+    it('reports LOST to frameworks that are not partition aware', () => {
+      const h = harness();
+      h.agent('a1', register('a1'));
+      h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1') });
+      h.allocate();
+      h.call('f1', {
+        type: 'ACCEPT',
+        offerIds: [h.offers('f1')[0].id],
+        operations: [{ type: 'LAUNCH', tasks: [task('t1')] }],
+      });
+      h.effects.push(
+        ...handleOperatorCall(h.state, { type: 'MARK_AGENT_GONE', agentId: 'a1' }, h.now()).effects,
+      );
+      expect(h.events('f1', 'UPDATE')).toMatchObject([
+        { status: { taskId: 't1', state: 'TASK_LOST', reason: 'REASON_AGENT_REMOVED_BY_OPERATOR' } },
+      ]);
+    });
+
+    it('ends tasks that were already unreachable, balancing the books', () => {
+      const h = harness();
+      h.agent('a1', register('a1'));
+      h.call('pa', { type: 'SUBSCRIBE', framework: framework('pa', { capabilities: ['PARTITION_AWARE'] }) });
+      h.allocate();
+      h.call('pa', {
+        type: 'ACCEPT',
+        offerIds: [h.offers('pa')[0].id],
+        operations: [{ type: 'LAUNCH', tasks: [task('t1')] }],
+      });
+      h.advance(3_500);
+      h.call('pa', { type: 'HEARTBEAT' });
+      h.tick();
+      expect(h.events('pa', 'UPDATE').at(-1)).toMatchObject({
+        status: { taskId: 't1', state: 'TASK_UNREACHABLE' },
+      });
+      h.effects.push(
+        ...handleOperatorCall(h.state, { type: 'MARK_AGENT_GONE', agentId: 'a1' }, h.now()).effects,
+      );
+      expect(h.events('pa', 'UPDATE').at(-1)).toMatchObject({
+        status: { taskId: 't1', state: 'TASK_GONE_BY_OPERATOR', reason: 'REASON_AGENT_REMOVED_BY_OPERATOR' },
+      });
+      expect(h.state.frameworks.get('pa')?.tasks.size).toBe(0);
+      expect(h.state.frameworks.get('pa')?.used).toEqual([]);
+    });
+  });
 });

@@ -108,6 +108,23 @@ function subscribe(
     // Resubscription (failover): keep tasks; outstanding offers are rescinded so the new
     // scheduler instance sees fresh ones.
     for (const offerId of [...existing.offers]) removeOffer(state, offerId);
+    if (
+      existing.status === FrameworkStatus.CONNECTED &&
+      existing.session &&
+      existing.session !== call.session
+    ) {
+      // Another scheduler instance takes over: the one it replaces hears that it is done.
+      effects.push({
+        kind: 'framework',
+        frameworkId,
+        event: {
+          type: 'ERROR',
+          message: 'framework was taken over by another scheduler subscribing with its id',
+          session: existing.session,
+        },
+      });
+    }
+    existing.session = call.session;
     existing.info = info;
     existing.status = FrameworkStatus.CONNECTED;
     existing.lastSeenAt = now;
@@ -116,6 +133,7 @@ function subscribe(
   } else {
     const fw: FrameworkRecord = {
       info,
+      session: call.session,
       status: FrameworkStatus.CONNECTED,
       subscribedAt: now,
       lastSeenAt: now,

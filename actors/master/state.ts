@@ -33,6 +33,8 @@ export interface AgentRecord {
 /** FrameworkRecord is the master's view of one framework. */
 export interface FrameworkRecord {
   info: FrameworkInfo;
+  /** The scheduler instance that subscribed last (SUBSCRIBE's session). */
+  session?: string;
   status: FrameworkStatus;
   subscribedAt: number;
   lastSeenAt: number;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type Actor, createActor, fromPromise } from 'xstate';
 import { z } from 'zod';
 import { type Clock, systemClock } from '../../actors/common/index.js';
@@ -117,6 +118,8 @@ function hasTimers(clock: Clock | TimerClock): clock is TimerClock {
  */
 export class Scheduler extends TypedEmitter<SchedulerHandlers> {
   private readonly actor: Actor<typeof schedulerMachine>;
+  /** Names this instance to the master, so that a takeover can tell the old one apart. */
+  private readonly session = randomUUID();
   private readonly unsubscribes = new Set<Unsubscribe>();
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -234,6 +237,8 @@ export class Scheduler extends TypedEmitter<SchedulerHandlers> {
       this.subjects.frameworkEvents(this.framework.id),
       SchedulerEvent,
       (event) => {
+        // An ERROR aimed at another session of this framework (one taken over) is not ours.
+        if (event.type === 'ERROR' && event.session && event.session !== this.session) return;
         this.lastEventTime = this.clock.now();
         this.actor.send({ type: 'EVENT', event });
       },
@@ -380,7 +385,7 @@ export class Scheduler extends TypedEmitter<SchedulerHandlers> {
       const subscribed = await this.bus.request(
         this.subjects.scheduler(framework.id),
         SchedulerCall,
-        { type: 'SUBSCRIBE', framework },
+        { type: 'SUBSCRIBE', framework, session: this.session },
         Subscribed,
         { timeoutMs: this.timeoutMs },
       );

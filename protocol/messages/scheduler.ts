@@ -8,7 +8,12 @@ import { Filters, FrameworkInfo, KillPolicy, Offer, Operation, TaskStatus } from
  * `scheduler(frameworkId)`; every call is answered with a Reply.
  */
 export const SchedulerCall = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('SUBSCRIBE'), framework: FrameworkInfo }),
+  z.object({
+    type: z.literal('SUBSCRIBE'),
+    framework: FrameworkInfo,
+    /** Names this scheduler instance; a SUBSCRIBE from another session takes the framework over. */
+    session: z.string().min(1).max(64).optional(),
+  }),
   z.object({ type: z.literal('TEARDOWN') }),
   z.object({
     type: z.literal('ACCEPT'),
@@ -59,7 +64,12 @@ export const SchedulerEvent = z.discriminatedUnion('type', [
     executorId: Id.optional(),
     exitCode: z.number().int().optional(),
   }),
-  z.object({ type: z.literal('ERROR'), message: z.string() }),
+  z.object({
+    type: z.literal('ERROR'),
+    message: z.string(),
+    /** When set, the error is for that scheduler session only (one that was taken over). */
+    session: z.string().max(64).optional(),
+  }),
   z.object({ type: z.literal('HEARTBEAT') }),
 ]);
 export type SchedulerEvent = z.infer<typeof SchedulerEvent>;

@@ -75,4 +75,31 @@ describe('a framework on the SDK against a real master and agent', () => {
     unfollow();
     await scheduler.teardown();
   });
+
+  it('hands a framework over to a second scheduler with its id; the first gets ERROR and closes', async () => {
+    const first = await Scheduler.start({
+      nats: await nats.bus('first'),
+      prefix: nats.prefix,
+      framework: { name: 'takeover', failoverTimeoutSeconds: 60 },
+      log: silentLogger,
+    });
+    await first.subscribed();
+    const errors: string[] = [];
+    first.on('error', (m) => void errors.push(m));
+    const second = await Scheduler.start({
+      nats: await nats.bus('second'),
+      prefix: nats.prefix,
+      framework: { id: first.frameworkId, name: 'takeover', failoverTimeoutSeconds: 60 },
+      log: silentLogger,
+    });
+    const secondErrors: string[] = [];
+    second.on('error', (m) => void secondErrors.push(m));
+    await second.subscribed();
+    await expect(first.closed()).resolves.toContain('taken over');
+    expect(errors).toEqual([expect.stringContaining('taken over')]);
+    await second.revive();
+    expect(secondErrors).toEqual([]);
+    expect(master.state().frameworks.find((f) => f.id === second.frameworkId)?.status).toBe('CONNECTED');
+    await second.teardown();
+  });
 });

@@ -118,6 +118,7 @@ describe('the SDK against a hand-played master over NATS', () => {
           failoverTimeoutSeconds: 60,
           roles: ['*'],
         }),
+        session: expect.any(String),
       },
     ]);
   });

@@ -777,4 +777,18 @@ describe('the master driving the allocator', () => {
       expect(h.state.frameworks.get('pa')?.used).toEqual([]);
     });
   });
+
+  it('lets a second scheduler with the same id take over, sending ERROR to the first session only', () => {
+    const h = harness();
+    h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1'), session: 'first' });
+    h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1'), session: 'first' });
+    expect(h.events('f1', 'ERROR')).toEqual([]);
+    expect(h.call('f1', { type: 'SUBSCRIBE', framework: framework('f1'), session: 'second' })).toMatchObject({
+      resubscribed: true,
+    });
+    expect(h.events('f1', 'ERROR')).toEqual([
+      { type: 'ERROR', message: expect.stringContaining('taken over'), session: 'first' },
+    ]);
+    expect(h.state.frameworks.get('f1')?.session).toBe('second');
+  });
 });

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { startAgent } from '../../actors/agent/index.js';
+import { ALL_ISOLATORS } from '../../isolation/index.js';
 import { resources as R } from '../../protocol/index.js';
 import { action, type ExitBox, type Streams } from '../action.js';
 import { connectCluster } from '../cluster-connection.js';
@@ -17,10 +18,29 @@ export interface AgentFlags extends ConfigFlags {
   attributes?: string;
   workDir?: string;
   hostname?: string;
+  isolation?: string;
+  cgroupsEnableCfs?: boolean;
+}
+
+/** parseIsolation reads `--isolation posix,cgroups/mem` and refuses names it does not know. */
+export function parseIsolation(text: string): string[] {
+  const names = text
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  const unknown = names.filter((n) => !(ALL_ISOLATORS as readonly string[]).includes(n));
+  if (unknown.length) {
+    throw new CliError(
+      `unknown isolator ${unknown.join(', ')}; known: ${ALL_ISOLATORS.join(', ')}`,
+      ExitCode.USAGE,
+    );
+  }
+  return names;
 }
 
 /** agent runs one agent in the foreground until SIGINT or SIGTERM, then kills its tasks and stops. */
 export async function agent(flags: AgentFlags, streams: Streams): Promise<number> {
+  const isolation = flags.isolation ? parseIsolation(flags.isolation) : undefined;
   try {
     if (flags.resources) R.parseResources(flags.resources);
     if (flags.attributes) R.parseAttributes(flags.attributes);
@@ -46,6 +66,8 @@ export async function agent(flags: AgentFlags, streams: Streams): Promise<number
         ...(flags.resources ? { resources: flags.resources } : {}),
         ...(flags.attributes ? { attributes: flags.attributes } : {}),
         ...(flags.hostname ? { hostname: flags.hostname } : {}),
+        ...(isolation ? { isolation } : {}),
+        ...(flags.cgroupsEnableCfs ? { cgroupsEnableCfs: true } : {}),
       },
     });
     teardown.add('agent', () => handle.stop(), 60_000);
@@ -73,6 +95,11 @@ export function agentCommand(box: ExitBox, streams: Streams): Command {
       .option('--resources <resources>', "e.g. 'cpus:8;mem:16384;disk:40000;ports:[31000-32000]'")
       .option('--attributes <attributes>', "e.g. 'rack:a;zone:west'")
       .option('--work-dir <dir>', 'where sandboxes and the agent id live (default <data>/agent)')
-      .option('--hostname <name>', 'hostname to advertise (default: this machine)'),
+      .option('--hostname <name>', 'hostname to advertise (default: this machine)')
+      .option(
+        '--isolation <isolators>',
+        `comma-separated isolators (${ALL_ISOLATORS.join(', ')}); default: what this host supports`,
+      )
+      .option('--cgroups-enable-cfs', 'hard-cap each task at its cpus with a CFS quota'),
   ).action(action(box, streams, (opts: AgentFlags) => agent(opts, streams)));
 }

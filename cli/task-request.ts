@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import {
   CommandInfo,
   type CommandInfoInput,
+  type ContainerInfo,
+  DockerInfo,
   ID_PATTERN,
   resources as R,
   type Resources,
@@ -20,6 +22,8 @@ export interface RunFlags {
   user?: string;
   /** true: join the arguments into one shell command line; false: run them as argv; unset: decide. */
   shell?: boolean;
+  /** A Docker image on the agent to run the command in. */
+  image?: string;
 }
 
 /** TaskRequest is one task `mezzo run` wants to launch. */
@@ -29,6 +33,7 @@ export interface TaskRequest {
   role: string;
   resources: Resources;
   command: CommandInfoInput;
+  container?: ContainerInfo;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
@@ -108,6 +113,15 @@ export function taskIdFor(name: string, suffix: string = randomBytes(3).toString
   return id;
 }
 
+/** containerFor is the Docker container of `--image NAME`, or none without it. */
+export function containerFor(image: string | undefined): ContainerInfo | undefined {
+  if (image === undefined) return undefined;
+  const check = DockerInfo.safeParse({ image });
+  if (!check.success)
+    throw new CliError(`--image ${image}: ${check.error.issues[0]?.message}`, ExitCode.USAGE);
+  return { type: 'DOCKER', docker: check.data };
+}
+
 /** buildTaskRequest is the whole mapping from `mezzo run`'s flags and arguments to one task. */
 export function buildTaskRequest(args: readonly string[], flags: RunFlags, suffix?: string): TaskRequest {
   if (!RoleName.safeParse(flags.role).success)
@@ -119,5 +133,6 @@ export function buildTaskRequest(args: readonly string[], flags: RunFlags, suffi
     role: flags.role,
     resources: requestedResources(flags),
     command: commandInfoFor(args, { shell: flags.shell, env: parseEnv(flags.env), user: flags.user }),
+    ...(flags.image !== undefined ? { container: containerFor(flags.image) } : {}),
   };
 }

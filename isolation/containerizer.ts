@@ -37,6 +37,8 @@ export const IsolationSettings = z.object({
   pidsMax: z.number().int().positive().optional(),
   /** GPU indices given to the task; absent on an agent without GPUs. */
   gpus: z.array(z.number().int().nonnegative()).optional(),
+  /** The Docker engine's socket, on an agent whose engine answered at start; absent without Docker. */
+  dockerSocket: z.string().min(1).max(1024).optional(),
 });
 export type IsolationSettings = z.infer<typeof IsolationSettings>;
 

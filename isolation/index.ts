@@ -1,4 +1,4 @@
-/** Isolation: Mezzo's containerizer and its pluggable isolators (posix, cgroups, namespaces, /tmp), and GPUs. */
+/** Isolation: Mezzo's containerizer and its pluggable isolators (posix, cgroups, namespaces, /tmp), the Docker containerizer, and GPUs. */
 
 export {
   chooseIsolation,
@@ -11,6 +11,32 @@ export {
 export { CFS_PERIOD_US, cfsQuotaUs, cpuShares, cpuWeight, memBytes, oomKills } from './cgroup-limits.js';
 export { CgroupIsolator, cgroupsCpu, cgroupsMem, cgroupsPids } from './cgroups-isolator.js';
 export { Containerizer, createContainerizer, IsolationSettings, PLACE_IN_CGROUPS } from './containerizer.js';
+export {
+  DEFAULT_DOCKER_SOCKET,
+  DockerError,
+  type DockerTask,
+  type DockerTaskEvents,
+  type DockerTaskOutput,
+  dockerClient,
+  engineMessage,
+  probeDocker,
+  removeDockerContainer,
+  removeDockerContainers,
+  runDockerTask,
+} from './docker-containerizer.js';
+export {
+  DOCKER_SANDBOX,
+  type DockerEnd,
+  DockerLabel,
+  type DockerTaskSpec,
+  dockerCmd,
+  dockerContainerName,
+  dockerCreateOptions,
+  dockerEnd,
+  dockerLabels,
+  missingImageMessage,
+  NO_DOCKER_MESSAGE,
+} from './docker-spec.js';
 export { type HostFs, nodeHostFs } from './effects.js';
 export {
   assignGpus,

@@ -1,18 +1,26 @@
 import { basename } from 'node:path';
+import type Docker from 'dockerode';
 import type { Logger } from '../../bus/index.js';
 import {
   assignGpus,
   type Containerizer,
   chooseIsolation,
   createContainerizer,
+  DEFAULT_DOCKER_SOCKET,
+  dockerClient,
+  dockerContainerName,
   formatChoice,
   type Gpu,
   type HostCapabilities,
   type IsolationChoice,
   type IsolationSettings,
+  NO_DOCKER_MESSAGE,
+  probeDocker,
   probeHost,
   type ResourceUsage,
   removeAgentCgroups,
+  removeDockerContainer,
+  removeDockerContainers,
 } from '../../isolation/index.js';
 import { resources as R } from '../../protocol/index.js';
 import type { ExecutorLaunch } from './effects.js';
@@ -30,6 +38,10 @@ export interface AgentContainersOptions {
   gpus: readonly number[];
   /** The probe, swappable so a test can play a host without privileges. */
   probe?: (agentId: string) => HostCapabilities;
+  /** The Docker engine's socket (default /var/run/docker.sock). */
+  dockerSocket?: string;
+  /** The Docker probe, swappable so a test can play an agent without Docker. */
+  probeDocker?: (socketPath: string) => Promise<true | string>;
 }
 
 /** A launch made ready for isolation, or the reason it cannot be. */
@@ -46,8 +58,11 @@ export class AgentContainers {
   readonly caps: HostCapabilities;
   readonly choice: IsolationChoice;
   private readonly containerizer: Containerizer;
-  /** Per executor key: its container id and its GPUs. */
-  private readonly live = new Map<string, { containerId: string; gpus: number[] }>();
+  /** Per executor key: its container id, its GPUs, and whether it runs in a Docker container. */
+  private readonly live = new Map<string, { containerId: string; gpus: number[]; docker: boolean }>();
+  /** true when the Docker engine answered at start, else why not (until `detectDocker`, not probed). */
+  docker: true | string = 'not probed';
+  private dockerApi?: Docker;
 
   constructor(private readonly opts: AgentContainersOptions) {
     this.caps = (opts.probe ?? probeHost)(opts.agentId);
@@ -59,16 +74,46 @@ export class AgentContainers {
     });
   }
 
-  /** describe is the line the agent logs at start. */
-  describe(): string {
-    return formatChoice(this.choice);
+  /** dockerSocket is where the agent talks to the Docker engine. */
+  get dockerSocket(): string {
+    return this.opts.dockerSocket ?? DEFAULT_DOCKER_SOCKET;
   }
 
-  /** recover removes every container under `mezzo/<agentId>` (a starting agent owns none yet). */
+  /** detectDocker pings the Docker engine once at start: DOCKER tasks run only if it answered. */
+  async detectDocker(): Promise<void> {
+    this.docker = await (this.opts.probeDocker ?? probeDocker)(this.dockerSocket);
+    if (this.docker === true) this.dockerApi = dockerClient(this.dockerSocket);
+  }
+
+  /** containerizers names the containerizers on: `mesos` always, `docker` when the engine answered. */
+  containerizers(): string[] {
+    return this.docker === true ? ['mesos', 'docker'] : ['mesos'];
+  }
+
+  /** describe is the line the agent logs at start. */
+  describe(): string {
+    const docker = this.docker === true ? 'docker on' : `docker off (${this.docker})`;
+    return `${formatChoice(this.choice)}; ${docker}`;
+  }
+
+  /**
+   * recover removes every container under `mezzo/<agentId>`, and every Docker container labelled
+   * with this agent's id (a starting agent owns no executors yet, so their executors are gone).
+   */
   async recover(): Promise<string[]> {
     const removed = await this.containerizer.recover(
       new Set([...this.live.values()].map((l) => l.containerId)),
     );
+    if (this.dockerApi) {
+      const live = new Set([...this.live.values()].map((l) => dockerContainerName(l.containerId)));
+      const gone = await removeDockerContainers(this.dockerApi, this.opts.agentId, (n) => live.has(n)).catch(
+        (err) => {
+          this.opts.log.error({ err }, 'could not list or remove docker containers a previous run left');
+          return [];
+        },
+      );
+      removed.push(...gone);
+    }
     if (removed.length > 0)
       this.opts.log.warn({ containers: removed }, 'removed containers a previous run left');
     return removed;
@@ -76,6 +121,8 @@ export class AgentContainers {
 
   /** prepare adds the container settings and GPUs to a launch, or says why the task cannot have them. */
   prepare(launch: ExecutorLaunch): Prepared {
+    const docker = launch.file.task.container?.type === 'DOCKER';
+    if (docker && this.docker !== true) return { ok: false, message: `${NO_DOCKER_MESSAGE}: ${this.docker}` };
     const want = R.scalar(launch.file.task.resources ?? [], 'gpus');
     const taken = new Set([...this.live.values()].flatMap((l) => l.gpus));
     const gpus = assignGpus(this.opts.gpus, taken, want);
@@ -90,8 +137,9 @@ export class AgentContainers {
       enableCfs: this.opts.enableCfs,
       pidsMax: this.opts.pidsMax,
       gpus: this.opts.gpus.length > 0 ? gpus : undefined,
+      dockerSocket: docker ? this.dockerSocket : undefined,
     };
-    this.live.set(launch.key, { containerId, gpus });
+    this.live.set(launch.key, { containerId, gpus, docker });
     return { ok: true, launch: { ...launch, file: { ...launch.file, isolation } } };
   }
 
@@ -105,6 +153,15 @@ export class AgentContainers {
       .cleanup(l.containerId)
       .catch((err) =>
         this.opts.log.error({ err, containerId: l.containerId }, 'could not remove a container'),
+      );
+    // An executor that died (SIGKILL) leaves its Docker container running: it goes with it.
+    if (l.docker && this.dockerApi)
+      removeDockerContainer(this.dockerApi, l.containerId).then(
+        (removed) =>
+          removed &&
+          this.opts.log.warn({ containerId: l.containerId }, 'removed a docker container its executor left'),
+        (err) =>
+          this.opts.log.error({ err, containerId: l.containerId }, 'could not remove a docker container'),
       );
   }
 
@@ -120,6 +177,7 @@ export class AgentContainers {
       await this.containerizer.cleanup(l.containerId).catch(() => {});
     }
     await this.containerizer.recover(new Set()).catch(() => []);
+    if (this.dockerApi) await removeDockerContainers(this.dockerApi, this.opts.agentId).catch(() => []);
     removeAgentCgroups(this.opts.agentId, this.caps);
   }
 }

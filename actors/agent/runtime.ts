@@ -59,8 +59,19 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     pidsMax: config.cgroupsPidsMax ?? 4096,
     gpus: gpuIndices(detectedGpus, R.scalar(resources, 'gpus')),
     probe: config.probeHost,
+    dockerSocket: config.dockerSocket,
+    probeDocker: config.probeDocker,
   });
-  log.info({ on: containers.choice.on, off: containers.choice.off }, containers.describe());
+  await containers.detectDocker();
+  log.info(
+    {
+      on: containers.choice.on,
+      off: containers.choice.off,
+      containerizers: containers.containerizers(),
+      ...(containers.docker === true ? {} : { dockerOff: containers.docker }),
+    },
+    containers.describe(),
+  );
   if (detectedGpus.length > 0)
     log.info({ gpus: detectedGpus }, `detected ${detectedGpus.length} NVIDIA GPUs`);
   await containers.recover();
@@ -231,6 +242,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     agentId,
     registered: () => registeredPromise,
     isolation: containers.choice,
+    containerizers: containers.containerizers(),
     usage(taskId, frameworkId) {
       const rec = Object.values(actor.getSnapshot().context.tasks).find(
         (r) => r.task.taskId === taskId && (frameworkId === undefined || r.frameworkId === frameworkId),

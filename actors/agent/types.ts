@@ -37,6 +37,10 @@ export interface AgentConfig {
   gpuSearchPath?: string;
   /** Plays the host probe (tests of a host without privileges). */
   probeHost?: (agentId: string) => HostCapabilities;
+  /** The Docker engine's socket (default /var/run/docker.sock); DOCKER tasks run only if it answers at start. */
+  dockerSocket?: string;
+  /** Plays the Docker probe (tests of an agent without Docker): true, or why not. */
+  probeDocker?: (socketPath: string) => Promise<true | string>;
 }
 
 /** AgentOptions are what an agent needs from its process. */
@@ -55,6 +59,8 @@ export interface AgentHandle {
   registered(): Promise<void>;
   /** The isolators on, and why each other one is off. */
   readonly isolation: { on: string[]; off: { name: string; why: string }[] };
+  /** The containerizers on: `mesos` always, and `docker` when the engine answered at start. */
+  readonly containerizers: string[];
   /**
    * usage is a live task's resource statistics (Mesos ResourceStatistics); undefined when the
    * agent holds no such task. With several frameworks' tasks of one id, name the framework.

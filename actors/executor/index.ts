@@ -4,6 +4,7 @@ export { type ExecutorContext, type ExecutorEvent, type ExecutorInput, executorM
 export { type ExecutorOptions, type ExecutorRun, runExecutor } from './runtime.js';
 export { ExecutorEnv, TASK_FILE, TaskEnv, TaskFile, type TaskFileInput } from './task-file.js';
 export {
+  containerLaunchFailureStatus,
   launchFailureStatus,
   type TaskEnd,
   type TaskLimitation,

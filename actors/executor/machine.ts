@@ -3,6 +3,7 @@ import { Source, TaskState } from '../../protocol/index.js';
 import { notProvided } from '../common/index.js';
 import { acknowledge, type OutboxStatus, push } from './status-outbox.js';
 import {
+  containerLaunchFailureStatus,
   launchFailureStatus,
   type TaskLimitation,
   type TerminalStatus,
@@ -43,8 +44,11 @@ export interface ExecutorContext {
  * with `now` and a fresh `uuid`. RESEND is the machine's own timer.
  */
 export type ExecutorEvent =
-  | { type: 'SPAWNED'; pid: number; now: number; uuid: string }
+  /** The task runs; `pid` is its process group, absent for a Docker task (the engine holds its process). */
+  | { type: 'SPAWNED'; pid?: number; now: number; uuid: string }
   | { type: 'SPAWN_FAILED'; program: string; code?: string; message: string; now: number; uuid: string }
+  /** The task's container could not be made or started (a missing image, a bad command in it). */
+  | { type: 'CONTAINER_FAILED'; message: string; now: number; uuid: string }
   | {
       type: 'TASK_EXITED';
       exitCode: number | null;
@@ -126,10 +130,13 @@ function report(
   if (r.isHead) send(enqueue, status);
 }
 
-/** spawned records the task's pid, tells the agent (so it can kill the task's group) and reports TASK_RUNNING. */
+/**
+ * spawned records the task's pid, tells the agent (so it can kill the task's group) and reports
+ * TASK_RUNNING. A Docker task has no pid of the executor's to give: the agent removes its container.
+ */
 const spawned = executorSetup.enqueueActions(({ context, event, enqueue }) => {
   if (event.type !== 'SPAWNED') return;
-  enqueue({ type: 'publishRegister', params: { pid: event.pid } });
+  if (event.pid !== undefined) enqueue({ type: 'publishRegister', params: { pid: event.pid } });
   report(enqueue, context, statusOf(context, TaskState.RUNNING, event.now, event.uuid), {
     taskPid: event.pid,
   });
@@ -147,6 +154,8 @@ const ended = executorSetup.enqueueActions(({ context, event, enqueue }) => {
     });
   } else if (event.type === 'SPAWN_FAILED') {
     terminal = launchFailureStatus(event.program, event);
+  } else if (event.type === 'CONTAINER_FAILED') {
+    terminal = containerLaunchFailureStatus(event.message);
   } else {
     return;
   }
@@ -209,6 +218,7 @@ export const executorMachine = executorSetup.createMachine({
           { target: 'running', actions: spawned },
         ],
         SPAWN_FAILED: { target: 'reporting', actions: ended },
+        CONTAINER_FAILED: { target: 'reporting', actions: ended },
         TASK_EXITED: { target: 'reporting', actions: ended },
         KILL: { actions: requestKill },
       },

@@ -6,6 +6,7 @@ import {
   type ContainerLimits,
   createContainerizer,
   cudaVisibleDevices,
+  DEFAULT_DOCKER_SOCKET,
   type IsolationSettings,
 } from '../../isolation/index.js';
 import {
@@ -16,6 +17,7 @@ import {
   TaskOutput,
 } from '../../protocol/index.js';
 import { type Clock, systemClock } from '../common/index.js';
+import { startDockerTask } from './docker-task.js';
 import { type ExecutorEvent, executorMachine } from './machine.js';
 import { TaskEnv, type TaskFile } from './task-file.js';
 import { startTaskProcess, type TaskProcess } from './task-process.js';
@@ -95,7 +97,8 @@ type Container =
 /** prepareContainer creates the task's container (cgroups and limits) before the task is spawned. */
 async function prepareContainer(file: TaskFile, log: Logger): Promise<Container> {
   const iso = file.isolation;
-  if (!iso) return undefined;
+  // The Docker engine makes a DOCKER task's container (and its cgroups) itself.
+  if (!iso || file.task.container) return undefined;
   const containerizer = createContainerizer(iso);
   try {
     await containerizer.prepare(iso.containerId, containerLimits(file, iso));
@@ -169,6 +172,29 @@ export async function runExecutor(opts: ExecutorOptions): Promise<ExecutorRun> {
           }),
         ),
       spawnTask: () => {
+        if (file.task.container?.type === 'DOCKER') {
+          task = startDockerTask(
+            {
+              file,
+              sandbox,
+              socketPath: file.isolation?.dockerSocket ?? DEFAULT_DOCKER_SOCKET,
+              publishOutput: (chunk) =>
+                guarded('publish output', () =>
+                  bus.publish(subjects.taskOutput(frameworkId, taskId), TaskOutput, chunk),
+                ),
+            },
+            {
+              spawned: () => send({ type: 'SPAWNED', ...stamp() }),
+              failed: (message) => {
+                log.error({ message }, 'could not launch the docker container');
+                send({ type: 'CONTAINER_FAILED', message, ...stamp() });
+              },
+              exited: (exitCode, signal, limitation) =>
+                send({ type: 'TASK_EXITED', exitCode, signal, limitation, ...stamp() }),
+            },
+          );
+          return;
+        }
         if (container && !container.ok) {
           send({
             type: 'SPAWN_FAILED',

@@ -69,3 +69,12 @@ export function launchFailureStatus(
     message: `Failed to launch command '${program}': ${why}${error.code ? ` (${error.code})` : ''}`,
   };
 }
+
+/**
+ * containerLaunchFailureStatus is the TASK_FAILED of a task whose container could not be made or
+ * started: REASON_CONTAINER_LAUNCH_FAILED, with the containerizer's words (`image X is not present
+ * on this agent ...`).
+ */
+export function containerLaunchFailureStatus(message: string): TerminalStatus {
+  return { state: TaskState.FAILED, reason: Reason.CONTAINER_LAUNCH_FAILED, message };
+}

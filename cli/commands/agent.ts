@@ -20,6 +20,7 @@ export interface AgentFlags extends ConfigFlags {
   hostname?: string;
   isolation?: string;
   cgroupsEnableCfs?: boolean;
+  dockerSocket?: string;
 }
 
 /** parseIsolation reads `--isolation posix,cgroups/mem` and refuses names it does not know. */
@@ -68,6 +69,7 @@ export async function agent(flags: AgentFlags, streams: Streams): Promise<number
         ...(flags.hostname ? { hostname: flags.hostname } : {}),
         ...(isolation ? { isolation } : {}),
         ...(flags.cgroupsEnableCfs ? { cgroupsEnableCfs: true } : {}),
+        ...(flags.dockerSocket ? { dockerSocket: resolve(flags.dockerSocket) } : {}),
       },
     });
     teardown.add('agent', () => handle.stop(), 60_000);
@@ -100,6 +102,10 @@ export function agentCommand(box: ExitBox, streams: Streams): Command {
         '--isolation <isolators>',
         `comma-separated isolators (${ALL_ISOLATORS.join(', ')}); default: what this host supports`,
       )
-      .option('--cgroups-enable-cfs', 'hard-cap each task at its cpus with a CFS quota'),
+      .option('--cgroups-enable-cfs', 'hard-cap each task at its cpus with a CFS quota')
+      .option(
+        '--docker-socket <path>',
+        'the Docker engine socket for DOCKER tasks (default /var/run/docker.sock; docker is off if it does not answer)',
+      ),
   ).action(action(box, streams, (opts: AgentFlags) => agent(opts, streams)));
 }

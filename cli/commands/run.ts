@@ -89,6 +89,7 @@ async function runSession(
       name: request.name,
       resources: request.resources,
       command: request.command,
+      ...(request.container ? { container: request.container } : {}),
     };
     scheduler
       .launch(offer, [task], { refuseSeconds: REFUSE_SECONDS })
@@ -261,6 +262,8 @@ export function runCommand(box: ExitBox, streams: Streams): Command {
           '  several arguments run without a shell     mezzo run -- echo hello',
           "                                            mezzo run -- sh -c 'echo out; exit 7'",
           '  --shell joins the arguments into one command line; --no-shell runs even one argument as a program.',
+          '  --image NAME runs the command in a Docker container of that image (local to the agent, never pulled):',
+          '                                            mezzo run --image alpine:3 -- cat /etc/os-release',
           '',
           'Exit codes:',
           "  0 on TASK_FINISHED; the task's own code on TASK_FAILED (128+n if signal n ended it);",
@@ -280,5 +283,6 @@ export function runCommand(box: ExitBox, streams: Streams): Command {
     .option('--user <user>', 'user to run the task as')
     .option('--shell', 'run the arguments, joined with spaces, as a shell command line')
     .option('--no-shell', 'run the arguments as a program and its arguments, without a shell')
+    .option('--image <name>', 'run the command in a Docker container of this image (it must be on the agent)')
     .action(action(box, streams, (args: string[], opts: RunFlags & ConfigFlags) => run(args, opts, streams)));
 }

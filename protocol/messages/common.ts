@@ -82,11 +82,7 @@ export type DockerNetwork = (typeof DockerNetwork)[keyof typeof DockerNetwork];
 
 /** DockerInfo names the image a DOCKER task runs in; it must already be on the agent (never pulled). */
 export const DockerInfo = z.object({
-  image: z
-    .string()
-    .min(1)
-    .max(256)
-    .regex(/^\S+$/, 'an image name has no whitespace'),
+  image: z.string().min(1).max(256).regex(/^\S+$/, 'an image name has no whitespace'),
   network: z.enum([DockerNetwork.HOST, DockerNetwork.BRIDGE, DockerNetwork.NONE]).optional(),
 });
 export type DockerInfo = z.infer<typeof DockerInfo>;

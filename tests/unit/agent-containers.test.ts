@@ -73,11 +73,59 @@ describe('the agent side of containers', () => {
     expect(p.ok && p.launch.file.isolation?.gpus).toBeUndefined();
   });
 
-  it('says at start which isolators are off and why', () => {
-    expect(containers([]).describe()).toBe(
+  const withDocker = async (answer: true | string) => {
+    const c = new AgentContainers({
+      agentId: 'a1',
+      log: silentLogger,
+      enableCfs: false,
+      gpus: [],
+      probe: () => noCgroups,
+      dockerSocket: '/run/test-docker.sock',
+      probeDocker: async () => answer,
+    });
+    await c.detectDocker();
+    return c;
+  };
+  const dockerLaunch = (key: string): ExecutorLaunch => {
+    const l = launch(key, 0);
+    return {
+      ...l,
+      file: {
+        ...l.file,
+        task: { ...l.file.task, container: { type: 'DOCKER', docker: { image: 'tiny:1' } } },
+      },
+    };
+  };
+
+  it('says at start which isolators are off and why, and whether docker is on', async () => {
+    const c = await withDocker('the engine at /run/test-docker.sock does not answer (ENOENT)');
+    expect(c.describe()).toBe(
       'isolation on: posix, filesystem/tmp; off: cgroups/cpu (no cgroup hierarchy with usable controllers), ' +
         'cgroups/mem (no cgroup hierarchy with usable controllers), cgroups/pids (no cgroup hierarchy with usable controllers), ' +
-        'namespaces/pid (unshare --pid --mount-proc failed (not root))',
+        'namespaces/pid (unshare --pid --mount-proc failed (not root)); ' +
+        'docker off (the engine at /run/test-docker.sock does not answer (ENOENT))',
     );
+    expect(c.containerizers()).toEqual(['mesos']);
+    expect((await withDocker(true)).describe()).toMatch(/; docker on$/);
+    expect((await withDocker(true)).containerizers()).toEqual(['mesos', 'docker']);
+  });
+
+  it('refuses a DOCKER task on an agent without docker, saying why', async () => {
+    const c = await withDocker('the engine at /run/test-docker.sock does not answer (ENOENT)');
+    expect(c.prepare(dockerLaunch('d1'))).toEqual({
+      ok: false,
+      message:
+        'docker is not available on this agent: the engine at /run/test-docker.sock does not answer (ENOENT)',
+    });
+    // A command task still runs there.
+    expect(c.prepare(launch('t1', 0)).ok).toBe(true);
+  });
+
+  it('hands a DOCKER task the engine socket, and a command task none', async () => {
+    const c = await withDocker(true);
+    const d = c.prepare(dockerLaunch('d1'));
+    expect(d.ok && d.launch.file.isolation?.dockerSocket).toBe('/run/test-docker.sock');
+    const t = c.prepare(launch('t1', 0));
+    expect(t.ok && t.launch.file.isolation?.dockerSocket).toBeUndefined();
   });
 });

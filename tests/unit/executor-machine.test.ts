@@ -169,4 +169,32 @@ describe('the command executor actor', () => {
     expect(x.actor.getSnapshot().status).toBe('done');
     expect(x.calls.filter((c) => c.effect === 'warn')).toHaveLength(1);
   });
+
+  it('runs a Docker task without registering a pid, and kills it with SIGTERM then SIGKILL after the grace', () => {
+    const x = start(2);
+    x.ack('u-start');
+    x.send({ type: 'SPAWNED', ...x.stamp() });
+    expect(x.calls.some((c) => c.effect === 'publishRegister')).toBe(false);
+    expect(x.actor.getSnapshot().value).toBe('running');
+    x.send({ type: 'KILL' });
+    expect(x.calls.filter((c) => c.effect === 'signalTask').map((c) => c.signal)).toEqual(['SIGTERM']);
+    x.advance(2000);
+    expect(x.calls.filter((c) => c.effect === 'signalTask').map((c) => c.signal)).toEqual([
+      'SIGTERM',
+      'SIGKILL',
+    ]);
+  });
+
+  it('fails a task whose container could not be made with REASON_CONTAINER_LAUNCH_FAILED', () => {
+    const x = start();
+    x.ack('u-start');
+    x.send({ type: 'CONTAINER_FAILED', message: 'image nope:1 is not present on this agent', ...x.stamp() });
+    const last = x.calls.filter((c) => c.effect === 'publishUpdate').at(-1);
+    expect(last?.status).toMatchObject({
+      state: 'TASK_FAILED',
+      reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+      message: 'image nope:1 is not present on this agent',
+    });
+    expect(x.actor.getSnapshot().value).toBe('reporting');
+  });
 });

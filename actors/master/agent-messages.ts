@@ -116,22 +116,8 @@ function register(
     // A terminal task not yet acknowledged still counts as reported: its update is on its way.
     reported.add(taskKey(frameworkId, task.taskId));
     const known = findTask(fw, task.taskId);
-    if (isTerminal(status.state)) {
-      // Ended but not yet acknowledged: keep it among the completed so the ack can be checked.
-      if (!known) {
-        const record = {
-          frameworkId,
-          agentId,
-          role: guessRole(task.resources, fw.info.roles),
-          info: { ...task, agentId },
-          status,
-        };
-        rememberUuid(record, status.uuid);
-        fw.completed.push(record);
-      }
-      continue;
-    }
     if (!known) {
+      // A task this master never saw (it took over after a failover): learn it from the agent.
       const record = {
         frameworkId,
         agentId,
@@ -140,8 +126,11 @@ function register(
         status,
       };
       rememberUuid(record, status.uuid);
-      addTask(state, record);
-    } else if (known.agentId === agentId && !isTerminal(known.status.state)) {
+      // Ended but not yet acknowledged: keep it among the completed so the ack can be checked.
+      if (isTerminal(status.state)) fw.completed.push(record);
+      else addTask(state, record);
+    } else if (!isTerminal(status.state) && known.agentId === agentId && !isTerminal(known.status.state)) {
+      // A terminal report of a known task needs nothing: its update is on its way.
       rememberUuid(known, status.uuid);
       known.status = status;
       if (!agent.tasks.has(taskKey(frameworkId, task.taskId))) {

@@ -96,6 +96,39 @@ export const ContainerInfo = z.discriminatedUnion('type', [
 ]);
 export type ContainerInfo = z.infer<typeof ContainerInfo>;
 
+/** HealthCheckType names how a task's health is probed (Mesos HealthCheck.Type). */
+export const HealthCheckType = { COMMAND: 'COMMAND', HTTP: 'HTTP', TCP: 'TCP' } as const;
+export type HealthCheckType = (typeof HealthCheckType)[keyof typeof HealthCheckType];
+
+const Port = z.number().int().min(1).max(65535);
+const Seconds = (max: number) => z.number().finite().min(0).max(max);
+
+/**
+ * HealthCheck says how the executor probes a running task (Mesos HealthCheck): first after
+ * `delaySeconds`, then every `intervalSeconds`, each probe given `timeoutSeconds`. Failures during
+ * `gracePeriodSeconds` after the task starts do not count; `consecutiveFailures` failures in a row
+ * after it make the task unhealthy and kill it (0 means never kill). HTTP probes GET
+ * `http://127.0.0.1:<port><path>` and pass on a 2xx/3xx status; TCP probes pass when the port
+ * accepts a connection; COMMAND probes pass when the command exits 0.
+ */
+export const HealthCheck = z
+  .object({
+    type: z.enum([HealthCheckType.COMMAND, HealthCheckType.HTTP, HealthCheckType.TCP]),
+    delaySeconds: Seconds(3600).default(15),
+    intervalSeconds: z.number().finite().min(0.05).max(3600).default(10),
+    timeoutSeconds: z.number().finite().min(0.05).max(3600).default(20),
+    gracePeriodSeconds: Seconds(3600).default(10),
+    consecutiveFailures: z.number().int().min(0).max(1000).default(3),
+    command: CommandInfo.optional(),
+    http: z.object({ port: Port, path: z.string().max(1024).regex(/^\//, 'a path starts with /').default('/') }).optional(),
+    tcp: z.object({ port: Port }).optional(),
+  })
+  .refine((h) => h.type !== 'COMMAND' || !!h.command, { message: 'a COMMAND health check needs a command' })
+  .refine((h) => h.type !== 'HTTP' || !!h.http, { message: 'an HTTP health check needs http.port' })
+  .refine((h) => h.type !== 'TCP' || !!h.tcp, { message: 'a TCP health check needs tcp.port' });
+export type HealthCheck = z.infer<typeof HealthCheck>;
+export type HealthCheckInput = z.input<typeof HealthCheck>;
+
 /** TaskInfo is a task as a framework launches it; agentId is filled in from the offer. */
 export const TaskInfo = z.object({
   taskId: Id,
@@ -105,6 +138,7 @@ export const TaskInfo = z.object({
   command: CommandInfo,
   container: ContainerInfo.optional(),
   killPolicy: KillPolicy.optional(),
+  healthCheck: HealthCheck.optional(),
   labels: Labels.optional(),
 });
 export type TaskInfo = z.infer<typeof TaskInfo>;

@@ -111,6 +111,8 @@ export const TaskView = z.object({
   reason: ReasonSchema.optional(),
   message: z.string().optional(),
   exitCode: z.number().int().optional(),
+  /** The latest health check verdict, when the task has a health check and it has run. */
+  healthy: z.boolean().optional(),
   resources: Resources,
   command: z.string(),
   updatedAt: z.number(),

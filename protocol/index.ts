@@ -3,6 +3,7 @@ export * from './ids.js';
 export * from './limits.js';
 export * from './messages/agent.js';
 export * from './messages/common.js';
+export * from './messages/containers.js';
 export * from './messages/executor.js';
 export * from './messages/operator.js';
 export * from './messages/reply.js';

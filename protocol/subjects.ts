@@ -34,6 +34,8 @@ export function subjects(prefix: string = DEFAULT_PREFIX) {
     agent: (agentId: string) => `${p}.agent.${token('agent id', agentId)}.control`,
     /** Executor -> agent messages for every executor of one agent. */
     agentExecutors: (agentId: string) => `${p}.agent.${token('agent id', agentId)}.executors`,
+    /** Operator calls an agent answers itself (GET_CONTAINERS); the master relays to them too. */
+    agentOperator: (agentId: string) => `${p}.agent.${token('agent id', agentId)}.operator`,
     /** Agent -> executor messages. */
     executor: (agentId: string, executorId: string) =>
       `${p}.executor.${token('agent id', agentId)}.${token('executor id', executorId)}`,

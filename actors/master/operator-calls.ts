@@ -9,6 +9,7 @@ import {
   updateWeights,
 } from './allocation-calls.js';
 import { removeFramework } from './bookkeeping.js';
+import { containerTargets } from './containers.js';
 import { MasterError, type Outcome } from './effects.js';
 import { metricsView } from './metrics.js';
 import { kill } from './scheduler-calls.js';
@@ -75,6 +76,9 @@ export function handleOperatorCall(state: MasterState, call: OperatorCall, now: 
     }
     case 'GET_METRICS':
       return read(metricsView(state, now));
+    case 'GET_CONTAINERS':
+      // The runtime relays to these agents and answers with what they say (container-relay.ts).
+      return read(containerTargets(state, call));
     case 'GET_ROLES':
       return read(getRoles(state, now));
     case 'GET_WEIGHTS':

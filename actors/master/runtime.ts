@@ -10,6 +10,8 @@ import {
 } from '../../protocol/index.js';
 import { systemClock } from '../common/index.js';
 import { defaultMasterConfig } from './config.js';
+import { gatherContainers } from './container-relay.js';
+import type { ContainerTargets } from './containers.js';
 import { type Effect, MasterError } from './effects.js';
 import { type MasterEvent, masterMachine, type Replier } from './machine.js';
 import { createMasterState } from './state.js';
@@ -103,9 +105,11 @@ export async function startMaster(opts: MasterOptions): Promise<MasterHandle> {
         reply,
       })),
     ),
-    bus.serve(subjects.operator(), OperatorCall, (call) =>
-      ask((reply) => ({ type: 'OPERATOR_CALL', now: clock.now(), call, reply })),
-    ),
+    bus.serve(subjects.operator(), OperatorCall, async (call) => {
+      const result = await ask((reply) => ({ type: 'OPERATOR_CALL', now: clock.now(), call, reply }));
+      if (call.type !== 'GET_CONTAINERS') return result;
+      return gatherContainers(bus, subjects, result as ContainerTargets, call.frameworkId, log);
+    }),
   ];
   await bus.flush();
 

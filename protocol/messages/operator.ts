@@ -3,6 +3,7 @@ import { Id, RoleName } from '../ids.js';
 import { Resources } from '../resources.js';
 import { ReasonSchema, TaskStateSchema } from '../task-state.js';
 import { CapabilitySchema } from './common.js';
+import { ContainersView } from './containers.js';
 
 /** RoleWeight is one role's weight in weighted DRF: its share counts as allocation / weight. */
 export const RoleWeight = z.object({
@@ -34,6 +35,7 @@ export const OperatorCall = z.discriminatedUnion('type', [
   z.object({ type: z.literal('TEARDOWN'), frameworkId: Id }),
   z.object({ type: z.literal('MARK_AGENT_GONE'), agentId: Id }),
   z.object({ type: z.literal('GET_METRICS') }),
+  z.object({ type: z.literal('GET_CONTAINERS'), agentId: Id.optional(), frameworkId: Id.optional() }),
   z.object({ type: z.literal('GET_ROLES') }),
   z.object({ type: z.literal('GET_WEIGHTS') }),
   /** Sets the named roles' weights (others keep theirs; default 1). */
@@ -169,6 +171,7 @@ export const OperatorResult = {
   TEARDOWN: z.object({ frameworkId: Id }),
   MARK_AGENT_GONE: z.object({ agentId: Id }),
   GET_METRICS: Metrics,
+  GET_CONTAINERS: ContainersView,
   GET_ROLES: z.object({ roles: z.array(RoleView) }),
   GET_WEIGHTS: Weights,
   UPDATE_WEIGHTS: Weights,

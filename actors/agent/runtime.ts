@@ -5,6 +5,7 @@ import { createActor, fromPromise } from 'xstate';
 import { detectGpus } from '../../isolation/index.js';
 import {
   AgentInfo,
+  AgentOperatorCall,
   AgentToExecutor,
   AgentToMaster,
   ExecutorToAgent,
@@ -16,6 +17,7 @@ import {
 import { systemClock } from '../common/index.js';
 import { ExecutorEnv } from '../executor/index.js';
 import { type AgentSettings, createAgentContext, taskKey } from './agent-state.js';
+import { containerStatuses } from './container-status.js';
 import { AgentContainers, gpuIndices } from './containers.js';
 import {
   defaultExecutorMain,
@@ -193,6 +195,14 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   };
 
   const unsubscribe = [
+    bus.serve(subjects.agentOperator(agentId), AgentOperatorCall, (call) => ({
+      containers: containerStatuses(
+        actor.getSnapshot().context,
+        (containerId, pid) => containers.usage(containerId, pid, clock.now()),
+        call.frameworkId,
+      ),
+      unanswered: [],
+    })),
     bus.listen(subjects.agent(agentId), MasterToAgent, (msg) =>
       send({ type: 'MASTER_MESSAGE', now: clock.now(), uuid: randomUUID(), msg }),
     ),

@@ -1,6 +1,7 @@
 import { setup } from 'xstate';
-import { Source, TaskState } from '../../protocol/index.js';
+import { type HealthCheck, Reason, Source, TaskState } from '../../protocol/index.js';
 import { notProvided } from '../common/index.js';
+import { firstProbeAt, type HealthCounter, recordProbe, startHealth } from './health-check.js';
 import { acknowledge, type OutboxStatus, push } from './status-outbox.js';
 import {
   containerLaunchFailureStatus,
@@ -18,6 +19,10 @@ export interface ExecutorInput {
   taskId: string;
   /** Grace between SIGTERM and SIGKILL for a kill that names none (a signal to the executor). */
   defaultGracePeriodSeconds: number;
+  /** The task's health check, probed while it runs; absent means none. */
+  healthCheck?: HealthCheck;
+  /** The framework has the TASK_KILLING_STATE capability: a kill reports TASK_KILLING first. */
+  taskKillingState?: boolean;
   now: number;
   uuid: string;
 }
@@ -37,6 +42,14 @@ export interface ExecutorContext {
   gracePeriodSeconds: number;
   /** The terminal status once decided. */
   terminal?: TerminalStatus;
+  healthCheck?: HealthCheck;
+  /** The health check's counting, from the moment the task runs. */
+  health?: HealthCounter;
+  /** The health check asked for the kill: the terminal update says `healthy: false`. */
+  killedByHealthCheck: boolean;
+  taskKillingState: boolean;
+  /** The moment and uuid of the TASK_KILLING update of the kill in progress. */
+  killStamp?: { now: number; uuid: string };
 }
 
 /**
@@ -58,12 +71,22 @@ export type ExecutorEvent =
       now: number;
       uuid: string;
     }
-  | { type: 'KILL'; gracePeriodSeconds?: number }
+  /** A kill; `now` and `uuid` stamp its TASK_KILLING update (for a framework that wants one). */
+  | { type: 'KILL'; gracePeriodSeconds?: number; now?: number; uuid?: string }
+  /** The health check is due: probe the task. */
+  | { type: 'PROBE' }
+  /**
+   * One health probe came back. `uuid` stamps the health update it may cause, `killUuid` the
+   * TASK_KILLING of the kill it may cause.
+   */
+  | { type: 'HEALTH_RESULT'; ok: boolean; message?: string; now: number; uuid: string; killUuid: string }
   | { type: 'ACK'; uuid: string }
   | { type: 'RESEND' };
 
 /** RESEND_ID names the one pending resend timer. */
 const RESEND_ID = 'resend';
+/** PROBE_ID names the one pending health probe timer. */
+const PROBE_ID = 'probe';
 
 /** statusOf builds one of the executor's updates. */
 function statusOf(
@@ -97,10 +120,17 @@ const executorSetup = setup({
     spawnTask: () => notProvided('spawnTask'),
     signalTask: (_, _p: { signal: 'SIGTERM' | 'SIGKILL' }) => notProvided('signalTask'),
     warn: (_, _p: { message: string }) => notProvided('warn'),
+    probeHealth: (_, _p: { check: HealthCheck }) => notProvided('probeHealth'),
   },
   guards: {
     killRequested: ({ context }) => context.killRequested,
     allAcknowledged: ({ context }) => context.outbox.length === 0,
+    /** This probe result makes the health check kill the task. */
+    healthKill: ({ context, event }) =>
+      event.type === 'HEALTH_RESULT' &&
+      !!context.healthCheck &&
+      !!context.health &&
+      recordProbe(context.healthCheck, context.health, { ok: event.ok, at: event.now }).kill,
   },
   delays: {
     resend: 1000,
@@ -137,9 +167,17 @@ function report(
 const spawned = executorSetup.enqueueActions(({ context, event, enqueue }) => {
   if (event.type !== 'SPAWNED') return;
   if (event.pid !== undefined) enqueue({ type: 'publishRegister', params: { pid: event.pid } });
+  const health = context.healthCheck ? startHealth(event.now) : undefined;
   report(enqueue, context, statusOf(context, TaskState.RUNNING, event.now, event.uuid), {
     taskPid: event.pid,
+    health,
   });
+  if (context.healthCheck && health && !context.killRequested) {
+    enqueue.raise(
+      { type: 'PROBE' },
+      { id: PROBE_ID, delay: firstProbeAt(context.healthCheck, health) - event.now },
+    );
+  }
 });
 
 /** ended reports the terminal update of a task that exited, or could not start. */
@@ -159,7 +197,10 @@ const ended = executorSetup.enqueueActions(({ context, event, enqueue }) => {
   } else {
     return;
   }
-  report(enqueue, context, statusOf(context, terminal.state, event.now, event.uuid, terminal), { terminal });
+  const status = statusOf(context, terminal.state, event.now, event.uuid, terminal);
+  // Mesos marks the end of a task its health check killed as unhealthy.
+  if (context.killedByHealthCheck) status.healthy = false;
+  report(enqueue, context, status, { terminal });
 });
 
 /** requestKill remembers that the task must die, and with what grace period. */
@@ -167,7 +208,56 @@ const requestKill = executorSetup.assign(({ context, event }) => ({
   killRequested: true,
   gracePeriodSeconds:
     (event.type === 'KILL' ? event.gracePeriodSeconds : undefined) ?? context.defaultGracePeriodSeconds,
+  killStamp:
+    event.type === 'KILL' && event.now !== undefined && event.uuid !== undefined
+      ? { now: event.now, uuid: event.uuid }
+      : context.killStamp,
 }));
+
+/**
+ * healthResult counts a probe result: it reports a changed verdict as a TASK_RUNNING with
+ * `healthy` (REASON_TASK_HEALTH_CHECK_STATUS_UPDATED), and either arms the next probe or, when the
+ * check says so, asks for the kill with the task's own grace period (the `healthKill` guard then
+ * moves the machine to `killing`).
+ */
+const healthResult = executorSetup.enqueueActions(({ context, event, enqueue }) => {
+  if (event.type !== 'HEALTH_RESULT' || !context.healthCheck || !context.health) return;
+  const verdict = recordProbe(context.healthCheck, context.health, { ok: event.ok, at: event.now });
+  const patch: Partial<ExecutorContext> = { health: verdict.counter };
+  if (verdict.kill) {
+    Object.assign(patch, {
+      killRequested: true,
+      killedByHealthCheck: true,
+      gracePeriodSeconds: context.defaultGracePeriodSeconds,
+      killStamp: { now: event.now, uuid: event.killUuid },
+    });
+  }
+  if (verdict.report) {
+    const status = statusOf(context, TaskState.RUNNING, event.now, event.uuid, {
+      reason: Reason.TASK_HEALTH_CHECK_STATUS_UPDATED,
+      ...(event.message && !event.ok ? { message: event.message } : {}),
+    });
+    status.healthy = verdict.report.healthy;
+    report(enqueue, context, status, patch);
+  } else {
+    enqueue.assign(patch);
+  }
+  if (!verdict.kill)
+    enqueue.raise({ type: 'PROBE' }, { id: PROBE_ID, delay: verdict.nextProbeAt - event.now });
+});
+
+/**
+ * killingEntered sends SIGTERM to the task's group and, for a framework with TASK_KILLING_STATE,
+ * reports TASK_KILLING first.
+ */
+const killingEntered = executorSetup.enqueueActions(({ context, event, enqueue }) => {
+  if (context.taskKillingState && context.killStamp) {
+    // A kill asked for while launching is carried out once the task runs: stamp it then.
+    const now = event.type === 'SPAWNED' ? Math.max(event.now, context.killStamp.now) : context.killStamp.now;
+    report(enqueue, context, statusOf(context, TaskState.KILLING, now, context.killStamp.uuid));
+  }
+  enqueue({ type: 'signalTask', params: { signal: 'SIGTERM' } });
+});
 
 /**
  * executorMachine runs one task: report TASK_STARTING, spawn the task, report TASK_RUNNING, and
@@ -187,6 +277,9 @@ export const executorMachine = executorSetup.createMachine({
     outbox: [statusOf(input, TaskState.STARTING, input.now, input.uuid)],
     killRequested: false,
     gracePeriodSeconds: input.defaultGracePeriodSeconds,
+    healthCheck: input.healthCheck,
+    killedByHealthCheck: false,
+    taskKillingState: input.taskKillingState ?? false,
   }),
   initial: 'launching',
   on: {
@@ -224,13 +317,23 @@ export const executorMachine = executorSetup.createMachine({
       },
     },
     running: {
+      exit: executorSetup.enqueueActions(({ enqueue }) => enqueue.cancel(PROBE_ID)),
       on: {
         KILL: { target: 'killing', actions: requestKill },
         TASK_EXITED: { target: 'reporting', actions: ended },
+        PROBE: {
+          actions: executorSetup.enqueueActions(({ context, enqueue }) => {
+            if (context.healthCheck) enqueue({ type: 'probeHealth', params: { check: context.healthCheck } });
+          }),
+        },
+        HEALTH_RESULT: [
+          { guard: 'healthKill', target: 'killing', actions: healthResult },
+          { actions: healthResult },
+        ],
       },
     },
     killing: {
-      entry: { type: 'signalTask', params: { signal: 'SIGTERM' } },
+      entry: killingEntered,
       after: { killGrace: { actions: { type: 'signalTask', params: { signal: 'SIGKILL' } } } },
       on: {
         TASK_EXITED: { target: 'reporting', actions: ended },

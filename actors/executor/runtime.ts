@@ -11,6 +11,7 @@ import {
 } from '../../isolation/index.js';
 import {
   AgentToExecutor,
+  Capability,
   ExecutorToAgent,
   resources as R,
   type Subjects,
@@ -18,6 +19,7 @@ import {
 } from '../../protocol/index.js';
 import { type Clock, systemClock } from '../common/index.js';
 import { startDockerTask } from './docker-task.js';
+import { runProbe } from './health-probe.js';
 import { type ExecutorEvent, executorMachine } from './machine.js';
 import { TaskEnv, type TaskFile } from './task-file.js';
 import { startTaskProcess, type TaskProcess } from './task-process.js';
@@ -35,8 +37,26 @@ export interface ExecutorOptions {
   env?: NodeJS.ProcessEnv;
   /** Resend interval of unacknowledged updates (ms, default 1000). */
   resendMs?: number;
-  /** How long to wait for the terminal update's acknowledgement before exiting anyway (ms, default 60000). */
+  /**
+   * How long to wait for the terminal update's acknowledgement before exiting anyway (ms, default
+   * 60000). An agent that checkpoints gives its executors its recovery timeout here (through
+   * RECOVERY_TIMEOUT_ENV), so that a task that ends while the agent restarts is still reported.
+   */
   giveUpMs?: number;
+}
+
+/**
+ * RECOVERY_TIMEOUT_ENV names the variable in which the agent tells an executor how long to wait
+ * for it (ms) to acknowledge the terminal update, as Mesos's MESOS_RECOVERY_TIMEOUT.
+ */
+export const RECOVERY_TIMEOUT_ENV = 'MEZZO_RECOVERY_TIMEOUT_MS';
+
+/** recoveryTimeoutMs reads RECOVERY_TIMEOUT_ENV: a positive whole number of ms, else undefined (the default). */
+export function recoveryTimeoutMs(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env[RECOVERY_TIMEOUT_ENV];
+  if (text === undefined || !/^[0-9]{1,10}$/.test(text)) return undefined;
+  const ms = Number(text);
+  return ms > 0 ? ms : undefined;
 }
 
 /** ExecutorRun is a running executor. */
@@ -245,6 +265,14 @@ export async function runExecutor(opts: ExecutorOptions): Promise<ExecutorRun> {
           for (const ms of TERM_RESEND_MS) setTimeout(() => task?.signal('SIGTERM'), ms).unref();
       },
       warn: (_, p) => log.warn(p.message),
+      probeHealth: (_, p) =>
+        void runProbe(p.check, {
+          sandbox,
+          env: taskEnvironment(file, sandbox, opts.env ?? process.env),
+        }).then((outcome) => {
+          if (!outcome.ok) log.info({ message: outcome.message }, 'health check failed');
+          send({ type: 'HEALTH_RESULT', ...outcome, ...stamp(), killUuid: randomUUID() });
+        }),
     },
     delays: {
       resend: opts.resendMs ?? 1000,
@@ -260,6 +288,8 @@ export async function runExecutor(opts: ExecutorOptions): Promise<ExecutorRun> {
       frameworkId,
       taskId,
       defaultGracePeriodSeconds: file.killPolicy.gracePeriodSeconds,
+      healthCheck: file.task.healthCheck,
+      taskKillingState: file.framework?.capabilities.includes(Capability.TASK_KILLING_STATE) ?? false,
       ...stamp(),
     },
     inspect: (ev) => {
@@ -272,10 +302,29 @@ export async function runExecutor(opts: ExecutorOptions): Promise<ExecutorRun> {
     },
   });
 
+  /** reconnect answers a restarted agent: REGISTER again (with the task's pid) and resend the outbox head now. */
+  const reconnect = () => {
+    if (actor.getSnapshot().status !== 'active') return;
+    const pid = actor.getSnapshot().context.taskPid;
+    log.info({ pid }, 'the agent restarted: registering again');
+    if (pid !== undefined)
+      guarded('register with the agent again', () =>
+        bus.publish(subjects.agentExecutors(agentId), ExecutorToAgent, {
+          type: 'REGISTER',
+          executorId,
+          frameworkId,
+          taskId,
+          pid,
+        }),
+      );
+    send({ type: 'RESEND' });
+  };
   const unsubscribe = bus.listen(subjects.executor(agentId, executorId), AgentToExecutor, (msg) => {
     if (msg.type === 'ACK') send({ type: 'ACK', uuid: msg.uuid });
-    else if (msg.type === 'KILL') send({ type: 'KILL', gracePeriodSeconds: msg.gracePeriodSeconds });
-    else send({ type: 'KILL' });
+    else if (msg.type === 'KILL')
+      send({ type: 'KILL', gracePeriodSeconds: msg.gracePeriodSeconds, ...stamp() });
+    else if (msg.type === 'RECONNECT') reconnect();
+    else send({ type: 'KILL', ...stamp() });
   });
   await bus.flush();
 
@@ -293,5 +342,5 @@ export async function runExecutor(opts: ExecutorOptions): Promise<ExecutorRun> {
     .then(() => unsubscribe());
   actor.start();
 
-  return { kill: () => send({ type: 'KILL' }), done };
+  return { kill: () => send({ type: 'KILL', ...stamp() }), done };
 }

@@ -58,7 +58,8 @@ export function ago(now: number, then: number): string {
   return `${Math.floor(s / 86_400)}d`;
 }
 
-function table(head: string[], rows: string[][]): string {
+/** table lays rows out under a header, compact and unstyled, as every listing does. */
+export function table(head: string[], rows: string[][]): string {
   const t = new Table({ head, style: { head: [], border: [], compact: true }, wordWrap: false });
   for (const r of rows) t.push(r);
   return t.toString();

@@ -11,6 +11,7 @@ import {
   rolesCommand,
   runCommand,
   tasksCommand,
+  topCommand,
   upCommand,
   weightsCommand,
 } from './commands/index.js';
@@ -35,6 +36,7 @@ export function buildProgram(box: ExitBox, streams: Streams): Command {
     agentsCommand,
     frameworksCommand,
     tasksCommand,
+    topCommand,
     killCommand,
     rolesCommand,
     weightsCommand,

@@ -155,6 +155,14 @@ export class Operator {
     return this.call('UNRESERVE_RESOURCES', { agentId, resources });
   }
 
+  /**
+   * containers lists the live containers with their resource statistics, gathered by the master
+   * from every active agent (or one); agents that did not answer are listed in `unanswered`.
+   */
+  containers(filter: { agentId?: string; frameworkId?: string } = {}): Promise<OperatorResult<'GET_CONTAINERS'>> {
+    return this.call('GET_CONTAINERS', filter);
+  }
+
   /** close closes the connection if this client opened it. */
   async close(): Promise<void> {
     if (this.owned) await this.bus.close();

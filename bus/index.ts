@@ -5,3 +5,4 @@ export * from './connection.js';
 export * from './errors.js';
 export * from './log.js';
 export * from './nats-server.js';
+export * from './lease.js';

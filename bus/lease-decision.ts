@@ -1,0 +1,148 @@
+/**
+ * The pure core of the leader lease: what to do next and what an attempt's outcome means. No I/O,
+ * no timers; `now` is always passed in, so tests drive it with plain numbers.
+ *
+ * The lease is one key in a replicated KV bucket whose max_age is the lease's time to live: a
+ * leader renews it with a compare-and-set update before it expires; when the leader stops writing,
+ * the server drops the key after max_age and a candidate's create succeeds. nats-server 2.9 sends
+ * no watch event on expiry, so candidates poll.
+ */
+
+/** LeaseTiming is the lease's arithmetic, in milliseconds. */
+export interface LeaseTiming {
+  /** The bucket's max_age: how long the key outlives its last write. */
+  ttlMs: number;
+  /** How often the leader renews (well under ttlMs, so several renewals may fail in a row). */
+  renewEveryMs: number;
+  /** How often a candidate tries to acquire. */
+  pollEveryMs: number;
+  /**
+   * Taken off the lease's life on the leader's side, for clock-rate drift and the server's
+   * expiry timer: the leader stops acting safetyMs before the key can expire.
+   */
+  safetyMs: number;
+}
+
+/** defaultLeaseTiming: a 5 s lease renewed every second, polled every half second. */
+export const defaultLeaseTiming: LeaseTiming = {
+  ttlMs: 5000,
+  renewEveryMs: 1000,
+  pollEveryMs: 500,
+  safetyMs: 750,
+};
+
+/** LeaseTimingError says a timing cannot give a safe lease. */
+export class LeaseTimingError extends Error {
+  override name = 'LeaseTimingError';
+}
+
+/** checkLeaseTiming throws LeaseTimingError unless renewals fit comfortably inside the safe life. */
+export function checkLeaseTiming(t: LeaseTiming): LeaseTiming {
+  for (const [k, v] of Object.entries(t))
+    if (!Number.isFinite(v) || v < 0) throw new LeaseTimingError(`lease ${k} must be a non-negative number`);
+  if (t.ttlMs < 100) throw new LeaseTimingError('lease ttlMs must be at least 100 ms');
+  if (t.renewEveryMs <= 0 || t.pollEveryMs <= 0)
+    throw new LeaseTimingError('lease renewEveryMs and pollEveryMs must be positive');
+  if (t.safetyMs >= t.ttlMs) throw new LeaseTimingError('lease safetyMs must be less than ttlMs');
+  if (t.renewEveryMs * 2 > t.ttlMs - t.safetyMs)
+    throw new LeaseTimingError('lease renewEveryMs must allow two renewals within ttlMs - safetyMs');
+  return t;
+}
+
+/** LeaseState is where one contender stands. */
+export type LeaseState =
+  | { role: 'candidate'; nextAttemptAt: number }
+  | {
+      role: 'leader';
+      /** The term: the revision of the write that won it. Larger is newer. */
+      epoch: number;
+      /** The revision of the last write, for the next compare-and-set. */
+      revision: number;
+      /** When this term began (local clock). */
+      since: number;
+      /** The leader acts only before this: last successful write's start + ttl - safety. */
+      validUntil: number;
+      nextRenewAt: number;
+    }
+  | { role: 'stopped' };
+
+/** LeaseAction is the next thing a contender should do. */
+export type LeaseAction =
+  | { kind: 'acquire' }
+  | { kind: 'renew'; revision: number; epoch: number }
+  | { kind: 'step-down'; reason: string }
+  | { kind: 'wait'; untilMs: number }
+  | { kind: 'none' };
+
+/**
+ * LeaseOutcome is how an attempt ended. `startedAt` is when the write was sent: the server's
+ * max_age counts from when it received it, which is no earlier, so the lease is safe until
+ * startedAt + ttl (less the safety margin).
+ */
+export type LeaseOutcome =
+  | { kind: 'acquired'; revision: number; startedAt: number }
+  | { kind: 'renewed'; revision: number; startedAt: number }
+  /** Someone else holds the key (create refused, or the compare-and-set lost). */
+  | { kind: 'held-elsewhere' }
+  /** The write did not go through for another reason (timeout, no JetStream quorum). */
+  | { kind: 'failed'; error: string };
+
+/** initialLeaseState is a candidate that tries at once. */
+export function initialLeaseState(now: number): LeaseState {
+  return { role: 'candidate', nextAttemptAt: now };
+}
+
+/** nextLeaseAction says what to do at `now`. */
+export function nextLeaseAction(s: LeaseState, now: number): LeaseAction {
+  switch (s.role) {
+    case 'stopped':
+      return { kind: 'none' };
+    case 'candidate':
+      return now >= s.nextAttemptAt ? { kind: 'acquire' } : { kind: 'wait', untilMs: s.nextAttemptAt };
+    case 'leader':
+      if (now >= s.validUntil) return { kind: 'step-down', reason: 'the lease was not renewed in time' };
+      if (now >= s.nextRenewAt) return { kind: 'renew', revision: s.revision, epoch: s.epoch };
+      return { kind: 'wait', untilMs: Math.min(s.nextRenewAt, s.validUntil) };
+  }
+}
+
+/** isLeaseValid says whether a leader may still act at `now`. */
+export function isLeaseValid(s: LeaseState, now: number): boolean {
+  return s.role === 'leader' && now < s.validUntil;
+}
+
+/**
+ * applyLeaseOutcome folds an attempt's outcome into the state. A leader whose compare-and-set
+ * lost steps down at once; one whose write merely failed keeps acting until validUntil and retries
+ * at the next renewal time, half a renewal period later.
+ */
+export function applyLeaseOutcome(s: LeaseState, o: LeaseOutcome, now: number, t: LeaseTiming): LeaseState {
+  if (s.role === 'stopped') return s;
+  switch (o.kind) {
+    case 'acquired':
+      return {
+        role: 'leader',
+        epoch: o.revision,
+        revision: o.revision,
+        since: now,
+        validUntil: o.startedAt + t.ttlMs - t.safetyMs,
+        nextRenewAt: o.startedAt + t.renewEveryMs,
+      };
+    case 'renewed':
+      if (s.role !== 'leader') return s;
+      return {
+        ...s,
+        revision: o.revision,
+        validUntil: Math.max(s.validUntil, o.startedAt + t.ttlMs - t.safetyMs),
+        nextRenewAt: o.startedAt + t.renewEveryMs,
+      };
+    case 'held-elsewhere':
+      return { role: 'candidate', nextAttemptAt: now + t.pollEveryMs };
+    case 'failed':
+      if (s.role === 'leader') {
+        if (now >= s.validUntil) return { role: 'candidate', nextAttemptAt: now + t.pollEveryMs };
+        return { ...s, nextRenewAt: now + Math.max(50, t.renewEveryMs / 2) };
+      }
+      return { role: 'candidate', nextAttemptAt: now + t.pollEveryMs };
+  }
+}

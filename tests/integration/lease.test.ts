@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  connectNats,
+  kvLeaseStore,
+  Lease,
+  type LeaseTerm,
+  openLeaseBucket,
+  silentLogger,
+} from '../../bus/index.js';
+import { startTestNats, type TestNats } from '../support/nats.js';
+
+let nats: TestNats;
+beforeAll(async () => {
+  nats = await startTestNats();
+});
+afterAll(async () => {
+  await nats?.stop();
+});
+
+async function until(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const timing = { ttlMs: 1500, renewEveryMs: 300, pollEveryMs: 100, safetyMs: 300 };
+
+async function contender(bucket: string, holder: string) {
+  const nc = await connectNats({ servers: nats.url, name: holder, log: silentLogger });
+  const kv = await openLeaseBucket(nc, bucket, { ttlMs: timing.ttlMs, replicas: 1 });
+  const events: { kind: 'elected' | 'deposed'; term: LeaseTerm; at: number }[] = [];
+  const lease = new Lease({
+    store: kvLeaseStore(kv, 'leader'),
+    holder,
+    timing,
+    log: silentLogger,
+    onElected: (term) => events.push({ kind: 'elected', term, at: Date.now() }),
+    onDeposed: (term) => events.push({ kind: 'deposed', term, at: Date.now() }),
+  });
+  return { nc, lease, events, kv };
+}
+
+describe('lease on a JetStream KV bucket', () => {
+  it('elects exactly one of three contenders and hands over on release with a larger epoch', async () => {
+    const cs = await Promise.all(['a', 'b', 'c'].map((h) => contender('lease_release', h)));
+    for (const c of cs) c.lease.start();
+    await until(() => cs.filter((c) => c.lease.current()).length === 1);
+    // Several renewals later, still one leader and nobody else ever elected.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(cs.flatMap((c) => c.events).filter((e) => e.kind === 'elected')).toHaveLength(1);
+    const first = cs.find((c) => c.lease.current()) as (typeof cs)[number];
+    const epoch1 = first.lease.current()?.epoch as number;
+    await first.lease.stop();
+    const rest = cs.filter((c) => c !== first);
+    await until(() => rest.some((c) => c.lease.current()));
+    const second = rest.find((c) => c.lease.current()) as (typeof cs)[number];
+    expect(second.lease.current()?.epoch).toBeGreaterThan(epoch1);
+    expect(first.events.map((e) => e.kind)).toEqual(['elected', 'deposed']);
+    for (const c of cs) {
+      await c.lease.stop();
+      await c.nc.close();
+    }
+  });
+
+  it('lets a standby take over after max_age when the leader stops writing without releasing', async () => {
+    const a = await contender('lease_expiry', 'a');
+    a.lease.start();
+    await until(() => a.lease.current() !== undefined);
+    const b = await contender('lease_expiry', 'b');
+    b.lease.start();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(b.lease.current()).toBeUndefined();
+    // The leader's process dies: its connection goes, nothing releases the key.
+    const lostAt = Date.now();
+    await a.lease.stop(false);
+    await a.nc.close();
+    await until(() => b.lease.current() !== undefined);
+    // Not before the key expired (max_age 1.5 s after the last renewal), and not much later.
+    const tookMs = Date.now() - lostAt;
+    expect(tookMs).toBeGreaterThan(timing.ttlMs - timing.renewEveryMs - 200);
+    expect(tookMs).toBeLessThan(timing.ttlMs + 3000);
+    await b.lease.stop();
+    await b.nc.close();
+  });
+
+  it('deposes a leader whose key was taken over, and its isValid turns false at once', async () => {
+    const a = await contender('lease_cas', 'a');
+    a.lease.start();
+    await until(() => a.lease.current() !== undefined);
+    const held = await kvLeaseStore(a.kv, 'leader').read();
+    // Someone else wins the key behind the leader's back (as after an expiry it slept through).
+    await a.kv.update(
+      'leader',
+      JSON.stringify({ holder: 'intruder', epoch: 0, since: 0 }),
+      held?.revision ?? 0,
+    );
+    await until(() => a.events.some((e) => e.kind === 'deposed'));
+    expect(a.lease.isValid()).toBe(false);
+    await a.lease.stop();
+    await a.nc.close();
+  });
+});

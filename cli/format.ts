@@ -100,14 +100,20 @@ export function frameworksTable(frameworks: readonly FrameworkView[], now: numbe
 
 const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-/** tasksTable lists tasks with their state, agent, resources and command. */
+/** healthOf is a task's health check verdict in a word: a dash when it has none (yet). */
+export function healthOf(t: Pick<TaskView, 'healthy'>): string {
+  return t.healthy === undefined ? '-' : t.healthy ? 'healthy' : 'unhealthy';
+}
+
+/** tasksTable lists tasks with their state, health, agent, resources and command. */
 export function tasksTable(tasks: readonly TaskView[], now: number): string {
   if (tasks.length === 0) return 'no tasks';
   return table(
-    ['ID', 'STATE', 'FRAMEWORK', 'AGENT', 'RESOURCES', 'COMMAND', 'UPDATED'],
+    ['ID', 'STATE', 'HEALTH', 'FRAMEWORK', 'AGENT', 'RESOURCES', 'COMMAND', 'UPDATED'],
     tasks.map((t) => [
       t.taskId,
       t.exitCode !== undefined && t.state === 'TASK_FAILED' ? `${t.state} (${t.exitCode})` : t.state,
+      healthOf(t),
       t.frameworkId,
       t.agentId,
       resourceList(t.resources),

@@ -99,6 +99,7 @@ export function updateTask(
 ): boolean {
   if (isTerminal(task.status.state)) return false;
   task.status = status;
+  if (status.healthy !== undefined) task.healthy = status.healthy;
   if (!isTerminal(status.state)) return false;
   fw.tasks.delete(task.info.taskId);
   fw.used = R.subtract(fw.used, task.info.resources);

@@ -57,6 +57,8 @@ export interface TaskRecord {
   role: string;
   info: TaskInfo;
   status: TaskStatus;
+  /** The latest health check verdict, kept through later updates that carry none (TASK_KILLING). */
+  healthy?: boolean;
   /** uuids of the latest agent updates seen, so an ACKNOWLEDGE can be checked against them. */
   recentUuids?: string[];
 }

@@ -56,6 +56,7 @@ export function taskView(t: TaskRecord): TaskView {
     reason: t.status.reason,
     message: t.status.message,
     exitCode: t.status.exitCode,
+    healthy: t.healthy ?? t.status.healthy,
     resources: t.info.resources,
     command: c.shell ? (c.value ?? '') : (c.argv ?? []).join(' '),
     updatedAt: t.status.timestamp,

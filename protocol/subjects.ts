@@ -32,6 +32,8 @@ export function subjects(prefix: string = DEFAULT_PREFIX) {
     masterAgentAll: () => `${p}.master.agent.*`,
     /** Master -> agent messages. */
     agent: (agentId: string) => `${p}.agent.${token('agent id', agentId)}.control`,
+    /** Every agent's control subject: what a process hosting many simulated agents listens on. */
+    agentAll: () => `${p}.agent.*.control`,
     /** Executor -> agent messages for every executor of one agent. */
     agentExecutors: (agentId: string) => `${p}.agent.${token('agent id', agentId)}.executors`,
     /** Operator calls an agent answers itself (GET_CONTAINERS); the master relays to them too. */
@@ -44,6 +46,14 @@ export function subjects(prefix: string = DEFAULT_PREFIX) {
       `${p}.output.${token('framework id', frameworkId)}.${token('task id', taskId)}`,
     /** Operator calls (requests). */
     operator: () => `${p}.master.operator`,
+    /** Read-only operator calls of one principal; only that principal's NATS user may publish here. */
+    operatorRead: (principal: string) => `${p}.master.operator.${token('principal', principal)}.read`,
+    /** Operator calls that change the cluster, of one principal. */
+    operatorWrite: (principal: string) => `${p}.master.operator.${token('principal', principal)}.write`,
+    /** What the master subscribes to for every principal's read calls. */
+    operatorReadAll: () => `${p}.master.operator.*.read`,
+    /** What the master subscribes to for every principal's write calls. */
+    operatorWriteAll: () => `${p}.master.operator.*.write`,
   };
 }
 export type Subjects = ReturnType<typeof subjects>;

@@ -1,0 +1,333 @@
+import { DURATION_LABEL } from '../../actors/simulator/index.js';
+import type { Bus, Logger } from '../../bus/index.js';
+import { silentLogger } from '../../bus/index.js';
+import {
+  isTerminal,
+  Limits,
+  type Offer,
+  type Resources,
+  TaskState,
+  type TaskStatus,
+} from '../../protocol/index.js';
+import { Scheduler } from '../sdk/index.js';
+import { Latencies } from './latency.js';
+import { tasksThatFit } from './packing.js';
+
+/** LoadOptions configure K framework instances launching short tasks as fast as offers allow. */
+export interface LoadOptions {
+  /** One connection shared by every framework instance. */
+  bus: Bus;
+  prefix?: string;
+  /** How many framework instances (K). */
+  frameworks: number;
+  /** How many tasks in all, spread evenly over the frameworks. */
+  tasks: number;
+  /** Each task's resources. */
+  taskResources: Resources;
+  /** How long each task runs on a simulated agent (label); unset: the agents' default. */
+  taskDurationMs?: number | 'forever';
+  /** Framework ids are `<idPrefix>-<i>` (default `load`). */
+  idPrefix?: string;
+  /**
+   * Submit tasks at this rate (tasks/s over all frameworks) instead of all at once. Latency is
+   * then measured from submission, waiting for an offer included; otherwise from the ACCEPT.
+   */
+  ratePerSecond?: number;
+  /** The most tasks packed into one offer (default the protocol's cap per ACCEPT). */
+  maxTasksPerOffer?: number;
+  /** A task id prefix, so that two runs against one master never reuse an id. */
+  taskPrefix?: string;
+  role?: string;
+  log?: Logger;
+  now?: () => number;
+}
+
+/** LoadStats counts a run's tasks by what became of them. */
+export interface LoadStats {
+  frameworks: number;
+  subscribed: number;
+  tasks: number;
+  submitted: number;
+  launched: number;
+  running: number;
+  finished: number;
+  failed: number;
+  /** Terminal updates acknowledged (the master answered the ACKNOWLEDGE ok). */
+  terminalAcked: number;
+  acks: number;
+  ackErrors: number;
+  launchErrors: number;
+  offers: number;
+  accepts: number;
+  declines: number;
+}
+
+/** LoadRun is a running load. */
+export interface LoadRun {
+  stats(): LoadStats;
+  /** Submit-to-RUNNING latencies (ms). */
+  readonly latencies: Latencies;
+  /** Resolves when `pred` holds on the stats; rejects after `timeoutMs` with the stats. */
+  until(pred: (s: LoadStats) => boolean, timeoutMs: number): Promise<LoadStats>;
+  /** Every task ended and its terminal update was acknowledged (or failed). */
+  done(s: LoadStats): boolean;
+  /** Submit `n` more tasks now (rate mode does it by itself). */
+  submit(n: number): void;
+  /** Stops submitting and closes the frameworks (without teardown unless asked). */
+  stop(opts?: { teardown?: boolean }): Promise<void>;
+}
+
+const T_SUBMITTED = 1;
+const T_LAUNCHED = 2;
+const T_RUNNING = 3;
+const T_ENDED = 4;
+
+interface Instance {
+  id: string;
+  scheduler?: Scheduler;
+  /** This framework's tasks are seq first..first+count-1 of the run. */
+  first: number;
+  count: number;
+  /** Next of its tasks to submit, and to launch. */
+  nextSubmit: number;
+  nextLaunch: number;
+  suppressed: boolean;
+}
+
+/**
+ * startLoad subscribes K framework instances on the SDK and launches the run's tasks on every
+ * offer, packing as many tasks into each offer as fit (one ACCEPT per offer), acknowledging
+ * every status update explicitly so that a run only ends when each terminal update is acked.
+ */
+export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
+  const log = opts.log ?? silentLogger;
+  const now = opts.now ?? (() => performance.now());
+  const K = opts.frameworks;
+  const total = opts.tasks;
+  const idPrefix = opts.idPrefix ?? 'load';
+  const taskPrefix = opts.taskPrefix ?? 't';
+  const perOffer = Math.min(opts.maxTasksPerOffer ?? Limits.maxTasksPerAccept, Limits.maxTasksPerAccept);
+  const labels =
+    opts.taskDurationMs === undefined ? undefined : { [DURATION_LABEL]: String(opts.taskDurationMs) };
+  const state = new Uint8Array(total);
+  const submittedAt = new Float64Array(total);
+  const latencies = new Latencies(Math.min(total, 1 << 20));
+  const stats: LoadStats = {
+    frameworks: K,
+    subscribed: 0,
+    tasks: total,
+    submitted: 0,
+    launched: 0,
+    running: 0,
+    finished: 0,
+    failed: 0,
+    terminalAcked: 0,
+    acks: 0,
+    ackErrors: 0,
+    launchErrors: 0,
+    offers: 0,
+    accepts: 0,
+    declines: 0,
+  };
+  const fromAccept = opts.ratePerSecond === undefined;
+  let stopped = false;
+
+  const instances: Instance[] = [];
+  let first = 0;
+  for (let i = 0; i < K; i++) {
+    const count = Math.floor(total / K) + (i < total % K ? 1 : 0);
+    instances.push({
+      id: `${idPrefix}-${i}`,
+      first,
+      count,
+      nextSubmit: first,
+      nextLaunch: first,
+      suppressed: false,
+    });
+    first += count;
+  }
+  const seqOf = (taskId: string) => Number(taskId.slice(taskId.lastIndexOf('-') + 1));
+
+  const submitTo = (inst: Instance, n: number) => {
+    const t = now();
+    const end = Math.min(inst.first + inst.count, inst.nextSubmit + n);
+    for (let s = inst.nextSubmit; s < end; s++) {
+      state[s] = T_SUBMITTED;
+      submittedAt[s] = t;
+      stats.submitted++;
+    }
+    inst.nextSubmit = end;
+    if (inst.suppressed && inst.nextLaunch < inst.nextSubmit && inst.scheduler) {
+      inst.suppressed = false;
+      inst.scheduler.revive().catch((err) => log.debug({ err }, 'revive failed'));
+    }
+  };
+
+  const onOffers = (inst: Instance, offers: Offer[]) => {
+    const s = inst.scheduler;
+    if (!s) return;
+    stats.offers += offers.length;
+    const idle: string[] = [];
+    for (const offer of offers) {
+      const waiting = inst.nextSubmit - inst.nextLaunch;
+      const n = Math.min(waiting, tasksThatFit(offer.resources, opts.taskResources, perOffer));
+      if (stopped || n <= 0) {
+        idle.push(offer.id);
+        continue;
+      }
+      const t = now();
+      const tasks = [];
+      const seqs: number[] = [];
+      for (let k = 0; k < n; k++) {
+        const seq = inst.nextLaunch++;
+        seqs.push(seq);
+        state[seq] = T_LAUNCHED;
+        if (fromAccept) submittedAt[seq] = t;
+        tasks.push({
+          taskId: `${taskPrefix}-${seq}`,
+          name: 'load',
+          agentId: offer.agentId,
+          resources: opts.taskResources,
+          command: { value: 'true' },
+          ...(labels ? { labels } : {}),
+        });
+      }
+      stats.launched += n;
+      stats.accepts++;
+      s.launch(offer.id, tasks).catch((err) => {
+        stats.launchErrors++;
+        log.warn({ err, offerId: offer.id }, 'ACCEPT failed');
+        for (const seq of seqs) {
+          if (state[seq] === T_LAUNCHED) {
+            state[seq] = T_ENDED;
+            stats.failed++;
+          }
+        }
+      });
+    }
+    if (idle.length > 0) {
+      const allDone = inst.nextSubmit >= inst.first + inst.count;
+      stats.declines += idle.length;
+      s.decline(idle, { refuseSeconds: allDone ? 3600 : 1 }).catch(() => {});
+      if (inst.nextLaunch >= inst.nextSubmit && !inst.suppressed) {
+        inst.suppressed = true;
+        s.suppress().catch(() => {});
+      }
+    }
+  };
+
+  const onUpdate = (inst: Instance, status: TaskStatus) => {
+    const seq = seqOf(status.taskId);
+    if (!(seq >= inst.first && seq < inst.first + inst.count)) return;
+    const was = state[seq];
+    if (status.state === TaskState.RUNNING && was !== T_RUNNING && was !== T_ENDED) {
+      state[seq] = T_RUNNING;
+      stats.running++;
+      latencies.add(now() - submittedAt[seq]);
+    } else if (isTerminal(status.state) && was !== T_ENDED) {
+      if (was === T_RUNNING) stats.running--;
+      state[seq] = T_ENDED;
+      if (status.state === TaskState.FINISHED) stats.finished++;
+      else {
+        stats.failed++;
+        log.warn({ taskId: status.taskId, state: status.state, reason: status.reason }, 'task failed');
+      }
+    }
+    if (!status.uuid || !inst.scheduler) return;
+    const terminal = isTerminal(status.state);
+    inst.scheduler.acknowledge(status).then(
+      () => {
+        stats.acks++;
+        if (terminal) stats.terminalAcked++;
+      },
+      (err) => {
+        stats.ackErrors++;
+        log.debug({ err, taskId: status.taskId }, 'acknowledge failed');
+      },
+    );
+  };
+
+  await Promise.all(
+    instances.map(async (inst) => {
+      inst.scheduler = await Scheduler.start({
+        nats: opts.bus,
+        prefix: opts.prefix,
+        framework: {
+          id: inst.id,
+          name: `load-${inst.id}`,
+          failoverTimeoutSeconds: 3600,
+          ...(opts.role ? { roles: [opts.role] } : {}),
+        },
+        autoAcknowledge: false,
+        log,
+        requestTimeoutMs: 30_000,
+        handlers: {
+          offers: (offers) => onOffers(inst, offers),
+          update: (status) => onUpdate(inst, status),
+        },
+      });
+      await inst.scheduler.subscribed();
+      stats.subscribed++;
+    }),
+  );
+
+  let rateTimer: NodeJS.Timeout | undefined;
+  if (opts.ratePerSecond === undefined) {
+    for (const inst of instances) submitTo(inst, inst.count);
+  } else {
+    const rate = opts.ratePerSecond;
+    let owed = 0;
+    let last = now();
+    let rr = 0;
+    rateTimer = setInterval(() => {
+      const t = now();
+      owed += ((t - last) / 1000) * rate;
+      last = t;
+      while (owed >= 1 && stats.submitted < total) {
+        const inst = instances[rr++ % K];
+        if (inst.nextSubmit >= inst.first + inst.count) continue;
+        submitTo(inst, 1);
+        owed--;
+      }
+      if (stats.submitted >= total) clearInterval(rateTimer);
+    }, 10);
+  }
+
+  const done = (s: LoadStats) => s.finished + s.failed >= total && s.terminalAcked + s.failed >= total;
+  return {
+    stats: () => ({ ...stats }),
+    latencies,
+    done,
+    until(pred, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      return new Promise<LoadStats>((resolve, reject) => {
+        const check = () => {
+          const s = { ...stats };
+          if (pred(s)) return resolve(s);
+          if (Date.now() > deadline)
+            return reject(new Error(`load did not get there in ${timeoutMs} ms: ${JSON.stringify(s)}`));
+          setTimeout(check, 25);
+        };
+        check();
+      });
+    },
+    submit(n) {
+      let left = n;
+      for (const inst of instances) {
+        if (left <= 0) break;
+        const before = inst.nextSubmit;
+        submitTo(inst, left);
+        left -= inst.nextSubmit - before;
+      }
+    },
+    async stop({ teardown = false } = {}) {
+      stopped = true;
+      if (rateTimer) clearInterval(rateTimer);
+      await Promise.all(
+        instances.map((inst) =>
+          teardown ? inst.scheduler?.teardown().catch(() => {}) : inst.scheduler?.close('load done'),
+        ),
+      );
+    },
+  };
+}

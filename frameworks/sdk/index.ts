@@ -37,3 +37,4 @@ export {
   type SubscribeOutcome,
   schedulerMachine,
 } from './scheduler-machine.js';
+export { StateStore, StateStoreError, type StateStoreOptions } from './state-store.js';

@@ -46,6 +46,12 @@ export function subjects(prefix: string = DEFAULT_PREFIX) {
       `${p}.output.${token('framework id', frameworkId)}.${token('task id', taskId)}`,
     /** Operator calls (requests). */
     operator: () => `${p}.master.operator`,
+    /** The leading master announces itself and its epoch (HA). */
+    leader: () => `${p}.leader`,
+    /** The replicated registry's ops (a JetStream stream; only the leader writes). */
+    registryOps: () => `${p}.registry.ops`,
+    /** The replicated registry's snapshots. */
+    registrySnapshot: () => `${p}.registry.snapshot`,
     /** Read-only operator calls of one principal; only that principal's NATS user may publish here. */
     operatorRead: (principal: string) => `${p}.master.operator.${token('principal', principal)}.read`,
     /** Operator calls that change the cluster, of one principal. */

@@ -315,6 +315,9 @@ function reconcileCall(
   const known = new Map<string, TaskStatus>();
   for (const t of fw.completed) known.set(t.info.taskId, t.status);
   for (const t of fw.tasks.values()) known.set(t.info.taskId, t.status);
+  // After a failover, tasks on agents that have not re-registered yet get no answer (Mesos).
+  const asked = tasks.filter((t) => known.has(t.taskId) || !t.agentId || !state.recovering?.has(t.agentId));
+  if (tasks.length > 0 && asked.length === 0) return [];
   return reconcile(
     {
       known,
@@ -326,6 +329,6 @@ function reconcileCall(
       partitionAware: partitionAware(fw.info.capabilities),
       now,
     },
-    tasks,
+    asked,
   ).filter((s) => tasks.length > 0 || !isTerminal(s.state) || fw.tasks.has(s.taskId));
 }

@@ -84,6 +84,11 @@ export interface MasterState {
   offers: Map<string, OfferRecord>;
   offerSeq: number;
   allocator: HierarchicalAllocator;
+  /**
+   * After a failover: agents known from the registry that have not re-registered yet. Their
+   * records read UNREACHABLE; reconciliation gives no answer for their tasks until they return.
+   */
+  recovering?: Set<string>;
 }
 
 /**

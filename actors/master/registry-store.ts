@@ -1,0 +1,154 @@
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { decode, encode, type Logger } from '../../bus/index.js';
+import type { Subjects } from '../../protocol/index.js';
+import {
+  applyRegistryOp,
+  emptyRegistry,
+  fromSnapshot,
+  parseRegistryOp,
+  type Registry,
+  type RegistryOp,
+  toSnapshot,
+} from './registry.js';
+
+/** RegistryWriteError is a registry write that did not go through; the leader must step down. */
+export class RegistryWriteError extends Error {
+  override name = 'RegistryWriteError';
+}
+
+/** registryStreamName is the JetStream stream of one cluster's registry. */
+export function registryStreamName(prefix: string): string {
+  return `MEZZO_REGISTRY_${prefix.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
+
+/** RegistryStoreOptions configure the registry's persistence. */
+export interface RegistryStoreOptions {
+  nc: NatsConnection;
+  subjects: Subjects;
+  /** 3 on a 3-node NATS cluster, 1 on a single server. */
+  replicas: number;
+  log: Logger;
+  /** Write a snapshot (and drop the ops it covers) after this many ops. */
+  snapshotEvery?: number;
+}
+
+/**
+ * RegistryStore persists the registry as a JetStream stream of op batches plus snapshots. Only
+ * the leader writes, and every write expects the last op sequence this leader knows: a write
+ * after someone else's (a newer leader) fails, and the writer steps down. Loading reads the last
+ * snapshot and the ops after it.
+ */
+export class RegistryStore {
+  private lastOpSeq = 0;
+  private opsSinceSnapshot = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly stream: string;
+
+  private constructor(
+    private readonly opts: RegistryStoreOptions,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+  ) {
+    this.stream = registryStreamName(opts.subjects.prefix);
+  }
+
+  /** open makes sure the stream exists, with its replicas. */
+  static async open(opts: RegistryStoreOptions): Promise<RegistryStore> {
+    const jsm = await jetstreamManager(opts.nc);
+    const name = registryStreamName(opts.subjects.prefix);
+    const config = {
+      name,
+      subjects: [opts.subjects.registryOps(), opts.subjects.registrySnapshot()],
+      num_replicas: opts.replicas,
+    };
+    try {
+      await jsm.streams.info(name);
+    } catch {
+      await jsm.streams.add(config).catch(async (err) => {
+        // Another master created it in the meantime.
+        await jsm.streams.info(name).catch(() => {
+          throw err;
+        });
+      });
+    }
+    return new RegistryStore(opts, jetstream(opts.nc), jsm);
+  }
+
+  /** load reads the registry: the last snapshot, then the ops after it. Unknown op types are skipped. */
+  async load(): Promise<Registry> {
+    const { subjects, log } = this.opts;
+    let reg = emptyRegistry();
+    let from = 1;
+    const snap = await this.jsm.streams
+      .getMessage(this.stream, { last_by_subj: subjects.registrySnapshot() })
+      .catch(() => null);
+    if (snap) {
+      const body = decode(snap.data, Number.MAX_SAFE_INTEGER) as { coveredSeq: number; registry: unknown };
+      reg = fromSnapshot(body.registry);
+      from = body.coveredSeq + 1;
+      this.lastOpSeq = body.coveredSeq;
+    }
+    const info = await this.jsm.streams.info(this.stream);
+    const last = info.state.last_seq;
+    from = Math.max(from, info.state.first_seq);
+    let ops = 0;
+    const unknown = (type: string) => log.warn({ type }, 'skipping a registry op of an unknown type');
+    for (let seq = from; seq <= last; seq++) {
+      const m = await this.jsm.streams.getMessage(this.stream, { seq }).catch(() => null);
+      if (!m || m.subject !== subjects.registryOps()) continue;
+      const batch = decode(m.data, Number.MAX_SAFE_INTEGER) as { ops?: unknown[] };
+      for (const raw of batch.ops ?? []) {
+        try {
+          reg = applyRegistryOp(reg, parseRegistryOp(raw), unknown);
+        } catch (err) {
+          log.error({ err, seq }, 'skipping a malformed registry op');
+        }
+        ops++;
+      }
+      this.lastOpSeq = seq;
+    }
+    this.opsSinceSnapshot = ops;
+    log.info({ agents: reg.agents.size, frameworks: reg.frameworks.size, ops }, 'registry loaded');
+    return reg;
+  }
+
+  /**
+   * append persists a batch of ops, after every batch appended before it. `after` is the registry
+   * with them applied, for the periodic snapshot. Rejects with RegistryWriteError.
+   */
+  append(ops: readonly RegistryOp[], after: Registry): Promise<void> {
+    const run = this.chain.then(() => this.write(ops, after));
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  private async write(ops: readonly RegistryOp[], after: Registry): Promise<void> {
+    const { subjects } = this.opts;
+    try {
+      const ack = await this.js.publish(subjects.registryOps(), encode({ ops }), {
+        expect: { lastSubjectSequence: this.lastOpSeq },
+        timeout: 10_000,
+      });
+      this.lastOpSeq = ack.seq;
+    } catch (err) {
+      throw new RegistryWriteError(`registry write failed: ${(err as Error).message}`, { cause: err });
+    }
+    this.opsSinceSnapshot += ops.length;
+    if (this.opsSinceSnapshot >= (this.opts.snapshotEvery ?? 500)) {
+      await this.snapshot(after).catch((err) =>
+        this.opts.log.warn({ reason: (err as Error).message }, 'could not write a registry snapshot'),
+      );
+    }
+  }
+
+  private async snapshot(reg: Registry): Promise<void> {
+    const { subjects } = this.opts;
+    const coveredSeq = this.lastOpSeq;
+    await this.js.publish(subjects.registrySnapshot(), encode({ coveredSeq, registry: toSnapshot(reg) }));
+    this.opsSinceSnapshot = 0;
+    // Keep the covered op itself: the next write's expected last sequence is its sequence.
+    await this.jsm.streams.purge(this.stream, { filter: subjects.registryOps(), seq: coveredSeq });
+    await this.jsm.streams.purge(this.stream, { filter: subjects.registrySnapshot(), keep: 1 });
+  }
+}

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  applyRegistryOp,
+  emptyRegistry,
+  type Registry,
+  type RegistryOp,
+  toSnapshot,
+} from '../../actors/master/registry.js';
+import { RegistryStore, RegistryWriteError } from '../../actors/master/registry-store.js';
+import { encode, type NatsBus, silentLogger } from '../../bus/index.js';
+import { AgentInfo, resources as R, subjects } from '../../protocol/index.js';
+import { startTestNats, type TestNats } from '../support/nats.js';
+
+let nats: TestNats;
+let bus: NatsBus;
+beforeAll(async () => {
+  nats = await startTestNats();
+  bus = await nats.bus();
+});
+afterAll(async () => {
+  await nats?.stop();
+});
+
+const agent = (id: string) =>
+  AgentInfo.parse({ id, hostname: id, resources: R.parseResources('cpus:2;mem:512'), version: '0.1.0' });
+const admitted = (id: string): RegistryOp => ({
+  type: 'AGENT_ADMITTED',
+  agent: agent(id),
+  total: agent(id).resources,
+});
+
+async function open(prefix: string, snapshotEvery = 500) {
+  return RegistryStore.open({
+    nc: bus.nc,
+    subjects: subjects(prefix),
+    replicas: 1,
+    log: silentLogger,
+    snapshotEvery,
+  });
+}
+
+async function write(store: RegistryStore, reg: Registry, ops: RegistryOp[]): Promise<Registry> {
+  const after = ops.reduce((r, op) => applyRegistryOp(r, op), reg);
+  await store.append(ops, after);
+  return after;
+}
+
+describe('registry store on JetStream', () => {
+  it('reads back what a leader wrote, across snapshots, in order', async () => {
+    const prefix = `${nats.prefix}a`;
+    const a = await open(prefix, 3);
+    let reg = await a.load();
+    for (let i = 0; i < 7; i++) reg = await write(a, reg, [admitted(`a${i}`)]);
+    reg = await write(a, reg, [
+      { type: 'AGENT_UNREACHABLE', agentId: 'a2', since: 10 },
+      { type: 'WEIGHTS_SET', weights: { eng: 2 } },
+    ]);
+    const loaded = await (await open(prefix, 3)).load();
+    expect(toSnapshot(loaded)).toEqual(toSnapshot(reg));
+    expect(loaded.agents.size).toBe(7);
+  });
+
+  it('fences a deposed leader: its write after a newer leader loaded and wrote fails', async () => {
+    const prefix = `${nats.prefix}b`;
+    const old = await open(prefix);
+    const r0 = await write(old, await old.load(), [admitted('x')]);
+    const fresh = await open(prefix);
+    const r1 = await fresh.load();
+    await write(fresh, r1, [admitted('y')]);
+    await expect(write(old, r0, [admitted('z')])).rejects.toBeInstanceOf(RegistryWriteError);
+    const loaded = await (await open(prefix)).load();
+    expect([...loaded.agents.keys()].sort()).toEqual(['x', 'y']);
+  });
+
+  it('skips an op of a type it does not know and loads the rest', async () => {
+    const prefix = `${nats.prefix}c`;
+    const s = subjects(prefix);
+    const store = await open(prefix);
+    await write(store, emptyRegistry(), [admitted('p')]);
+    // A newer version wrote an op this one cannot read, then a known one.
+    const { jetstream } = await import('@nats-io/jetstream');
+    await jetstream(bus.nc).publish(
+      s.registryOps(),
+      encode({ ops: [{ type: 'FROM_THE_FUTURE', x: 1 }, admitted('q')] }),
+    );
+    const loaded = await (await open(prefix)).load();
+    expect([...loaded.agents.keys()].sort()).toEqual(['p', 'q']);
+  });
+});

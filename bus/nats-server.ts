@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** NatsServerOptions configure a local nats-server that Mezzo spawns for itself. */
@@ -12,6 +12,14 @@ export interface NatsServerOptions {
   /** Accepted by the server; components still refuse anything over their own limit. */
   maxPayloadBytes?: number;
   binary?: string;
+  /**
+   * nats-server's `authorization` block (see security/), kept in `<dataDir>/auth.conf` so that
+   * credentials can be added later and picked up with reloadNatsServer. `false` runs the server
+   * without authentication: only tests ask for that, explicitly.
+   */
+  authorization?: string | false;
+  /** Serve clients over TLS only: the server's certificate and key, and the CA of client certificates. */
+  tls?: { certFile: string; keyFile: string; caFile?: string; verify?: boolean };
 }
 
 /** LocalNatsServer is a running nats-server child process. */
@@ -40,14 +48,24 @@ export function startNatsServer(opts: NatsServerOptions): Promise<LocalNatsServe
   mkdirSync(opts.dataDir, { recursive: true });
   const host = opts.host ?? '127.0.0.1';
   const conf = join(opts.dataDir, 'nats.conf');
+  if (opts.authorization) writeNatsAuthorization(opts.dataDir, opts.authorization);
+  const tls = opts.tls;
   writeFileSync(
     conf,
     [
       `listen: "${host}:${opts.port && opts.port > 0 ? opts.port : -1}"`,
       `max_payload: ${opts.maxPayloadBytes ?? 8 * 1024 * 1024}`,
-      `jetstream { store_dir: "${join(opts.dataDir, 'jetstream')}" }`,
+      `jetstream { store_dir: ${JSON.stringify(join(opts.dataDir, 'jetstream'))} }`,
+      ...(opts.authorization ? [`include ${AUTH_FILE}`] : []),
+      ...(tls
+        ? [
+            `tls { cert_file: ${JSON.stringify(tls.certFile)}, key_file: ${JSON.stringify(tls.keyFile)}` +
+              `${tls.caFile ? `, ca_file: ${JSON.stringify(tls.caFile)}` : ''}${tls.verify ? ', verify: true' : ''} }`,
+          ]
+        : []),
       '',
     ].join('\n'),
+    { mode: 0o600 },
   );
   const child = spawn(opts.binary ?? 'nats-server', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   return new Promise((resolve, reject) => {
@@ -78,6 +96,23 @@ export function startNatsServer(opts: NatsServerOptions): Promise<LocalNatsServe
       }
     });
   });
+}
+
+const AUTH_FILE = 'auth.conf';
+
+/** writeNatsAuthorization replaces the `authorization` block a server in `dataDir` includes (mode 0600). */
+export function writeNatsAuthorization(dataDir: string, authorization: string): void {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, AUTH_FILE);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, authorization, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
+}
+
+/** reloadNatsServer asks a running nats-server to re-read its configuration (SIGHUP), e.g. new users. */
+export function reloadNatsServer(pid: number): void {
+  process.kill(pid, 'SIGHUP');
 }
 
 /** stopChild sends SIGTERM, then SIGKILL after a grace period, and resolves when the child is gone. */

@@ -71,6 +71,8 @@ export const Reason = {
   TASK_HEALTH_CHECK_STATUS_UPDATED: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED',
   TASK_KILLED_DURING_LAUNCH: 'REASON_TASK_KILLED_DURING_LAUNCH',
   TASK_UNKNOWN: 'REASON_TASK_UNKNOWN',
+  /** The framework's principal may not launch the task (for instance as the OS user it names). */
+  TASK_UNAUTHORIZED: 'REASON_TASK_UNAUTHORIZED',
   RESOURCES_UNKNOWN: 'REASON_RESOURCES_UNKNOWN',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

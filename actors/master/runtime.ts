@@ -9,11 +9,13 @@ import {
   SchedulerEvent,
 } from '../../protocol/index.js';
 import { systemClock } from '../common/index.js';
+import { createCallGuard } from './authorization.js';
 import { defaultMasterConfig } from './config.js';
 import { gatherContainers } from './container-relay.js';
 import type { ContainerTargets } from './containers.js';
 import { type Effect, MasterError } from './effects.js';
 import { type MasterEvent, masterMachine, type Replier } from './machine.js';
+import { createCallLimiter } from './rate-limit.js';
 import { createMasterState } from './state.js';
 import type { MasterHandle, MasterOptions } from './types.js';
 import { stateView } from './views.js';
@@ -86,16 +88,31 @@ export async function startMaster(opts: MasterOptions): Promise<MasterHandle> {
       );
     });
 
+  const guard = createCallGuard(
+    opts.security,
+    opts.rateLimit ? createCallLimiter(opts.rateLimit, () => clock.now()) : undefined,
+    subjects.operator(),
+  );
   const unsubscribe = [
-    bus.serve(subjects.schedulerAll(), SchedulerCall, (call, ctx) =>
-      ask((reply) => ({
+    bus.serve(subjects.schedulerAll(), SchedulerCall, async (call, ctx) => {
+      const frameworkId = lastToken(ctx.subject);
+      const checked = guard.scheduler(frameworkId, call, clock.now());
+      const result = await ask((reply) => ({
         type: 'SCHEDULER_CALL',
         now: clock.now(),
-        frameworkId: lastToken(ctx.subject),
-        call,
+        frameworkId,
+        call: checked.call,
         reply,
-      })),
-    ),
+      }));
+      deliver(
+        checked.refused.map((status) => ({
+          kind: 'framework',
+          frameworkId,
+          event: { type: 'UPDATE', status },
+        })),
+      );
+      return result;
+    }),
     bus.serve(subjects.masterAgentAll(), AgentToMaster, (msg, ctx) =>
       ask((reply) => ({
         type: 'AGENT_MESSAGE',
@@ -105,11 +122,15 @@ export async function startMaster(opts: MasterOptions): Promise<MasterHandle> {
         reply,
       })),
     ),
-    bus.serve(subjects.operator(), OperatorCall, async (call) => {
-      const result = await ask((reply) => ({ type: 'OPERATOR_CALL', now: clock.now(), call, reply }));
-      if (call.type !== 'GET_CONTAINERS') return result;
-      return gatherContainers(bus, subjects, result as ContainerTargets, call.frameworkId, log);
-    }),
+    // The legacy subject serves unsecured clusters; principals call on their own read/write subjects.
+    ...[subjects.operator(), subjects.operatorReadAll(), subjects.operatorWriteAll()].map((subject) =>
+      bus.serve(subject, OperatorCall, async (call, ctx) => {
+        const caller = guard.operator(ctx.subject, call);
+        const result = await ask((reply) => ({ type: 'OPERATOR_CALL', now: clock.now(), call, reply }));
+        if (call.type !== 'GET_CONTAINERS') return guard.view(caller, result);
+        return gatherContainers(bus, subjects, result as ContainerTargets, call.frameworkId, log);
+      }),
+    ),
   ];
   await bus.flush();
 

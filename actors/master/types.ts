@@ -1,6 +1,8 @@
 import type { Bus, Logger } from '../../bus/index.js';
 import type { StateView, Subjects } from '../../protocol/index.js';
+import type { RateLimit } from '../../security/index.js';
 import type { Clock } from '../common/index.js';
+import type { MasterSecurity } from './authorization.js';
 
 /** MasterConfig tunes the master; every field has a default (see defaultMasterConfig). */
 export interface MasterConfig {
@@ -26,6 +28,10 @@ export interface MasterOptions {
   log: Logger;
   clock?: Clock;
   config?: Partial<MasterConfig>;
+  /** Who is behind each subject and what they may do; absent, every call is allowed (test clusters). */
+  security?: MasterSecurity;
+  /** Per-principal token bucket on framework and operator calls; absent, calls are not limited. */
+  rateLimit?: RateLimit;
 }
 
 /** MasterHandle is a running master. */

@@ -2,6 +2,7 @@ import { type Bus, type Logger, silentLogger } from '../../bus/index.js';
 import {
   type AgentView,
   type FrameworkView,
+  isReadOperatorCall,
   subjects as makeSubjects,
   OperatorCall,
   OperatorResult,
@@ -27,6 +28,11 @@ export interface OperatorOptions {
   log?: Logger;
   /** How long a call waits for the master (default 5000 ms). */
   timeoutMs?: number;
+  /**
+   * The operator principal whose credentials the connection uses: calls then go on its own read
+   * or write subject, by call type. Absent, calls go on the unsecured operator subject.
+   */
+  principal?: string;
 }
 
 /**
@@ -35,20 +41,25 @@ export interface OperatorOptions {
  */
 export class Operator {
   private readonly timeoutMs: number;
+  private readonly principal?: string;
 
   constructor(
     private readonly bus: Bus,
     private readonly subjects: Subjects,
     private readonly owned = false,
-    opts: { timeoutMs?: number } = {},
+    opts: { timeoutMs?: number; principal?: string } = {},
   ) {
     this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.principal = opts.principal;
   }
 
   /** connect opens an Operator client on a URL or a shared Bus. */
   static async connect(opts: OperatorOptions): Promise<Operator> {
     const { bus, owned } = await openBus(opts.nats, 'mezzo-operator', opts.log ?? silentLogger);
-    return new Operator(bus, makeSubjects(opts.prefix), owned, { timeoutMs: opts.timeoutMs });
+    return new Operator(bus, makeSubjects(opts.prefix), owned, {
+      timeoutMs: opts.timeoutMs,
+      principal: opts.principal,
+    });
   }
 
   /**
@@ -60,9 +71,17 @@ export class Operator {
     ...args: object extends OperatorArgs<T> ? [args?: OperatorArgs<T>] : [args: OperatorArgs<T>]
   ): Promise<OperatorResult<T>> {
     const call = { type, ...(args[0] ?? {}) } as OperatorCall;
-    return this.bus.request(this.subjects.operator(), OperatorCall, call, OperatorResult[type], {
+    return this.bus.request(this.subjectOf(type), OperatorCall, call, OperatorResult[type], {
       timeoutMs: this.timeoutMs,
     }) as Promise<OperatorResult<T>>;
+  }
+
+  /** subjectOf picks where a call goes: the principal's read subject for reads, write for the rest. */
+  private subjectOf(type: OperatorCallType): string {
+    if (!this.principal) return this.subjects.operator();
+    return isReadOperatorCall(type)
+      ? this.subjects.operatorRead(this.principal)
+      : this.subjects.operatorWrite(this.principal);
   }
 
   /** health says whether the master is up and leading. */

@@ -55,6 +55,14 @@ export const OperatorCall = z.discriminatedUnion('type', [
 ]);
 export type OperatorCall = z.infer<typeof OperatorCall>;
 
+/**
+ * isReadOperatorCall tells the calls that change nothing (`GET_*`) from the writes. A read-only
+ * operator may send only reads: they go on `operatorRead(principal)`, writes on `operatorWrite`.
+ */
+export function isReadOperatorCall(type: OperatorCall['type']): boolean {
+  return type.startsWith('GET_');
+}
+
 /** AgentStatus is where an agent stands with the master. */
 export const AgentStatus = { ACTIVE: 'ACTIVE', UNREACHABLE: 'UNREACHABLE', REMOVED: 'REMOVED' } as const;
 export type AgentStatus = (typeof AgentStatus)[keyof typeof AgentStatus];

@@ -37,6 +37,7 @@ export {
   missingImageMessage,
   NO_DOCKER_MESSAGE,
 } from './docker-spec.js';
+export { dockerUsage, type EngineLimits, type EngineStats, readDockerUsage } from './docker-stats.js';
 export { type HostFs, nodeHostFs } from './effects.js';
 export {
   assignGpus,

@@ -17,6 +17,7 @@ import {
   NO_DOCKER_MESSAGE,
   probeDocker,
   probeHost,
+  readDockerUsage,
   type ResourceUsage,
   removeAgentCgroups,
   removeDockerContainer,
@@ -168,6 +169,12 @@ export class AgentContainers {
   /** usage is one container's resource statistics; `pid` is its task's process group. */
   usage(containerId: string, pid: number | undefined, now: number): ResourceUsage {
     return this.containerizer.usage(containerId, pid, now);
+  }
+
+  /** dockerUsage is a Docker container's statistics, from the engine (just a timestamp without one). */
+  dockerUsage(containerId: string, now: number): Promise<ResourceUsage> {
+    if (!this.dockerApi) return Promise.resolve({ timestamp: now / 1000 });
+    return readDockerUsage(this.dockerApi, containerId, now);
   }
 
   /** shutdown removes whatever containers are left, then the agent's own cgroups. */

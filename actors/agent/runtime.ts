@@ -195,10 +195,13 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   };
 
   const unsubscribe = [
-    bus.serve(subjects.agentOperator(agentId), AgentOperatorCall, (call) => ({
-      containers: containerStatuses(
+    bus.serve(subjects.agentOperator(agentId), AgentOperatorCall, async (call) => ({
+      containers: await containerStatuses(
         actor.getSnapshot().context,
-        (containerId, pid) => containers.usage(containerId, pid, clock.now()),
+        (containerId, pid, docker) =>
+          docker
+            ? containers.dockerUsage(containerId, clock.now())
+            : containers.usage(containerId, pid, clock.now()),
         call.frameworkId,
       ),
       unanswered: [],

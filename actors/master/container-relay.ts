@@ -23,7 +23,10 @@ export async function gatherContainers(
   log: Logger,
   timeoutMs = RELAY_TIMEOUT_MS,
 ): Promise<ContainersView> {
-  const call = frameworkId === undefined ? { type: 'GET_CONTAINERS' as const } : { type: 'GET_CONTAINERS' as const, frameworkId };
+  const call =
+    frameworkId === undefined
+      ? { type: 'GET_CONTAINERS' as const }
+      : { type: 'GET_CONTAINERS' as const, frameworkId };
   const answers = await Promise.all(
     targets.ask.map(async (agentId) => {
       try {

@@ -20,7 +20,9 @@ export function containerTargets(state: MasterState, call: GetContainers): Conta
     const agent = state.agents.get(call.agentId);
     if (!agent || agent.gone || agent.status === AgentStatus.REMOVED)
       throw new MasterError('NOT_FOUND', `agent ${call.agentId} is unknown`);
-    return agent.status === AgentStatus.ACTIVE ? { ask: [agent.info.id], skip: [] } : { ask: [], skip: [agent.info.id] };
+    return agent.status === AgentStatus.ACTIVE
+      ? { ask: [agent.info.id], skip: [] }
+      : { ask: [], skip: [agent.info.id] };
   }
   const ask: string[] = [];
   const skip: string[] = [];

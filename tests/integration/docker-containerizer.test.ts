@@ -5,9 +5,10 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent } from '../../actors/agent/index.js';
 import { silentLogger } from '../../bus/index.js';
-import { Scheduler } from '../../frameworks/sdk/index.js';
+import { Operator, Scheduler } from '../../frameworks/sdk/index.js';
 import { DockerLabel, dockerCreateOptions } from '../../isolation/index.js';
 import {
+  type ContainerStatus,
   isTerminal,
   resources as R,
   type TaskInfoInput,
@@ -215,6 +216,27 @@ describe('DOCKER tasks on a real agent', () => {
       expect(end.state).toBe('TASK_KILLED');
       expect(Date.now() - t0).toBeLessThan(5000);
       await waitFor(async () => (await labelled()).length === 0, 5000, 'the container to be removed');
+    });
+
+    it('reports a running container\'s statistics from the engine through GET_CONTAINERS', async () => {
+      fw.launch({ taskId: 'measured', ...docker(TINY_IMAGE, { shell: false, argv: ['sleep', '60'] }) });
+      await fw.state('measured', (s) => s === 'TASK_RUNNING');
+      const op = new Operator(await cluster.nats.bus('operator'), cluster.subjects);
+      let stats: ContainerStatus | undefined;
+      await waitFor(
+        async () => {
+          stats = (await op.containers()).containers.find((c) => c.taskId === 'measured');
+          return stats?.statistics.processes !== undefined;
+        },
+        10_000,
+        'statistics of the container',
+      );
+      expect(stats).toMatchObject({ containerizer: 'docker', agentId: cluster.agent.agentId });
+      expect(stats?.statistics).toMatchObject({ cpusLimit: 0.2, memLimitBytes: 32 * 1024 * 1024 });
+      expect(stats?.statistics.processes).toBeGreaterThanOrEqual(1);
+      expect(stats?.statistics.cpusUserTimeSecs).toBeGreaterThanOrEqual(0);
+      await fw.scheduler.kill('measured');
+      expect((await fw.state('measured', isTerminal)).state).toBe('TASK_KILLED');
     });
 
     it('fails a program the image does not have: the init says so on stderr, exit 127', async () => {

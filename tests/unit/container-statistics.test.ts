@@ -9,6 +9,7 @@ import { createMasterState } from '../../actors/master/state.js';
 import { BusError, silentLogger } from '../../bus/index.js';
 import { bytes, topRows, topTable } from '../../cli/top.js';
 import { FakeBus } from '../../frameworks/sdk/index.js';
+import { dockerUsage } from '../../isolation/index.js';
 import { type ContainerStatus, subjects as makeSubjects, resources as R } from '../../protocol/index.js';
 
 const container = (
@@ -184,11 +185,11 @@ describe("an agent's containers", () => {
     },
   };
 
-  it('lists live containers with their statistics, measured by container id and task pid', () => {
+  it('lists live containers with their statistics, measured by container id, task pid and containerizer', async () => {
     const seen: unknown[] = [];
-    const list = containerStatuses(withTasks, (cid, pid) => {
-      seen.push([cid, pid]);
-      return { timestamp: 7, processes: 1 };
+    const list = await containerStatuses(withTasks, (cid, pid, docker) => {
+      seen.push([cid, pid, docker]);
+      return docker ? Promise.resolve({ timestamp: 7, processes: 1 }) : { timestamp: 7, processes: 1 };
     });
     expect(list.map((c) => [c.taskId, c.containerizer])).toEqual([
       ['a', 'docker'],
@@ -201,10 +202,57 @@ describe("an agent's containers", () => {
       containerId: 'c-a',
       statistics: { timestamp: 7 },
     });
-    expect(seen).toContainEqual(['c-b', 42]);
+    expect(seen).toContainEqual(['c-b', 42, false]);
+    expect(seen).toContainEqual(['c-a', 42, true]);
   });
 
-  it('lists only one framework when asked', () => {
-    expect(containerStatuses(withTasks, () => ({ timestamp: 1 }), 'f2').map((c) => c.taskId)).toEqual(['c']);
+  it('lists only one framework when asked', async () => {
+    expect((await containerStatuses(withTasks, () => ({ timestamp: 1 }), 'f2')).map((c) => c.taskId)).toEqual(
+      ['c'],
+    );
+  });
+});
+
+describe('Docker container statistics', () => {
+  it('maps the engine stats of a cgroup v1 host: ns cpu times, rss, throttling, pids, limits', () => {
+    const u = dockerUsage(
+      {
+        cpu_stats: {
+          cpu_usage: { total_usage: 3e9, usage_in_usermode: 2e9, usage_in_kernelmode: 5e8 },
+          throttling_data: { throttled_periods: 12 },
+        },
+        memory_stats: { usage: 9_000_000, limit: 2 ** 62, stats: { rss: 4_000_000, cache: 5_000_000 } },
+        pids_stats: { current: 3 },
+      },
+      { NanoCpus: 200_000_000, Memory: 32 * 1024 * 1024 },
+      5000,
+    );
+    expect(u).toEqual({
+      timestamp: 5,
+      cpusUserTimeSecs: 2,
+      cpusSystemTimeSecs: 0.5,
+      cpusNrThrottled: 12,
+      memRssBytes: 4_000_000,
+      memLimitBytes: 32 * 1024 * 1024,
+      cpusLimit: 0.2,
+      processes: 3,
+    });
+  });
+
+  it('maps cgroup v2 stats (anon memory, quota/period limits) and ignores an unlimited memory limit', () => {
+    const u = dockerUsage(
+      {
+        cpu_stats: { cpu_usage: { total_usage: 1e9 } },
+        memory_stats: { usage: 10, limit: 2 ** 63, stats: { anon: 7, file: 3 } },
+      },
+      { CpuQuota: 50_000, CpuPeriod: 100_000 },
+      1000,
+    );
+    expect(u).toEqual({ timestamp: 1, cpusUserTimeSecs: 1, memRssBytes: 7, cpusLimit: 0.5 });
+  });
+
+  it('falls back to usage minus cache when the engine gives no rss, and to nothing when it gives nothing', () => {
+    expect(dockerUsage({ memory_stats: { usage: 10, stats: { cache: 4 } } }, {}, 0).memRssBytes).toBe(6);
+    expect(dockerUsage({}, {}, 2000)).toEqual({ timestamp: 2 });
   });
 });

@@ -13,8 +13,12 @@ export interface TaskRecord {
   /** The latest status the agent knows: TASK_STAGING until the executor reports. */
   status: TaskStatus;
   executorPid?: number;
+  /** The executor's start time (`/proc/<pid>/stat`), so that a restarted agent never mistakes a reused pid for it. */
+  executorStartTime?: string;
   /** The task's pid, which is also its process group id (the executor reports it in REGISTER). */
   taskPid?: number;
+  /** The task's start time, read when its executor reports the pid. */
+  taskStartTime?: string;
   /** The executor has spoken, so it listens on its subject and can be told to KILL. */
   executorRegistered: boolean;
   /** The executor process is gone, or never started. */

@@ -98,8 +98,16 @@ export class AgentContainers {
   }
 
   /**
+   * adopt takes back the container of an executor that an earlier run of the agent started and
+   * that still runs (a checkpointed task): `recover` keeps it, and its GPUs stay taken.
+   */
+  adopt(key: string, containerId: string, gpus: number[], docker: boolean): void {
+    this.live.set(key, { containerId, gpus, docker });
+  }
+
+  /**
    * recover removes every container under `mezzo/<agentId>`, and every Docker container labelled
-   * with this agent's id (a starting agent owns no executors yet, so their executors are gone).
+   * with this agent's id, except those adopted (their executors run on: checkpointed tasks).
    */
   async recover(): Promise<string[]> {
     const removed = await this.containerizer.recover(

@@ -2,14 +2,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExecutorEnv, TASK_FILE, type TaskFileInput } from '../executor/index.js';
+import { ExecutorEnv, RECOVERY_TIMEOUT_ENV, TASK_FILE, type TaskFileInput } from '../executor/index.js';
 import type { ExecutorLaunch, Signal } from './effects.js';
+import { processStartTime } from './process-liveness.js';
 
 /** LaunchEvent is what the launcher reports about an executor process. */
 export type LaunchEvent =
-  | { type: 'EXECUTOR_SPAWNED'; key: string; pid: number }
+  | { type: 'EXECUTOR_SPAWNED'; key: string; pid: number; startTime?: string }
   | { type: 'EXECUTOR_LAUNCH_FAILED'; key: string; message: string }
-  | { type: 'EXECUTOR_EXITED'; key: string; code: number | null; signal: string | null };
+  | { type: 'EXECUTOR_EXITED'; key: string; code: number | null; signal: string | null; message?: string };
 
 /**
  * defaultExecutorMain is the built command executor, `dist/actors/executor/main.js`, found next
@@ -48,6 +49,11 @@ export interface LauncherOptions {
   /** Variables every executor gets besides its own ids (NATS URL, prefix, agent id). */
   env: Record<string, string>;
   prefix: string;
+  /**
+   * Given (ms) to the executors of checkpointing frameworks as RECOVERY_TIMEOUT_ENV: how long they
+   * wait for a restarting agent to acknowledge their terminal update.
+   */
+  recoveryTimeoutMs?: number;
   report(event: LaunchEvent): void;
 }
 
@@ -79,6 +85,9 @@ export class ExecutorLauncher {
             ...this.opts.env,
             [ExecutorEnv.EXECUTOR_ID]: l.executorId,
             [ExecutorEnv.SANDBOX]: l.sandbox,
+            ...(l.file.framework?.checkpoint && this.opts.recoveryTimeoutMs !== undefined
+              ? { [RECOVERY_TIMEOUT_ENV]: String(this.opts.recoveryTimeoutMs) }
+              : {}),
           },
         });
       } finally {
@@ -102,7 +111,12 @@ export class ExecutorLauncher {
     });
     if (child.pid !== undefined) {
       this.children.set(l.key, child);
-      this.opts.report({ type: 'EXECUTOR_SPAWNED', key: l.key, pid: child.pid });
+      this.opts.report({
+        type: 'EXECUTOR_SPAWNED',
+        key: l.key,
+        pid: child.pid,
+        startTime: processStartTime(child.pid),
+      });
     }
   }
 

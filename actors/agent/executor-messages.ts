@@ -13,8 +13,9 @@ import { agentUpdate, recordUpdate, settle } from './status-forwarding.js';
  * executorMessage handles what an executor says. REGISTER tells the task's pid (its process
  * group); STATUS_UPDATE is taken onto the task's stream (a duplicate uuid is dropped) and always
  * ACKed so the executor stops resending. An executor the agent does not know is told to SHUT DOWN.
+ * `taskStartTime` is the start time of REGISTER's pid, read by the runtime.
  */
-export function executorMessage(s: AgentContext, msg: ExecutorToAgent): Step {
+export function executorMessage(s: AgentContext, msg: ExecutorToAgent, taskStartTime?: string): Step {
   const taskId = msg.type === 'REGISTER' ? msg.taskId : msg.status.taskId;
   const key = taskKey(msg.frameworkId, taskId);
   const rec = s.tasks[key];
@@ -30,7 +31,13 @@ export function executorMessage(s: AgentContext, msg: ExecutorToAgent): Step {
     );
   }
   if (msg.type === 'REGISTER')
-    return unchanged(withTask(s, key, { executorRegistered: true, taskPid: msg.pid }));
+    return unchanged(
+      withTask(s, key, {
+        executorRegistered: true,
+        taskPid: msg.pid,
+        ...(taskStartTime !== undefined ? { taskStartTime } : {}),
+      }),
+    );
   const registered = withTask(s, key, { executorRegistered: true });
   const update: StatusUpdate = {
     frameworkId: msg.frameworkId,
@@ -64,6 +71,7 @@ function describeExit(code: number | null, signal: string | null): string {
  * executorExited handles the end of an executor process: the task's process group is SIGKILLed
  * (nothing it started may outlive it), and a task left without a terminal update gets one from
  * the agent: TASK_KILLED if a kill was asked for, else TASK_FAILED with REASON_EXECUTOR_TERMINATED.
+ * `message` words the end when the exit status cannot be known (an executor of an earlier run).
  */
 export function executorExited(
   s: AgentContext,
@@ -72,6 +80,7 @@ export function executorExited(
   signal: string | null,
   now: number,
   uuid: string,
+  message?: string,
 ): Step {
   const rec = s.tasks[key];
   if (!rec || rec.executorExited) return unchanged(s);
@@ -86,7 +95,9 @@ export function executorExited(
       { frameworkId: rec.frameworkId, taskId: rec.task.taskId, executorId: rec.executorId },
       killed ? TaskState.KILLED : TaskState.FAILED,
       killed ? undefined : Reason.EXECUTOR_TERMINATED,
-      killed ? `Task killed (${describeExit(code, signal).toLowerCase()})` : describeExit(code, signal),
+      killed
+        ? `Task killed (${(message ?? describeExit(code, signal)).toLowerCase()})`
+        : (message ?? describeExit(code, signal)),
       now,
       uuid,
     );

@@ -8,6 +8,7 @@ import type {
 } from '../../protocol/index.js';
 import { backoffMs, notProvided } from '../common/index.js';
 import { type AgentContext, liveTasks, type Step, unchanged } from './agent-state.js';
+import { type CheckpointOp, checkpointOps } from './checkpoint.js';
 import type { ExecutorLaunch, Signal } from './effects.js';
 import { executorExited, executorMessage } from './executor-messages.js';
 import { masterMessage } from './master-messages.js';
@@ -24,14 +25,17 @@ import { executorLaunchFailed, executorSpawned } from './task-launch.js';
  */
 export type AgentEvent =
   | { type: 'MASTER_MESSAGE'; now: number; uuid: string; msg: MasterToAgent }
-  | { type: 'EXECUTOR_MESSAGE'; now: number; msg: ExecutorToAgent }
-  | { type: 'EXECUTOR_SPAWNED'; key: string; pid: number }
+  /** `taskStartTime`: the start time of a REGISTER's pid, read by the runtime. */
+  | { type: 'EXECUTOR_MESSAGE'; now: number; msg: ExecutorToAgent; taskStartTime?: string }
+  | { type: 'EXECUTOR_SPAWNED'; key: string; pid: number; startTime?: string }
   | { type: 'EXECUTOR_LAUNCH_FAILED'; key: string; message: string; now: number; uuid: string }
   | {
       type: 'EXECUTOR_EXITED';
       key: string;
       code: number | null;
       signal: string | null;
+      /** Words the end when the exit status is unknown (an executor of the agent's previous run). */
+      message?: string;
       now: number;
       uuid: string;
     }
@@ -45,13 +49,13 @@ export function route(c: AgentContext, e: AgentEvent): Step {
     case 'MASTER_MESSAGE':
       return masterMessage(c, e.msg, e.now, e.uuid);
     case 'EXECUTOR_MESSAGE':
-      return executorMessage(c, e.msg);
+      return executorMessage(c, e.msg, e.taskStartTime);
     case 'EXECUTOR_SPAWNED':
-      return executorSpawned(c, e.key, e.pid);
+      return executorSpawned(c, e.key, e.pid, e.startTime);
     case 'EXECUTOR_LAUNCH_FAILED':
       return executorLaunchFailed(c, e.key, e.message, e.now, e.uuid);
     case 'EXECUTOR_EXITED':
-      return executorExited(c, e.key, e.code, e.signal, e.now, e.uuid);
+      return executorExited(c, e.key, e.code, e.signal, e.now, e.uuid, e.message);
     case 'RETRY_UPDATE':
       return retryUpdate(c, e.key, e.uuid);
     case 'KILL_ESCALATION':
@@ -81,6 +85,8 @@ const agentSetup = setup({
     spawnExecutor: (_, _p: { launch: ExecutorLaunch }) => notProvided('spawnExecutor'),
     signalProcessGroup: (_, _p: { pgid: number; signal: Signal }) => notProvided('signalProcessGroup'),
     warn: (_, _p: { message: string; fields?: Record<string, unknown> }) => notProvided('warn'),
+    /** Writes (atomically) and removes task checkpoints; runs before the other effects of its step. */
+    checkpoint: (_, _p: { ops: CheckpointOp[] }) => notProvided('checkpoint'),
   },
   guards: {
     isShutdown: ({ event }) => event.type === 'MASTER_MESSAGE' && event.msg.type === 'SHUTDOWN',
@@ -103,6 +109,9 @@ type Enqueue = Parameters<Parameters<typeof agentSetup.enqueueActions>[0]>[0]['e
 /** perform assigns a step's state and turns its effects into named actions and delayed events. */
 function perform(enqueue: Enqueue, context: AgentContext, step: Step): void {
   if (step.state !== context) enqueue.assign(() => step.state);
+  // On disk before anything leaves: an executor is ACKed only once its update is checkpointed.
+  const ops = checkpointOps(context, step.state);
+  if (ops.length > 0) enqueue({ type: 'checkpoint', params: { ops } });
   for (const e of step.effects) {
     switch (e.kind) {
       case 'sendToMaster':

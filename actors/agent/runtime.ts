@@ -26,9 +26,13 @@ import {
   parentPid,
   signalProcessGroup,
 } from './executor-launcher.js';
+import { ExecutorWatch } from './executor-watch.js';
 import { loadIdentity } from './identity.js';
 import { type AgentEvent, agentMachine } from './machine.js';
 import { readMachineFacts } from './machine-facts.js';
+import { probeProcess, processStartTime } from './process-liveness.js';
+import { ENDED_WHILE_DOWN, RecoverMode, recoveredContext } from './recovery.js';
+import { recoverCheckpoint } from './recovery-run.js';
 import type { RegistrationRequest } from './registration.js';
 import { detectResources } from './resource-detection.js';
 import type { AgentHandle, AgentOptions } from './types.js';
@@ -37,6 +41,10 @@ import type { AgentHandle, AgentOptions } from './types.js';
 const REGISTER_TIMEOUT_MS = 5000;
 /** How long stop() waits, at the very end, for executor processes it SIGKILLed to be reaped. */
 const LAST_REAP_MS = 1000;
+/** How long an executor of a checkpointing framework waits for a restarting agent (Mesos `--recovery_timeout`, 15 min). */
+export const DEFAULT_RECOVERY_TIMEOUT_MS = 15 * 60_000;
+/** How often the exits of executors of an earlier run are polled for. */
+const WATCH_INTERVAL_MS = 500;
 
 /**
  * startAgent runs an agent on the bus: it takes its identity from its work dir, detects its
@@ -76,6 +84,14 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   );
   if (detectedGpus.length > 0)
     log.info({ gpus: detectedGpus }, `detected ${detectedGpus.length} NVIDIA GPUs`);
+  // Before orphaned containers are cleaned up: live checkpointed executors keep theirs.
+  const recovered = recoverCheckpoint({
+    workDir: config.workDir,
+    agentId,
+    mode: config.recover ?? RecoverMode.RECONNECT,
+    log,
+    containers,
+  });
   await containers.recover();
 
   const info = AgentInfo.parse({
@@ -108,6 +124,16 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       [ExecutorEnv.AGENT_ID]: agentId,
     },
     prefix: subjects.prefix,
+    recoveryTimeoutMs: config.recoveryTimeoutMs ?? DEFAULT_RECOVERY_TIMEOUT_MS,
+    report: (e) => {
+      containers.observe(e);
+      send(stamp(e));
+    },
+  });
+  /** Executors of an earlier run are not this process's children: their exits are polled for. */
+  const watch = new ExecutorWatch({
+    intervalMs: WATCH_INTERVAL_MS,
+    probe: probeProcess,
     report: (e) => {
       containers.observe(e);
       send(stamp(e));
@@ -154,12 +180,13 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       signalProcessGroup: (_, p) =>
         guarded('signal a process group', () => signalProcessGroup(p.pgid, p.signal)),
       warn: (_, p) => log.warn(p.fields ?? {}, p.message),
+      checkpoint: (_, p) => guarded('write the checkpoint', () => recovered.store.apply(p.ops)),
     },
   });
 
   let lastState = '';
   const actor = createActor(machine, {
-    input: createAgentContext(info, settings),
+    input: recoveredContext(createAgentContext(info, settings), recovered.plan),
     inspect: (ev) => {
       if (ev.type !== '@xstate.snapshot' || ev.actorRef !== actor) return;
       const value = JSON.stringify((ev.snapshot as { value?: unknown }).value);
@@ -189,7 +216,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const plausible = (msg: ExecutorToAgent): boolean => {
     if (msg.type !== 'REGISTER') return true;
     if (msg.pid <= 1 || msg.pid === process.pid) return false;
-    const executorPid = launcher.pidOf(taskKey(msg.frameworkId, msg.taskId));
+    const executorPid = actor.getSnapshot().context.tasks[taskKey(msg.frameworkId, msg.taskId)]?.executorPid;
     const parent = parentPid(msg.pid);
     return executorPid === undefined || parent === undefined || parent === executorPid;
   };
@@ -214,12 +241,14 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         log.warn({ executorId: msg.executorId }, 'dropping an executor REGISTER whose pid is not its task');
         return;
       }
-      send({ type: 'EXECUTOR_MESSAGE', now: clock.now(), msg });
+      const taskStartTime = msg.type === 'REGISTER' ? processStartTime(msg.pid) : undefined;
+      send({ type: 'EXECUTOR_MESSAGE', now: clock.now(), msg, ...(taskStartTime ? { taskStartTime } : {}) });
     }),
   ];
   await bus.flush();
 
   const cleanup = async () => {
+    watch.stop();
     for (const u of unsubscribe) u();
     // The machine has waited for, then SIGKILLed, every executor; this is the last resort.
     for (const rec of Object.values(actor.getSnapshot().context.tasks)) {
@@ -245,6 +274,16 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   }).then(cleanup);
 
   actor.start();
+  // Executors of the previous run: the live ones are told to register again and watched, the
+  // ended ones reported, which fails their tasks unless a terminal update was already taken.
+  for (const r of recovered.plan.reattach) {
+    watch.watch(r.key, r.pid, r.startTime);
+    guarded('reconnect an executor', () =>
+      bus.publish(subjects.executor(agentId, r.executorId), AgentToExecutor, { type: 'RECONNECT' }),
+    );
+  }
+  for (const key of recovered.plan.ended)
+    send(stamp({ type: 'EXECUTOR_EXITED', key, code: null, signal: null, message: ENDED_WHILE_DOWN }));
   log.info(
     { prefix: subjects.prefix, resources: R.formatResources(info.resources), workDir: config.workDir },
     'agent starting',

@@ -106,11 +106,17 @@ export function runTask(s: AgentContext, msg: RunTask, now: number, uuid: string
   };
 }
 
-/** executorSpawned records the executor's pid; a kill that came while it launched is carried out now. */
-export function executorSpawned(s: AgentContext, key: string, pid: number): Step {
+/**
+ * executorSpawned records the executor's pid (and its start time, which tells it from a later
+ * process with the same pid); a kill that came while it launched is carried out now.
+ */
+export function executorSpawned(s: AgentContext, key: string, pid: number, startTime?: string): Step {
   const rec = s.tasks[key];
   if (!rec || rec.executorExited) return unchanged(s);
-  const state = withTask(s, key, { executorPid: pid });
+  const state = withTask(s, key, {
+    executorPid: pid,
+    ...(startTime !== undefined ? { executorStartTime: startTime } : {}),
+  });
   if (rec.killGracePeriodSeconds === undefined) return unchanged(state);
   return unchanged(state, { kind: 'signalProcessGroup', pgid: pid, signal: 'SIGTERM' });
 }

@@ -2,6 +2,7 @@ import type { Bus, Logger } from '../../bus/index.js';
 import type { HostCapabilities, ResourceUsage } from '../../isolation/index.js';
 import type { Subjects } from '../../protocol/index.js';
 import type { Clock } from '../common/index.js';
+import type { RecoverMode } from './recovery.js';
 
 /** AgentConfig tunes one agent; only workDir and natsUrl are required. */
 export interface AgentConfig {
@@ -39,6 +40,17 @@ export interface AgentConfig {
   probeHost?: (agentId: string) => HostCapabilities;
   /** The Docker engine's socket (default /var/run/docker.sock); DOCKER tasks run only if it answers at start. */
   dockerSocket?: string;
+  /**
+   * What to do with what the previous run left (Mesos `--recover`): `reconnect` (default) takes
+   * back the live executors of checkpointing frameworks and kills the others; `cleanup` kills
+   * every one and starts with no task.
+   */
+  recover?: RecoverMode;
+  /**
+   * How long (ms) an executor of a checkpointing framework waits for a restarting agent to
+   * acknowledge its terminal update before it exits anyway (default 15 min).
+   */
+  recoveryTimeoutMs?: number;
   /** Plays the Docker probe (tests of an agent without Docker): true, or why not. */
   probeDocker?: (socketPath: string) => Promise<true | string>;
 }

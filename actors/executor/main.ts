@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectNats, createLogger, NatsBus } from '../../bus/index.js';
 import { subjects } from '../../protocol/index.js';
-import { type ExecutorRun, runExecutor } from './runtime.js';
+import { type ExecutorRun, recoveryTimeoutMs, runExecutor } from './runtime.js';
 import { ExecutorEnv, TASK_FILE, TaskFile } from './task-file.js';
 
 /**
@@ -49,7 +49,15 @@ async function main(): Promise<void> {
     log,
   });
   const bus = new NatsBus(nc, log);
-  run = await runExecutor({ bus, subjects: subjects(prefix), log, file, sandbox, env: process.env });
+  run = await runExecutor({
+    bus,
+    subjects: subjects(prefix),
+    log,
+    file,
+    sandbox,
+    env: process.env,
+    giveUpMs: recoveryTimeoutMs(process.env),
+  });
   if (signalled) run.kill();
   await run.done;
   await bus.close();

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { startAgent } from '../../actors/agent/index.js';
+import { RecoverMode, startAgent } from '../../actors/agent/index.js';
 import { ALL_ISOLATORS } from '../../isolation/index.js';
 import { resources as R } from '../../protocol/index.js';
 import { action, type ExitBox, type Streams } from '../action.js';
@@ -21,6 +21,30 @@ export interface AgentFlags extends ConfigFlags {
   isolation?: string;
   cgroupsEnableCfs?: boolean;
   dockerSocket?: string;
+  recover?: string;
+  recoveryTimeout?: string;
+}
+
+/** parseRecover reads `--recover reconnect|cleanup` and refuses anything else. */
+export function parseRecover(text: string): RecoverMode {
+  const modes = Object.values(RecoverMode) as string[];
+  if (!modes.includes(text))
+    throw new CliError(
+      `--recover must be one of ${modes.join(', ')}; got ${JSON.stringify(text)}`,
+      ExitCode.USAGE,
+    );
+  return text as RecoverMode;
+}
+
+/** parseRecoveryTimeout reads `--recovery-timeout <seconds>` (1 s to 7 days) as milliseconds. */
+export function parseRecoveryTimeout(text: string): number {
+  const seconds = /^[0-9]{1,6}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(seconds >= 1 && seconds <= 7 * 24 * 3600))
+    throw new CliError(
+      `--recovery-timeout must be a whole number of seconds from 1 to 604800; got ${JSON.stringify(text)}`,
+      ExitCode.USAGE,
+    );
+  return seconds * 1000;
 }
 
 /** parseIsolation reads `--isolation posix,cgroups/mem` and refuses names it does not know. */
@@ -42,6 +66,9 @@ export function parseIsolation(text: string): string[] {
 /** agent runs one agent in the foreground until SIGINT or SIGTERM, then kills its tasks and stops. */
 export async function agent(flags: AgentFlags, streams: Streams): Promise<number> {
   const isolation = flags.isolation ? parseIsolation(flags.isolation) : undefined;
+  const recover = flags.recover !== undefined ? parseRecover(flags.recover) : undefined;
+  const recoveryTimeoutMs =
+    flags.recoveryTimeout !== undefined ? parseRecoveryTimeout(flags.recoveryTimeout) : undefined;
   try {
     if (flags.resources) R.parseResources(flags.resources);
     if (flags.attributes) R.parseAttributes(flags.attributes);
@@ -70,6 +97,8 @@ export async function agent(flags: AgentFlags, streams: Streams): Promise<number
         ...(isolation ? { isolation } : {}),
         ...(flags.cgroupsEnableCfs ? { cgroupsEnableCfs: true } : {}),
         ...(flags.dockerSocket ? { dockerSocket: resolve(flags.dockerSocket) } : {}),
+        ...(recover ? { recover } : {}),
+        ...(recoveryTimeoutMs !== undefined ? { recoveryTimeoutMs } : {}),
       },
     });
     teardown.add('agent', () => handle.stop(), 60_000);
@@ -106,6 +135,15 @@ export function agentCommand(box: ExitBox, streams: Streams): Command {
       .option(
         '--docker-socket <path>',
         'the Docker engine socket for DOCKER tasks (default /var/run/docker.sock; docker is off if it does not answer)',
+      )
+      .option(
+        '--recover <mode>',
+        'reconnect: take back the live executors of checkpointing frameworks (others are killed); cleanup: kill every executor of the previous run and start with no task',
+        'reconnect',
+      )
+      .option(
+        '--recovery-timeout <seconds>',
+        "how long a checkpointing framework's executor waits for a restarting agent (default 900)",
       ),
   ).action(action(box, streams, (opts: AgentFlags) => agent(opts, streams)));
 }

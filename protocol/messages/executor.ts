@@ -25,6 +25,8 @@ export const AgentToExecutor = z.discriminatedUnion('type', [
   z.object({ type: z.literal('KILL'), gracePeriodSeconds: z.number().finite().min(0).max(3600).optional() }),
   z.object({ type: z.literal('ACK'), uuid: z.string().min(1).max(64) }),
   z.object({ type: z.literal('SHUTDOWN') }),
+  /** A restarted agent asks a live executor to REGISTER again and resend what it has not had acknowledged. */
+  z.object({ type: z.literal('RECONNECT') }),
 ]);
 export type AgentToExecutor = z.infer<typeof AgentToExecutor>;
 

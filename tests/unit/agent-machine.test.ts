@@ -35,6 +35,7 @@ function start(register: (input: RegistrationRequest) => Promise<Registered>) {
       spawnExecutor: (_, p) => void calls.push({ effect: 'spawnExecutor', ...p }),
       signalProcessGroup: (_, p) => void calls.push({ effect: 'signalProcessGroup', ...p }),
       warn: (_, p) => void calls.push({ effect: 'warn', ...p }),
+      checkpoint: () => {},
     },
   });
   const context = createAgentContext(

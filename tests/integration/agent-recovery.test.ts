@@ -1,0 +1,259 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkpointDir } from '../../actors/agent/index.js';
+import { type MasterHandle, startMaster } from '../../actors/master/index.js';
+import { silentLogger } from '../../bus/index.js';
+import { Scheduler } from '../../frameworks/sdk/index.js';
+import { subjects as makeSubjects, resources as R, type TaskStatus } from '../../protocol/index.js';
+import { startTestNats, type TestNats } from '../support/nats.js';
+import { alive, waitFor } from '../support/processes.js';
+
+const MEZZO = resolve('dist/cli/main.js');
+
+/** An agent as a real process: `mezzo agent`, with its output kept. */
+interface AgentProcess {
+  child: ChildProcess;
+  out: () => string;
+  /** The id in its `mezzo agent <id> registered` line, once it registered. */
+  registeredId: () => string | undefined;
+}
+
+function startAgentProcess(
+  nats: TestNats,
+  workDir: string,
+  data: string,
+  extra: string[] = [],
+): AgentProcess {
+  const child = spawn(
+    process.execPath,
+    [
+      MEZZO,
+      'agent',
+      '--nats',
+      nats.url,
+      '--prefix',
+      nats.prefix,
+      '--work-dir',
+      workDir,
+      '--resources',
+      'cpus:4;mem:1024;disk:1024;ports:[31000-31009]',
+      ...extra,
+    ],
+    {
+      env: { ...process.env, MEZZO_DATA: data, MEZZO_NATS_URL: '', MEZZO_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (out += d));
+  return {
+    child,
+    out: () => out,
+    registeredId: () => /mezzo agent (\S+) registered/.exec(out)?.[1],
+  };
+}
+
+async function exited(child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error('the agent did not exit')), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      done();
+    });
+  });
+}
+
+/** A task that writes its pid into its sandbox, then runs until a file appears (and exits 0), or forever. */
+function task(id: string, until?: string) {
+  const wait = until ? `while [ ! -f ${until} ]; do sleep 0.1; done` : 'while true; do sleep 0.2; done';
+  return {
+    taskId: id,
+    name: id,
+    resources: R.parseResources('cpus:0.1;mem:32'),
+    command: { value: `echo $$ > "$MEZZO_SANDBOX/pid"; ${wait}` },
+  };
+}
+
+/** taskPid reads the pid a task wrote into its sandbox. */
+function taskPid(workDir: string, frameworkId: string, taskId: string): number | undefined {
+  const runs = join(workDir, 'frameworks', frameworkId, 'executors', taskId, 'runs');
+  if (!existsSync(runs)) return undefined;
+  for (const run of readdirSync(runs)) {
+    const file = join(runs, run, 'pid');
+    if (existsSync(file)) {
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (pid > 0) return pid;
+    }
+  }
+  return undefined;
+}
+
+/** A framework of the test's own on the SDK, recording every update it gets. */
+async function startFramework(
+  nats: TestNats,
+  name: string,
+  checkpoint: boolean,
+  tasks: ReturnType<typeof task>[],
+) {
+  const updates: TaskStatus[] = [];
+  let launched = false;
+  const scheduler = await Scheduler.start({
+    nats: await nats.bus(name),
+    prefix: nats.prefix,
+    framework: { name, checkpoint, failoverTimeoutSeconds: 300 },
+    log: silentLogger,
+  });
+  scheduler.on('update', (s) => void updates.push(s));
+  scheduler.on('offers', async (offers) => {
+    for (const offer of offers) {
+      if (launched) {
+        await scheduler.decline([offer.id]).catch(() => {});
+        continue;
+      }
+      launched = true;
+      await scheduler.launch(offer, tasks);
+    }
+  });
+  await scheduler.subscribed();
+  /** states are one task's states as the framework saw them, each uuid once (updates carry one). */
+  const states = (taskId: string) => {
+    const seen = new Set<string>();
+    const out: string[] = [];
+    for (const u of updates) {
+      if (u.taskId !== taskId || !u.uuid || seen.has(u.uuid)) continue;
+      seen.add(u.uuid);
+      out.push(u.state);
+    }
+    return out;
+  };
+  const latest = (taskId: string) => updates.filter((u) => u.taskId === taskId && u.uuid).at(-1);
+  return { scheduler, updates, states, latest };
+}
+
+describe('agent checkpointing and recovery, with real agent processes killed by SIGKILL', () => {
+  let nats: TestNats;
+  let master: MasterHandle;
+  const dirs: string[] = [];
+  const agents: AgentProcess[] = [];
+  /** Every task pid seen, so nothing is left behind whatever happens. */
+  const taskPids: number[] = [];
+  const tmp = (name: string) => {
+    const d = mkdtempSync(join(tmpdir(), `mezzo-recovery-${name}-`));
+    dirs.push(d);
+    return d;
+  };
+  const agent = (workDir: string, extra: string[] = []) => {
+    const a = startAgentProcess(nats, workDir, tmp('data'), extra);
+    agents.push(a);
+    return a;
+  };
+
+  beforeAll(async () => {
+    nats = await startTestNats();
+    master = await startMaster({
+      bus: await nats.bus('master'),
+      subjects: makeSubjects(nats.prefix),
+      log: silentLogger,
+      config: { allocationIntervalMs: 100, agentHeartbeatIntervalSeconds: 1 },
+    });
+  });
+
+  afterAll(async () => {
+    for (const a of agents) {
+      if (a.child.exitCode === null && a.child.signalCode === null) {
+        a.child.kill('SIGTERM');
+        await exited(a.child).catch(() => a.child.kill('SIGKILL'));
+      }
+    }
+    for (const pid of taskPids) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {}
+    }
+    await master.stop();
+    await nats.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('keeps a checkpointing framework’s tasks running through an agent SIGKILL, and reports the one that finished meanwhile', async () => {
+    const workDir = tmp('work');
+    const go = join(tmp('signal'), 'go');
+    const first = agent(workDir);
+    await waitFor(
+      () => first.registeredId() !== undefined,
+      30_000,
+      `the agent to register; got ${first.out()}`,
+    );
+    const agentId = first.registeredId();
+
+    const fw = await startFramework(nats, 'checkpointing', true, [
+      task('long-1'),
+      task('long-2'),
+      task('short', go),
+    ]);
+    const frameworkId = fw.scheduler.frameworkId;
+    for (const id of ['long-1', 'long-2', 'short'])
+      await waitFor(() => fw.states(id).includes('TASK_RUNNING'), 30_000, `${id} to run`);
+    const pids: Record<string, number> = {};
+    for (const id of ['long-1', 'long-2', 'short']) {
+      await waitFor(() => taskPid(workDir, frameworkId, id) !== undefined, 10_000, `${id}'s pid`);
+      pids[id] = taskPid(workDir, frameworkId, id) as number;
+      taskPids.push(pids[id]);
+    }
+    // The agent keeps one checkpoint per task.
+    await waitFor(
+      () => readdirSync(checkpointDir(workDir, agentId as string)).length === 3,
+      10_000,
+      'three task checkpoints',
+    );
+
+    first.child.kill('SIGKILL');
+    await exited(first.child);
+    // The short task finishes while no agent runs; its executor keeps its TASK_FINISHED.
+    writeFileSync(go, '');
+    await waitFor(() => !alive(pids.short), 15_000, 'the short task to end');
+    expect(fw.states('short')).not.toContain('TASK_FINISHED');
+
+    const second = agent(workDir);
+    await waitFor(
+      () => second.registeredId() !== undefined,
+      30_000,
+      `the agent to register again; got ${second.out()}`,
+    );
+    expect(second.registeredId()).toBe(agentId);
+    await waitFor(
+      () => fw.states('short').includes('TASK_FINISHED'),
+      30_000,
+      'TASK_FINISHED of the short task',
+    );
+
+    // The long tasks were never interrupted: the same processes run, and the master has them RUNNING.
+    expect(alive(pids['long-1'])).toBe(true);
+    expect(alive(pids['long-2'])).toBe(true);
+    const tasks = master.state().tasks;
+    expect(tasks.find((t) => t.taskId === 'long-1')).toMatchObject({ state: 'TASK_RUNNING', agentId });
+    expect(tasks.find((t) => t.taskId === 'long-2')).toMatchObject({ state: 'TASK_RUNNING', agentId });
+
+    // The restarted agent still controls them: a kill goes through the reattached executor.
+    await fw.scheduler.kill('long-1');
+    await waitFor(() => fw.states('long-1').includes('TASK_KILLED'), 30_000, 'long-1 killed');
+    await waitFor(() => !alive(pids['long-1']), 10_000, 'long-1 to be gone');
+
+    // Every state exactly once after dedup by uuid, in order.
+    expect(fw.states('short')).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_FINISHED']);
+    expect(fw.latest('short')?.source).toBe('SOURCE_EXECUTOR');
+    expect(fw.states('long-1')).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLED']);
+    expect(fw.states('long-2')).toEqual(['TASK_STARTING', 'TASK_RUNNING']);
+
+    second.child.kill('SIGTERM');
+    await exited(second.child);
+    await waitFor(() => fw.states('long-2').includes('TASK_KILLED'), 10_000, 'long-2 killed at stop');
+    expect(alive(pids['long-2'])).toBe(false);
+    await fw.scheduler.teardown();
+  }, 120_000);
+});

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { Operator, Scheduler } from '../../frameworks/sdk/index.js';
 import {
+  type HealthCheck,
   isTerminal,
   type Offer,
   Reason,
@@ -14,6 +15,7 @@ import type { ConfigFlags } from '../config.js';
 import { ExitCode } from '../errors.js';
 import { taskOutcome } from '../exit-code.js';
 import { canAnyAgentFit } from '../fit-check.js';
+import { type HealthFlags, healthCheckFor } from '../health-flags.js';
 import { cliLogger } from '../logging.js';
 import { clusterFlags, collect, nonNegativeNumber, withClusterOptions } from '../options.js';
 import { pickOffer } from '../pick-offer.js';
@@ -45,7 +47,7 @@ interface End {
  */
 async function runSession(
   conn: ClusterConnection,
-  request: TaskRequest,
+  request: TaskRequest & { healthCheck?: HealthCheck },
   flags: RunFlags,
   streams: Streams,
 ): Promise<End> {
@@ -90,6 +92,7 @@ async function runSession(
       resources: request.resources,
       command: request.command,
       ...(request.container ? { container: request.container } : {}),
+      ...(request.healthCheck ? { healthCheck: request.healthCheck } : {}),
     };
     scheduler
       .launch(offer, [task], { refuseSeconds: REFUSE_SECONDS })
@@ -230,8 +233,12 @@ async function runSession(
 }
 
 /** run is `mezzo run`: one task, its output streamed, its exit code returned. */
-export async function run(args: string[], flags: RunFlags & ConfigFlags, streams: Streams): Promise<number> {
-  const request = buildTaskRequest(args, flags);
+export async function run(
+  args: string[],
+  flags: RunFlags & HealthFlags & ConfigFlags,
+  streams: Streams,
+): Promise<number> {
+  const request = { ...buildTaskRequest(args, flags), healthCheck: healthCheckFor(flags) };
   const log = cliLogger('mezzo-run', 'warn');
   const conn = await connectCluster(clusterFlags(flags), 'mezzo-run', log);
   try {
@@ -284,5 +291,17 @@ export function runCommand(box: ExitBox, streams: Streams): Command {
     .option('--shell', 'run the arguments, joined with spaces, as a shell command line')
     .option('--no-shell', 'run the arguments as a program and its arguments, without a shell')
     .option('--image <name>', 'run the command in a Docker container of this image (it must be on the agent)')
-    .action(action(box, streams, (args: string[], opts: RunFlags & ConfigFlags) => run(args, opts, streams)));
+    .option('--health-cmd <command>', 'health check: a shell command that exits 0 while the task is healthy')
+    .option('--health-http <port[/path]>', 'health check: GET http://127.0.0.1:PORT/path answers 2xx or 3xx')
+    .option('--health-tcp <port>', 'health check: 127.0.0.1:PORT accepts connections')
+    .option('--health-delay <s>', 'seconds before the first health check (default 15)', nonNegativeNumber)
+    .option('--health-interval <s>', 'seconds between health checks (default 10)', nonNegativeNumber)
+    .option('--health-timeout <s>', 'seconds one health check may take (default 20)', nonNegativeNumber)
+    .option('--health-grace <s>', 'seconds when early failures are ignored (default 10)', nonNegativeNumber)
+    .option('--health-failures <n>', 'failures in a row that kill; 0: never (default 3)', nonNegativeNumber)
+    .action(
+      action(box, streams, (args: string[], opts: RunFlags & HealthFlags & ConfigFlags) =>
+        run(args, opts, streams),
+      ),
+    );
 }

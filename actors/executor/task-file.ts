@@ -8,6 +8,7 @@ import { FrameworkInfo, Id, KillPolicy, TaskInfo } from '../../protocol/index.js
  */
 export const TaskFile = z.object({
   task: TaskInfo,
+  /** The task's framework; its capabilities tell the executor whether to report TASK_KILLING. */
   framework: FrameworkInfo.optional(),
   frameworkId: Id,
   agentId: Id,

@@ -27,6 +27,16 @@ export interface TaskRecord {
   killGracePeriodSeconds?: number;
 }
 
+/** CompletedTask is a task the agent has forgotten (ended, update acknowledged), kept to tell a new master. */
+export interface CompletedTask {
+  framework: FrameworkInfo;
+  task: TaskInfo;
+  status: TaskStatus;
+}
+
+/** MAX_COMPLETED_TASKS is how many completed tasks the agent keeps (Mesos keeps completed executors too). */
+export const MAX_COMPLETED_TASKS = 200;
+
 /** AgentSettings are the tunables the pure handlers need. */
 export interface AgentSettings {
   workDir: string;
@@ -46,6 +56,11 @@ export interface AgentContext {
   frameworks: Record<string, FrameworkInfo>;
   /** Tasks by `frameworkId/taskId`. */
   tasks: Record<string, TaskRecord>;
+  /**
+   * The latest tasks the agent forgot, oldest first (at most MAX_COMPLETED_TASKS): reported on
+   * re-registration so that a new master knows how they ended.
+   */
+  completed: CompletedTask[];
   /** Reliable status update streams by `frameworkId/taskId`. */
   updates: UpdateQueues;
   /** How many times each stream's head has been resent. */
@@ -78,6 +93,7 @@ export function createAgentContext(info: AgentInfo, settings: AgentSettings): Ag
     settings,
     frameworks: {},
     tasks: {},
+    completed: [],
     updates: {},
     retries: {},
     connected: false,

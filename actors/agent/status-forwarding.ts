@@ -1,6 +1,6 @@
 import { isTerminal, type Reason, Source, type StatusUpdate, type TaskState } from '../../protocol/index.js';
 import { exponentialMs } from '../common/index.js';
-import { type AgentContext, type Step, withTask } from './agent-state.js';
+import { type AgentContext, MAX_COMPLETED_TASKS, type Step, withTask } from './agent-state.js';
 import type { AgentEffect } from './effects.js';
 import * as Q from './status-update-queue.js';
 
@@ -91,7 +91,12 @@ export function settle(s: AgentContext, key: string): AgentContext {
     const { [rec.frameworkId]: _fw, ...rest } = s.frameworks;
     frameworks = rest;
   }
-  return { ...s, tasks, retries, frameworks, updates: Q.forget(s.updates, key) };
+  const framework = rec ? s.frameworks[rec.frameworkId] : undefined;
+  const completed =
+    rec && framework
+      ? [...s.completed, { framework, task: rec.task, status: rec.status }].slice(-MAX_COMPLETED_TASKS)
+      : s.completed;
+  return { ...s, tasks, completed, retries, frameworks, updates: Q.forget(s.updates, key) };
 }
 
 /** agentUpdate builds a status update the agent itself generates (source SOURCE_AGENT). */

@@ -1,5 +1,6 @@
-import { connectNats, type Logger, NatsBus, RequestTimeoutError } from '../bus/index.js';
+import { connectNats, type Logger, NatsBus, RequestTimeoutError, type TlsFiles } from '../bus/index.js';
 import { subjects as makeSubjects, type Subjects } from '../protocol/index.js';
+import { type CredsFile, readCreds } from '../security/index.js';
 import { type ClusterFile, processAlive, readClusterFile } from './cluster-file.js';
 import {
   CLI_DEFAULTS,
@@ -32,6 +33,10 @@ export interface ClusterConnection {
   config: ResolvedConfig;
   bus: NatsBus;
   subjects: Subjects;
+  /** The credentials the connection was opened with, and so the caller's principal; none on an open cluster. */
+  creds?: CredsFile;
+  /** The principal's name, which the Operator client sends its calls under. */
+  principal?: string;
   /** describe says which cluster this is, for error messages. */
   describe(): string;
   close(): Promise<void>;
@@ -54,7 +59,43 @@ export function natsUrlOf(loaded: LoadedConfig): string {
   );
 }
 
-/** connectCluster opens the bus a command talks to the master through. */
+/** credsPathOf finds the credentials file: --creds, then MEZZO_CREDS, then cluster.json's. */
+export function credsPathOf(
+  flags: ConfigFlags,
+  env: ConfigEnv,
+  clusterFile?: ClusterFile,
+): string | undefined {
+  for (const v of [flags.creds, env.MEZZO_CREDS, clusterFile?.creds])
+    if (v && v.trim() !== '') return v.trim();
+  return undefined;
+}
+
+/** loadCreds reads the credentials file a command should connect with, if any. */
+export function loadCreds(
+  flags: ConfigFlags,
+  loaded: LoadedConfig,
+  env: ConfigEnv = process.env,
+): CredsFile | undefined {
+  const path = credsPathOf(flags, env, loaded.clusterFile);
+  if (!path) return undefined;
+  try {
+    return readCreds(path);
+  } catch (err) {
+    throw new CliError((err as Error).message, 1, { cause: err });
+  }
+}
+
+/** tlsOf turns the --tls-* flags into the connection's TLS files; none means plain TCP. */
+export function tlsOf(flags: ConfigFlags): TlsFiles | undefined {
+  if (!flags.tlsCa && !flags.tlsCert && !flags.tlsKey) return undefined;
+  return {
+    ...(flags.tlsCa ? { caFile: flags.tlsCa } : {}),
+    ...(flags.tlsCert ? { certFile: flags.tlsCert } : {}),
+    ...(flags.tlsKey ? { keyFile: flags.tlsKey } : {}),
+  };
+}
+
+/** connectCluster opens the bus a command talks to the master through, with its credentials. */
 export async function connectCluster(
   flags: ConfigFlags,
   name: string,
@@ -62,19 +103,38 @@ export async function connectCluster(
 ): Promise<ClusterConnection> {
   const loaded = loadConfig(flags);
   const url = natsUrlOf(loaded);
+  const creds = loadCreds(flags, loaded);
+  const tls = tlsOf(flags);
   let bus: NatsBus;
   try {
-    bus = new NatsBus(await connectNats({ servers: url, name, log }), log);
+    bus = new NatsBus(
+      await connectNats({
+        servers: url,
+        name,
+        log,
+        ...(creds ? { user: creds.user, pass: creds.password } : {}),
+        ...(tls ? { tls } : {}),
+      }),
+      log,
+    );
   } catch (err) {
-    throw new CliError(`cannot connect to NATS at ${url}${staleHint(loaded)}: ${(err as Error).message}`, 1, {
-      cause: err,
-    });
+    const hint = /authorization/i.test((err as Error).message)
+      ? creds
+        ? ` (as ${creds.user}; are these credentials still valid for this cluster?)`
+        : ' (the cluster needs credentials: pass --creds FILE or set MEZZO_CREDS)'
+      : '';
+    throw new CliError(
+      `cannot connect to NATS at ${url}${staleHint(loaded)}: ${(err as Error).message}${hint}`,
+      1,
+      { cause: err },
+    );
   }
   const describe = () => `nats=${url} prefix=${loaded.config.prefix}${staleHint(loaded)}`;
   return {
     config: loaded.config,
     bus,
     subjects: makeSubjects(loaded.config.prefix),
+    ...(creds ? { creds, principal: creds.principal.name } : {}),
     describe,
     close: () => bus.close(),
   };

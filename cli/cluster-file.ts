@@ -10,6 +10,11 @@ export const ClusterFile = z.object({
   pid: z.number().int().positive(),
   startedAt: z.number().optional(),
   agents: z.array(z.object({ id: z.string(), workDir: z.string() })).default([]),
+  /** The operator credentials commands connect with (the `admin` superuser `mezzo up` issued). */
+  creds: z.string().optional(),
+  /** The nats-server `mezzo up` spawned: `mezzo creds add` reloads it, its users file is in `natsDir`. */
+  natsPid: z.number().int().positive().optional(),
+  natsDir: z.string().optional(),
 });
 export type ClusterFile = z.infer<typeof ClusterFile>;
 

@@ -5,6 +5,11 @@ export interface ConfigFlags {
   nats?: string;
   data?: string;
   prefix?: string;
+  /** A credentials file (see security/); beats MEZZO_CREDS and cluster.json's. */
+  creds?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** ConfigEnv is the part of the environment the CLI reads. */
@@ -12,6 +17,7 @@ export interface ConfigEnv {
   MEZZO_NATS_URL?: string;
   MEZZO_DATA?: string;
   MEZZO_PREFIX?: string;
+  MEZZO_CREDS?: string;
 }
 
 /** ClusterFileConfig is what `<data>/cluster.json` contributes (written by `mezzo up`). */

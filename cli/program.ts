@@ -4,6 +4,7 @@ import type { ExitBox, Streams } from './action.js';
 import {
   agentCommand,
   agentsCommand,
+  credsCommand,
   frameworksCommand,
   killCommand,
   masterCommand,
@@ -41,6 +42,7 @@ export function buildProgram(box: ExitBox, streams: Streams): Command {
     rolesCommand,
     weightsCommand,
     quotaCommand,
+    credsCommand,
   ]) {
     const cmd = make(box, streams);
     cmd

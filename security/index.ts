@@ -2,6 +2,7 @@
 export * from './authorize.js';
 export * from './cluster-credentials.js';
 export * from './credentials.js';
+export * from './defaults.js';
 export * from './directory.js';
 export * from './nats-auth.js';
 export * from './permissions.js';

@@ -16,7 +16,7 @@ export async function withOperator<T>(
   const log = cliLogger(name, 'warn');
   const conn = await connectCluster(clusterFlags(flags), name, log);
   try {
-    return await body(new Operator(conn.bus, conn.subjects), conn);
+    return await body(new Operator(conn.bus, conn.subjects, false, { principal: conn.principal }), conn);
   } catch (err) {
     throw explainMasterError(err, conn);
   } finally {

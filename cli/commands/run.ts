@@ -52,7 +52,7 @@ async function runSession(
   streams: Streams,
 ): Promise<End> {
   const log = cliLogger('mezzo-run', 'warn');
-  const operator = new Operator(conn.bus, conn.subjects);
+  const operator = new Operator(conn.bus, conn.subjects, false, { principal: conn.principal });
   const first = canAnyAgentFit(await operator.agents(), request);
   if (first.kind === 'never') return { code: ExitCode.USAGE, line: `mezzo run: ${first.message}` };
   if (first.kind === 'no-agents') streams.stderr.write(`mezzo run: waiting: ${first.message}\n`);

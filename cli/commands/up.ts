@@ -3,13 +3,24 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import {
   type AgentHandle,
+  loadIdentity,
   localAgentResources,
   readMachineFacts,
   startAgent,
 } from '../../actors/agent/index.js';
 import { startMaster } from '../../actors/master/index.js';
-import { connectNats, type Logger, NatsBus, startNatsServer } from '../../bus/index.js';
+import { connectNats, type Logger, NatsBus, startNatsServer, withCredentials } from '../../bus/index.js';
 import { subjects as makeSubjects, resources as R } from '../../protocol/index.js';
+import {
+  bootstrapCredentials,
+  type ClusterCredentials,
+  type CredsFile,
+  DEFAULT_POLICY,
+  DEFAULT_RATE_LIMIT,
+  fileDirectory,
+  loadPolicy,
+  type Policy,
+} from '../../security/index.js';
 import { action, type ExitBox, type Streams } from '../action.js';
 import { processAlive, readClusterFile, removeClusterFile, writeClusterFile } from '../cluster-file.js';
 import { CLI_DEFAULTS, type ConfigFlags, resolveConfig } from '../config.js';
@@ -23,6 +34,10 @@ export interface UpFlags extends ConfigFlags {
   agents: number;
   resources?: string;
   exitWithParent?: boolean;
+  /** Run nats-server without credentials (anyone on the network may act as anything). */
+  insecure?: boolean;
+  /** The master's authorization policy (JSON); default: see security/authorize.ts. */
+  policy?: string;
 }
 
 const REGISTER_TIMEOUT_MS = 30_000;
@@ -32,9 +47,16 @@ class Interrupted extends Error {
   override name = 'Interrupted';
 }
 
-/** busFor opens one validated NATS connection of a component. */
-async function busFor(url: string, name: string, log: Logger): Promise<NatsBus> {
-  return new NatsBus(await connectNats({ servers: url, name, log }), log);
+/** busFor opens one validated NATS connection of a component, as its principal when it has one. */
+async function busFor(url: string, name: string, log: Logger, creds?: CredsFile): Promise<NatsBus> {
+  const auth = creds ? { user: creds.user, pass: creds.password } : {};
+  return new NatsBus(await connectNats({ servers: url, name, log, ...auth }), log);
+}
+
+/** mkdirp creates a directory (and its parents) and returns it. */
+function mkdirp(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 /**
@@ -53,6 +75,12 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
     } catch (err) {
       throw new CliError(`--resources: ${(err as Error).message}`, ExitCode.USAGE);
     }
+  }
+  let policy: Policy = DEFAULT_POLICY;
+  try {
+    if (flags.policy) policy = loadPolicy(flags.policy);
+  } catch (err) {
+    throw new CliError((err as Error).message, ExitCode.USAGE);
   }
   mkdirSync(dataDir, { recursive: true });
   const running = readClusterFile(dataDir);
@@ -76,9 +104,24 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
   let exitCode: number = ExitCode.OK;
   try {
     let natsUrl = config.natsUrl;
+    let security: ClusterCredentials | undefined;
+    let natsServer: { pid: number; dir: string } | undefined;
     if (!natsUrl) {
-      const server = await startNatsServer({ dataDir: join(dataDir, 'nats') });
+      // Secure by default: every component gets its own principal, and anonymous clients are refused.
+      if (!flags.insecure) {
+        const agentIds = Array.from(
+          { length: flags.agents },
+          (_, i) => loadIdentity(mkdirp(join(dataDir, 'agents', String(i)))).agentId,
+        );
+        security = bootstrapCredentials(dataDir, config.prefix, agentIds);
+      }
+      const natsDir = join(dataDir, 'nats');
+      const server = await startNatsServer({
+        dataDir: natsDir,
+        authorization: security?.authorization ?? false,
+      });
       natsUrl = server.url;
+      natsServer = { pid: server.pid, dir: natsDir };
       forceKills.push(() => server.process.kill('SIGKILL'));
       let stopping = false;
       teardown.add('nats-server', () => {
@@ -96,9 +139,15 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
     checkpoint();
     const subjects = makeSubjects(config.prefix);
 
-    const masterBus = await busFor(natsUrl, 'mezzo-master', log);
+    const masterBus = await busFor(natsUrl, 'mezzo-master', log, security?.master);
     teardown.add('master connection', () => masterBus.close());
-    const master = await startMaster({ bus: masterBus, subjects, log });
+    const master = await startMaster({
+      bus: masterBus,
+      subjects,
+      log,
+      rateLimit: DEFAULT_RATE_LIMIT,
+      ...(security ? { security: { directory: fileDirectory(security.paths.registry), policy } } : {}),
+    });
     teardown.add('master', () => master.stop());
     checkpoint();
 
@@ -115,13 +164,19 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
       const workDir = join(dataDir, 'agents', String(i));
       mkdirSync(workDir, { recursive: true });
       const resources = flags.resources ?? localAgentResources(readMachineFacts(workDir), flags.agents, i);
-      const bus = await busFor(natsUrl, `mezzo-agent-${i}`, log);
+      const agentCreds = security?.agents[i];
+      const bus = await busFor(natsUrl, `mezzo-agent-${i}`, log, agentCreds);
       try {
         const handle = await startAgent({
           bus,
           subjects,
           log: log.child({ agent: i }),
-          config: { workDir, resources, natsUrl },
+          // Executors connect as their agent: the URL they are handed carries its credentials.
+          config: {
+            workDir,
+            resources,
+            natsUrl: agentCreds ? withCredentials(natsUrl, agentCreds.user, agentCreds.password) : natsUrl,
+          },
         });
         agents.push({ handle, bus, workDir });
       } catch (err) {
@@ -146,6 +201,8 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
       pid: process.pid,
       startedAt: Date.now(),
       agents: agents.map((a) => ({ id: a.handle.agentId, workDir: a.workDir })),
+      ...(security ? { creds: security.paths.creds(security.admin.user) } : {}),
+      ...(natsServer ? { natsPid: natsServer.pid, natsDir: natsServer.dir } : {}),
     });
     teardown.add('cluster.json', () => removeClusterFile(dataDir));
     streams.stdout.write(`mezzo ready nats=${natsUrl} agents=${agents.length}\n`);
@@ -177,6 +234,11 @@ export function upCommand(box: ExitBox, streams: Streams): Command {
           'included; a second signal stops at once.',
       )
       .option('--agents <n>', 'how many agents to start', positiveInteger, 2)
+      .option(
+        '--insecure',
+        'run nats-server without credentials: anyone who reaches it may act as any component (tests, demos)',
+      )
+      .option('--policy <file>', "the master's authorization policy (JSON; see security/README.md)")
       .option(
         '--exit-with-parent',
         'stop everything when the process that started this one exits (npm start uses it)',

@@ -34,6 +34,7 @@ const CONTROLLER_OF: Partial<Record<IsolatorName, CgroupController>> = {
   [IsolatorName.CGROUPS_CPU]: CgroupController.CPU,
   [IsolatorName.CGROUPS_MEM]: CgroupController.MEMORY,
   [IsolatorName.CGROUPS_PIDS]: CgroupController.PIDS,
+  [IsolatorName.CGROUPS_DEVICES]: CgroupController.DEVICES,
 };
 
 /**
@@ -72,6 +73,8 @@ function whyNot(name: IsolatorName, caps: HostCapabilities): string | undefined 
   const controller = CONTROLLER_OF[name];
   if (controller) {
     if (!caps.cgroups) return caps.cgroupsWhyNot ?? 'no cgroup hierarchy';
+    if (controller === CgroupController.DEVICES && caps.cgroups.version === 'v2')
+      return 'cgroup v2 controls devices through eBPF, which Mezzo does not load yet';
     const c = caps.controllers[controller];
     return c === true ? undefined : (c ?? `no ${controller} controller`);
   }
@@ -109,6 +112,7 @@ export function probeHost(agentId: string, fs: HostFs = nodeHostFs): HostCapabil
       CgroupController.CPUACCT,
       CgroupController.MEMORY,
       CgroupController.PIDS,
+      CgroupController.DEVICES,
     ]) {
       if (!hasController(caps.cgroups, c)) {
         caps.controllers[c] = `no ${c} controller`;

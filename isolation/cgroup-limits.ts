@@ -1,6 +1,19 @@
 import type { CgroupController } from './hierarchy.js';
 import type { ContainerLimits } from './types.js';
 
+/**
+ * devicesWrites denies the container each device rule it may not use (v1 `devices.deny`, one rule
+ * per write); everything else stays as the parent allows. v2 has no devices files (eBPF instead).
+ */
+export function devicesWrites(version: 'v1' | 'v2', limits: ContainerLimits): CgroupWrite[] {
+  if (version !== 'v1') return [];
+  return (limits.deniedDevices ?? []).map((rule) => ({
+    controller: 'devices' as const,
+    file: 'devices.deny',
+    value: rule,
+  }));
+}
+
 /** CgroupWrite is one interface file to write in a container's cgroup of one controller. */
 export interface CgroupWrite {
   controller: CgroupController;

@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path';
 import {
   type CgroupWrite,
   cpuWrites,
+  devicesWrites,
   keyValues,
   memBytes,
   memWrites,
@@ -252,6 +253,19 @@ export function cgroupsMem(opts: CgroupIsolatorOptions): CgroupIsolator {
         message: `Memory limit exceeded: Requested: ${mb(limit)} Maximum Used: ${mb(peak)}; the kernel OOM-killed a process of the task`,
       };
     },
+  });
+}
+
+/**
+ * cgroupsDevices is cgroups/devices (v1): the container is denied the devices it was not given,
+ * which today are the agent's GPUs that went to other tasks (Mesos's gpu/nvidia isolation).
+ */
+export function cgroupsDevices(opts: CgroupIsolatorOptions): CgroupIsolator {
+  return new CgroupIsolator(opts, {
+    name: IsolatorName.CGROUPS_DEVICES,
+    controllers: ['devices'],
+    writes: devicesWrites,
+    usage: () => ({}),
   });
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cgroupsCpu, cgroupsMem, cgroupsPids } from './cgroups-isolator.js';
+import { cgroupsCpu, cgroupsDevices, cgroupsMem, cgroupsPids } from './cgroups-isolator.js';
 import { type HostFs, nodeHostFs } from './effects.js';
 import { CgroupHierarchies } from './hierarchy.js';
 import { filesystemTmp, namespacesPid } from './namespaces-isolator.js';
@@ -37,6 +37,8 @@ export const IsolationSettings = z.object({
   pidsMax: z.number().int().positive().optional(),
   /** GPU indices given to the task; absent on an agent without GPUs. */
   gpus: z.array(z.number().int().nonnegative()).optional(),
+  /** Every GPU index the agent offers, so the task can be denied the others (cgroups/devices). */
+  agentGpus: z.array(z.number().int().nonnegative()).optional(),
   /** The Docker engine's socket, on an agent whose engine answered at start; absent without Docker. */
   dockerSocket: z.string().min(1).max(1024).optional(),
 });
@@ -168,6 +170,7 @@ export function createContainerizer(
     else if (name === IsolatorName.CGROUPS_CPU && cg) isolators.push(cgroupsCpu(cg));
     else if (name === IsolatorName.CGROUPS_MEM && cg) isolators.push(cgroupsMem(cg));
     else if (name === IsolatorName.CGROUPS_PIDS && cg) isolators.push(cgroupsPids(cg));
+    else if (name === IsolatorName.CGROUPS_DEVICES && cg) isolators.push(cgroupsDevices(cg));
     else if (name === IsolatorName.NAMESPACES_PID)
       isolators.push(namespacesPid({ privateTmp: on.has(IsolatorName.FILESYSTEM_TMP) }));
     else if (name === IsolatorName.FILESYSTEM_TMP) isolators.push(filesystemTmp(fs));

@@ -60,6 +60,23 @@ export function assignGpus(
   return free.length >= want ? free.slice(0, want) : undefined;
 }
 
+/** NVIDIA_MAJOR is the character-device major number of /dev/nvidia<N>. */
+export const NVIDIA_MAJOR = 195;
+
+/**
+ * gpuDeviceDenials are the device rules that keep a task off the agent's GPUs it was not given
+ * (`c 195:<minor> rwm`; the control devices nvidiactl and nvidia-uvm stay allowed, as in Mesos).
+ * The minor number of /dev/nvidia<N> is taken to be the GPU's nvidia-smi index, which is what
+ * the driver assigns in PCI order.
+ */
+export function gpuDeviceDenials(agentGpus: readonly number[], given: readonly number[]): string[] {
+  const mine = new Set(given);
+  return [...agentGpus]
+    .filter((i) => !mine.has(i))
+    .sort((a, b) => a - b)
+    .map((i) => `c ${NVIDIA_MAJOR}:${i} rwm`);
+}
+
 /** cudaVisibleDevices is the CUDA_VISIBLE_DEVICES of a task given these indices (empty: none). */
 export function cudaVisibleDevices(indices: readonly number[]): string {
   return indices.join(',');

@@ -7,6 +7,7 @@ export const CgroupController = {
   CPUACCT: 'cpuacct',
   MEMORY: 'memory',
   PIDS: 'pids',
+  DEVICES: 'devices',
 } as const;
 export type CgroupController = (typeof CgroupController)[keyof typeof CgroupController];
 

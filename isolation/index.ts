@@ -8,8 +8,16 @@ export {
   probeHost,
   removeAgentCgroups,
 } from './capabilities.js';
-export { CFS_PERIOD_US, cfsQuotaUs, cpuShares, cpuWeight, memBytes, oomKills } from './cgroup-limits.js';
-export { CgroupIsolator, cgroupsCpu, cgroupsMem, cgroupsPids } from './cgroups-isolator.js';
+export {
+  CFS_PERIOD_US,
+  cfsQuotaUs,
+  cpuShares,
+  cpuWeight,
+  devicesWrites,
+  memBytes,
+  oomKills,
+} from './cgroup-limits.js';
+export { CgroupIsolator, cgroupsCpu, cgroupsDevices, cgroupsMem, cgroupsPids } from './cgroups-isolator.js';
 export { Containerizer, createContainerizer, IsolationSettings, PLACE_IN_CGROUPS } from './containerizer.js';
 export {
   DEFAULT_DOCKER_SOCKET,
@@ -44,6 +52,8 @@ export {
   cudaVisibleDevices,
   detectGpus,
   type Gpu,
+  gpuDeviceDenials,
+  NVIDIA_MAJOR,
   NVIDIA_SMI_ARGS,
   parseNvidiaSmi,
 } from './gpus.js';

@@ -4,6 +4,7 @@ export const IsolatorName = {
   CGROUPS_CPU: 'cgroups/cpu',
   CGROUPS_MEM: 'cgroups/mem',
   CGROUPS_PIDS: 'cgroups/pids',
+  CGROUPS_DEVICES: 'cgroups/devices',
   NAMESPACES_PID: 'namespaces/pid',
   FILESYSTEM_TMP: 'filesystem/tmp',
 } as const;
@@ -20,6 +21,8 @@ export interface ContainerLimits {
   pidsMax?: number;
   /** Enforce cpus as a hard CFS quota as well as a relative share. */
   enableCfs: boolean;
+  /** Device rules (`c 195:1 rwm`) the container may not use: the agent's GPUs it was not given. */
+  deniedDevices?: string[];
 }
 
 /**

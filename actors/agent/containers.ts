@@ -146,6 +146,7 @@ export class AgentContainers {
       enableCfs: this.opts.enableCfs,
       pidsMax: this.opts.pidsMax,
       gpus: this.opts.gpus.length > 0 ? gpus : undefined,
+      agentGpus: this.opts.gpus.length > 0 ? [...this.opts.gpus] : undefined,
       dockerSocket: docker ? this.dockerSocket : undefined,
     };
     this.live.set(launch.key, { containerId, gpus, docker });

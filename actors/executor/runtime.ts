@@ -7,6 +7,7 @@ import {
   createContainerizer,
   cudaVisibleDevices,
   DEFAULT_DOCKER_SOCKET,
+  gpuDeviceDenials,
   type IsolationSettings,
 } from '../../isolation/index.js';
 import {
@@ -80,6 +81,7 @@ export function containerLimits(file: TaskFile, iso: IsolationSettings): Contain
     memMb: R.scalar(file.task.resources, 'mem'),
     pidsMax: iso.pidsMax,
     enableCfs: iso.enableCfs,
+    deniedDevices: iso.agentGpus ? gpuDeviceDenials(iso.agentGpus, iso.gpus ?? []) : undefined,
   };
 }
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -35,7 +35,7 @@ import { startTestNats, type TestNats } from '../support/nats.js';
 import { alive, waitFor } from '../support/processes.js';
 
 const framework = FrameworkInfo.parse({ id: 'fw-isolation', name: 'isolation tests' });
-const CONTROLLERS: CgroupController[] = ['cpu', 'cpuacct', 'memory', 'pids'];
+const CONTROLLERS: CgroupController[] = ['cpu', 'cpuacct', 'memory', 'pids', 'devices'];
 const TERMINAL = ['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_LOST', 'TASK_ERROR'];
 
 /** hierarchies are this host's cgroups, as the agent finds them (undefined: none). */
@@ -306,6 +306,44 @@ describe('isolation on a real agent', () => {
     expect(out(second)).toBe('gpus=1\n');
     expect(out(none)).toBe('gpus=[]\n');
   }, 15_000);
+
+  it('denies a task the device files of the GPUs it was not given (cgroups/devices on v1)', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'mezzo-fake-gpus-'));
+    dirs.push(bin);
+    writeFileSync(
+      join(bin, 'nvidia-smi'),
+      "#!/bin/sh\nprintf '%s\\n' '0, GPU-aaaa, Fake GPU, 1024 MiB' '1, GPU-bbbb, Fake GPU, 1024 MiB'\n",
+    );
+    chmodSync(join(bin, 'nvidia-smi'), 0o755);
+    // Device nodes with the GPUs' numbers: without a driver, opening one that is allowed fails
+    // with ENXIO ("No such device or address"), one the cgroup denies with EPERM.
+    for (const i of [0, 1]) spawnSync('mknod', [join(bin, `nvidia${i}`), 'c', '195', String(i)]);
+    const a = await agent({ gpuSearchPath: `${bin}:${process.env.PATH}` });
+    const v1Root = hierarchies?.version === 'v1' && !!hierarchies.mounts.devices && process.getuid?.() === 0;
+    if (v1Root) expect(a.isolation.on).toContain(IsolatorName.CGROUPS_DEVICES);
+    if (!a.isolation.on.includes(IsolatorName.CGROUPS_DEVICES)) {
+      // Not root or no v1 devices hierarchy: the agent must say why it is off.
+      expect(a.isolation.off.map((o) => o.name)).toContain(IsolatorName.CGROUPS_DEVICES);
+      return;
+    }
+    const probe = `for n in 0 1; do cat ${bin}/nvidia$n 2>&1 | sed "s/^/dev$n: /"; done; echo "gpus=$CUDA_VISIBLE_DEVICES"`;
+    const first = run(a.agentId, `${probe}; sleep 30`, 'cpus:0.1;mem:32;gpus:1');
+    await state(first, ['TASK_RUNNING']);
+    const second = run(a.agentId, probe, 'cpus:0.1;mem:32;gpus:1');
+    await state(second, ['TASK_FINISHED']);
+    const out = (taskId: string) =>
+      readFileSync(
+        findFile(join(a.workDir, 'frameworks', framework.id, 'executors', taskId), 'stdout') ?? '',
+        'utf8',
+      );
+    await waitFor(() => out(first).includes('gpus='), 5000, 'the first task output');
+    expect(out(first)).toMatch(/gpus=0/);
+    expect(out(first)).toMatch(/dev0: .*No such device or address/);
+    expect(out(first)).toMatch(/dev1: .*Operation not permitted/);
+    expect(out(second)).toMatch(/gpus=1/);
+    expect(out(second)).toMatch(/dev0: .*Operation not permitted/);
+    expect(out(second)).toMatch(/dev1: .*No such device or address/);
+  }, 20_000);
 
   it('removes, at start, the cgroups and processes a crashed agent left behind', async () => {
     const first = await agent();

@@ -54,6 +54,7 @@ describe('the agent side of containers', () => {
       enableCfs: true,
       pidsMax: 64,
       gpus: [0],
+      agentGpus: [0, 1],
     });
   });
 
@@ -102,7 +103,7 @@ describe('the agent side of containers', () => {
     expect(c.describe()).toBe(
       'isolation on: posix, filesystem/tmp; off: cgroups/cpu (no cgroup hierarchy with usable controllers), ' +
         'cgroups/mem (no cgroup hierarchy with usable controllers), cgroups/pids (no cgroup hierarchy with usable controllers), ' +
-        'namespaces/pid (unshare --pid --mount-proc failed (not root)); ' +
+        'cgroups/devices (no cgroup hierarchy with usable controllers), namespaces/pid (unshare --pid --mount-proc failed (not root)); ' +
         'docker off (the engine at /run/test-docker.sock does not answer (ENOENT))',
     );
     expect(c.containerizers()).toEqual(['mesos']);

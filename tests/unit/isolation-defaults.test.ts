@@ -10,7 +10,9 @@ import {
   createContainerizer,
   cudaVisibleDevices,
   detectGpus,
+  devicesWrites,
   formatChoice,
+  gpuDeviceDenials,
   type HostCapabilities,
   PID1_INIT,
   parseNvidiaSmi,
@@ -20,13 +22,19 @@ import {
 
 const v1 = {
   version: 'v1' as const,
-  mounts: { cpu: '/c/cpu', cpuacct: '/c/cpuacct', memory: '/c/memory', pids: '/c/pids' },
+  mounts: {
+    cpu: '/c/cpu',
+    cpuacct: '/c/cpuacct',
+    memory: '/c/memory',
+    pids: '/c/pids',
+    devices: '/c/devices',
+  },
 };
 const rootHost: HostCapabilities = {
   platform: 'linux',
   root: true,
   cgroups: v1,
-  controllers: { cpu: true, cpuacct: true, memory: true, pids: true },
+  controllers: { cpu: true, cpuacct: true, memory: true, pids: true, devices: true },
   unshare: true,
 };
 const unprivileged: HostCapabilities = {
@@ -38,6 +46,7 @@ const unprivileged: HostCapabilities = {
     cpuacct: 'cannot create /c/cpuacct/mezzo/a1: EACCES (not root)',
     memory: 'cannot create /c/memory/mezzo/a1: EACCES (not root)',
     pids: 'cannot create /c/pids/mezzo/a1: EACCES (not root)',
+    devices: 'cannot create /c/devices/mezzo/a1: EACCES (not root)',
   },
   unshare: 'unshare --pid --mount-proc failed (not root)',
 };
@@ -46,7 +55,14 @@ const mac: HostCapabilities = { platform: 'darwin', root: false, controllers: {}
 describe('choosing isolators by what the host supports', () => {
   it('turns on every cgroup isolator and a private tmp on a root Linux host; namespaces/pid is opt-in', () => {
     const choice = chooseIsolation(undefined, rootHost);
-    expect(choice.on).toEqual(['posix', 'cgroups/cpu', 'cgroups/mem', 'cgroups/pids', 'filesystem/tmp']);
+    expect(choice.on).toEqual([
+      'posix',
+      'cgroups/cpu',
+      'cgroups/mem',
+      'cgroups/pids',
+      'cgroups/devices',
+      'filesystem/tmp',
+    ]);
     expect(choice.off).toEqual([{ name: 'namespaces/pid', why: 'opt-in (name it in isolation)' }]);
   });
 
@@ -57,6 +73,7 @@ describe('choosing isolators by what the host supports', () => {
       'isolation on: posix, filesystem/tmp; off: cgroups/cpu (cannot create /c/cpu/mezzo/a1: EACCES (not root)), ' +
         'cgroups/mem (cannot create /c/memory/mezzo/a1: EACCES (not root)), ' +
         'cgroups/pids (cannot create /c/pids/mezzo/a1: EACCES (not root)), ' +
+        'cgroups/devices (cannot create /c/devices/mezzo/a1: EACCES (not root)), ' +
         'namespaces/pid (unshare --pid --mount-proc failed (not root))',
     );
   });
@@ -64,7 +81,7 @@ describe('choosing isolators by what the host supports', () => {
   it('runs posix alone on a host that is not Linux', () => {
     const choice = chooseIsolation(undefined, mac);
     expect(choice.on).toEqual(['posix']);
-    expect(choice.off.map((o) => o.why)).toEqual(Array(5).fill('not Linux (darwin)'));
+    expect(choice.off.map((o) => o.why)).toEqual(Array(6).fill('not Linux (darwin)'));
   });
 
   it('takes an explicit list as asked, keeps posix, and says which asked-for ones the host cannot give', () => {
@@ -93,6 +110,36 @@ describe('choosing isolators by what the host supports', () => {
     expect(chooseIsolation(undefined, none).off).toContainEqual({
       name: 'cgroups/mem',
       why: 'no cgroup hierarchy with usable controllers',
+    });
+  });
+});
+
+describe('keeping a task off the GPUs it was not given', () => {
+  it('denies the agent GPUs that went elsewhere, by the nvidia major and the index as minor', () => {
+    expect(gpuDeviceDenials([0, 1, 2, 3], [1, 2])).toEqual(['c 195:0 rwm', 'c 195:3 rwm']);
+    expect(gpuDeviceDenials([3, 0], [])).toEqual(['c 195:0 rwm', 'c 195:3 rwm']);
+    expect(gpuDeviceDenials([0, 1], [0, 1])).toEqual([]);
+  });
+
+  it('writes one devices.deny per rule on v1 and nothing on v2', () => {
+    const limits = { cpus: 1, memMb: 32, enableCfs: false, deniedDevices: ['c 195:0 rwm', 'c 195:3 rwm'] };
+    expect(devicesWrites('v1', limits)).toEqual([
+      { controller: 'devices', file: 'devices.deny', value: 'c 195:0 rwm' },
+      { controller: 'devices', file: 'devices.deny', value: 'c 195:3 rwm' },
+    ]);
+    expect(devicesWrites('v2', limits)).toEqual([]);
+    expect(devicesWrites('v1', { ...limits, deniedDevices: undefined })).toEqual([]);
+  });
+
+  it('is off on cgroup v2, saying why', () => {
+    const v2Host: HostCapabilities = {
+      ...rootHost,
+      cgroups: { version: 'v2', mount: '/c', controllers: ['cpu', 'memory', 'pids'] },
+      controllers: { cpu: true, cpuacct: true, memory: true, pids: true, devices: 'no devices controller' },
+    };
+    expect(chooseIsolation(undefined, v2Host).off).toContainEqual({
+      name: 'cgroups/devices',
+      why: 'cgroup v2 controls devices through eBPF, which Mezzo does not load yet',
     });
   });
 });

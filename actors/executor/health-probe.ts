@@ -15,6 +15,8 @@ export interface ProbeContext {
   sandbox: string;
   /** The task's environment; a COMMAND check's own env is laid over it. */
   env: Record<string, string>;
+  /** Aborted when the executor ends: a COMMAND probe still running is SIGKILLed with its group. */
+  signal?: AbortSignal;
 }
 
 /** PROBE_HOST is the only address probes talk to: the task runs on this machine. */
@@ -26,6 +28,7 @@ const PROBE_HOST = '127.0.0.1';
  */
 export function runProbe(check: HealthCheck, ctx: ProbeContext): Promise<ProbeOutcome> {
   const timeoutMs = check.timeoutSeconds * 1000;
+  if (ctx.signal?.aborted) return Promise.resolve({ ok: false, message: 'the executor is ending' });
   if (check.type === 'COMMAND' && check.command) return commandProbe(check.command, ctx, timeoutMs);
   if (check.type === 'HTTP' && check.http) return httpProbe(check.http.port, check.http.path, timeoutMs);
   if (check.type === 'TCP' && check.tcp) return tcpProbe(check.tcp.port, timeoutMs);
@@ -62,6 +65,7 @@ export function commandProbe(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      ctx.signal?.removeEventListener('abort', onAbort);
       killGroup();
       resolve(outcome);
     };
@@ -69,6 +73,9 @@ export function commandProbe(
       () => settle({ ok: false, message: `the health check command timed out after ${timeoutMs / 1000}s` }),
       timeoutMs,
     );
+    const onAbort = () => settle({ ok: false, message: 'the executor is ending' });
+    if (ctx.signal?.aborted) onAbort();
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
     child.on('error', (err) =>
       settle({ ok: false, message: `could not run the health check command: ${err.message}` }),
     );

@@ -172,6 +172,8 @@ export async function runExecutor(opts: ExecutorOptions): Promise<ExecutorRun> {
   };
 
   let task: TaskProcess | undefined;
+  /** Aborted once the run is over, so that no health check command outlives the executor. */
+  const probes = new AbortController();
   const machine = executorMachine.provide({
     actions: {
       publishUpdate: (_, p) =>
@@ -271,6 +273,7 @@ export async function runExecutor(opts: ExecutorOptions): Promise<ExecutorRun> {
         void runProbe(p.check, {
           sandbox,
           env: taskEnvironment(file, sandbox, opts.env ?? process.env),
+          signal: probes.signal,
         }).then((outcome) => {
           if (!outcome.ok) log.info({ message: outcome.message }, 'health check failed');
           send({ type: 'HEALTH_RESULT', ...outcome, ...stamp(), killUuid: randomUUID() });
@@ -340,6 +343,7 @@ export async function runExecutor(opts: ExecutorOptions): Promise<ExecutorRun> {
       },
     });
   })
+    .then(() => probes.abort())
     .then(destroy)
     .then(() => unsubscribe());
   actor.start();

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -75,6 +75,25 @@ describe('health probes against real processes and sockets', () => {
     );
     expect(r).toEqual({ ok: false, message: 'the health check command timed out after 0.5s' });
     expect(Date.now() - t0).toBeLessThan(5000);
+    const bg = Number(readFileSync(pidFile, 'utf8'));
+    await waitFor(() => !alive(bg), 5000, 'the background sleep of the check to die');
+  });
+
+  it('COMMAND is SIGKILLed with its group when the executor ends while it runs', async () => {
+    const pidFile = join(sandbox, 'aborted.pid');
+    const ending = new AbortController();
+    const probe = commandProbe(
+      { shell: true, value: `sleep 30 & echo $! > "${pidFile}"; wait`, env: {} },
+      { ...ctx(), signal: ending.signal },
+      30_000,
+    );
+    await waitFor(
+      () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '',
+      5000,
+      'the pid file',
+    );
+    ending.abort();
+    expect(await probe).toEqual({ ok: false, message: 'the executor is ending' });
     const bg = Number(readFileSync(pidFile, 'utf8'));
     await waitFor(() => !alive(bg), 5000, 'the background sleep of the check to die');
   });

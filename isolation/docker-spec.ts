@@ -1,4 +1,6 @@
 import type { ContainerCreateOptions } from 'dockerode';
+import type { Rlimit } from '../protocol/index.js';
+import { dockerUlimits } from './rlimits.js';
 
 /** DOCKER_SANDBOX is where a Docker task finds its sandbox, and its working dir (the Mesos convention). */
 export const DOCKER_SANDBOX = '/mnt/mesos/sandbox';
@@ -23,6 +25,8 @@ export interface DockerTaskSpec {
   env: Record<string, string>;
   cpus: number;
   memMb: number;
+  /** POSIX resource limits, as the engine's ulimits. */
+  rlimits?: Rlimit[];
   /** The sandbox on the host. */
   sandbox: string;
   agentId: string;
@@ -79,6 +83,7 @@ export function dockerCreateOptions(spec: DockerTaskSpec): ContainerCreateOption
       ...(spec.cpus > 0 ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
       ...(memory > 0 ? { Memory: memory, MemorySwap: memory } : {}),
       ...(spec.network ? { NetworkMode: spec.network } : {}),
+      ...(spec.rlimits?.length ? { Ulimits: dockerUlimits(spec.rlimits) } : {}),
       Init: true,
       AutoRemove: false,
     },

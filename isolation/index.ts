@@ -68,6 +68,7 @@ export {
 } from './hierarchy.js';
 export { filesystemTmp, namespacesPid, PID1_INIT, TMP_DIR } from './namespaces-isolator.js';
 export { parseProcStat, posixIsolator, sumGroup } from './posix-isolator.js';
+export { dockerUlimits, PRLIMIT, prlimitArgs } from './rlimits.js';
 export {
   ALL_ISOLATORS,
   type ContainerLimits,

@@ -1,5 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import type { Rlimit } from '../protocol/index.js';
 import type { HostFs } from './effects.js';
-import { type Isolator, IsolatorName, type LaunchPlan, type ResourceUsage } from './types.js';
+import { PRLIMIT, prlimitArgs } from './rlimits.js';
+import { IsolationError, type Isolator, IsolatorName, type LaunchPlan, type ResourceUsage } from './types.js';
 
 /** USER_HZ and PAGE_SIZE: the units of /proc/<pid>/stat on Linux. */
 const USER_HZ = 100;
@@ -42,17 +45,34 @@ export function sumGroup(stats: ProcStat[], pgid: number): Partial<ResourceUsage
   };
 }
 
+/** hasPrlimit tells whether util-linux's prlimit runs here. */
+export function hasPrlimit(): boolean {
+  const r = spawnSync(PRLIMIT, ['--version'], { stdio: 'ignore', timeout: 3000 });
+  return !r.error && r.status === 0;
+}
+
 /**
  * posixIsolator is the fallback everywhere: the executor already starts each task in its own
  * process group and kills the group when the task ends; this isolator measures that group from
- * /proc. It keeps nothing, so prepare, cleanup and recover have nothing to do.
+ * /proc, and sets the task's rlimits by starting it through prlimit (Mesos posix/rlimits). It
+ * keeps only the rlimits between prepare and wrap, so cleanup and recover have little to do.
  */
-export function posixIsolator(fs: HostFs, procRoot = '/proc'): Isolator {
+export function posixIsolator(fs: HostFs, procRoot = '/proc', prlimitAvailable = hasPrlimit): Isolator {
+  const rlimits = new Map<string, Rlimit[]>();
   return {
     name: IsolatorName.POSIX,
-    prepare: () => {},
+    prepare(id, limits) {
+      if (!limits.rlimits?.length) return;
+      if (!prlimitAvailable())
+        throw new IsolationError('the task sets rlimits, which need prlimit (util-linux) on the agent');
+      rlimits.set(id, limits.rlimits);
+    },
     procsFiles: () => [],
-    wrap: (_id: string, plan: LaunchPlan) => plan,
+    wrap(id: string, plan: LaunchPlan) {
+      const mine = rlimits.get(id);
+      if (!mine) return plan;
+      return { ...plan, program: PRLIMIT, args: [...prlimitArgs(mine), '--', plan.program, ...plan.args] };
+    },
     isolate: () => {},
     update: () => {},
     usage(_id, pid) {
@@ -70,7 +90,9 @@ export function posixIsolator(fs: HostFs, procRoot = '/proc'): Isolator {
       return sumGroup(stats, pid);
     },
     limitation: () => undefined,
-    cleanup: async () => {},
+    cleanup: async (id) => {
+      rlimits.delete(id);
+    },
     recover: async () => [],
   };
 }

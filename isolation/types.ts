@@ -1,3 +1,5 @@
+import type { Rlimit } from '../protocol/index.js';
+
 /** IsolatorName is a Mesos-style isolator name, as given in the agent's `isolation` list. */
 export const IsolatorName = {
   POSIX: 'posix',
@@ -23,6 +25,8 @@ export interface ContainerLimits {
   enableCfs: boolean;
   /** Device rules (`c 195:1 rwm`) the container may not use: the agent's GPUs it was not given. */
   deniedDevices?: string[];
+  /** POSIX resource limits of the task's processes (set through prlimit by posix). */
+  rlimits?: Rlimit[];
 }
 
 /**

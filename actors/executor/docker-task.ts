@@ -39,6 +39,7 @@ export function dockerTaskSpec(file: TaskFile, sandbox: string): DockerTaskSpec 
     },
     cpus: R.scalar(file.task.resources, 'cpus'),
     memMb: R.scalar(file.task.resources, 'mem'),
+    rlimits: file.task.rlimits,
     sandbox,
     agentId: file.agentId,
     frameworkId: file.frameworkId,

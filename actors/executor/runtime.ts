@@ -82,6 +82,7 @@ export function containerLimits(file: TaskFile, iso: IsolationSettings): Contain
     pidsMax: iso.pidsMax,
     enableCfs: iso.enableCfs,
     deniedDevices: iso.agentGpus ? gpuDeviceDenials(iso.agentGpus, iso.gpus ?? []) : undefined,
+    rlimits: file.task.rlimits,
   };
 }
 

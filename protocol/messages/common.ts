@@ -96,6 +96,45 @@ export const ContainerInfo = z.discriminatedUnion('type', [
 ]);
 export type ContainerInfo = z.infer<typeof ContainerInfo>;
 
+/** RlimitType names the POSIX resource limits a task can set (Mesos RLimitInfo, RLMT_ dropped). */
+export const RLIMIT_TYPES = [
+  'AS',
+  'CORE',
+  'CPU',
+  'DATA',
+  'FSIZE',
+  'LOCKS',
+  'MEMLOCK',
+  'MSGQUEUE',
+  'NICE',
+  'NOFILE',
+  'NPROC',
+  'RSS',
+  'RTPRIO',
+  'RTTIME',
+  'SIGPENDING',
+  'STACK',
+] as const;
+export type RlimitType = (typeof RLIMIT_TYPES)[number];
+
+/**
+ * Rlimit is one POSIX resource limit of a task (setrlimit): a soft and a hard value, both or
+ * neither; neither means unlimited, as in Mesos.
+ */
+export const Rlimit = z
+  .object({
+    type: z.enum(RLIMIT_TYPES),
+    soft: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    hard: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .refine((r) => (r.soft === undefined) === (r.hard === undefined), {
+    message: 'an rlimit gives both soft and hard, or neither (unlimited)',
+  })
+  .refine((r) => r.soft === undefined || r.hard === undefined || r.soft <= r.hard, {
+    message: 'an rlimit soft value may not exceed its hard value',
+  });
+export type Rlimit = z.infer<typeof Rlimit>;
+
 /** HealthCheckType names how a task's health is probed (Mesos HealthCheck.Type). */
 export const HealthCheckType = { COMMAND: 'COMMAND', HTTP: 'HTTP', TCP: 'TCP' } as const;
 export type HealthCheckType = (typeof HealthCheckType)[keyof typeof HealthCheckType];
@@ -138,6 +177,12 @@ export const TaskInfo = z.object({
   command: CommandInfo,
   container: ContainerInfo.optional(),
   killPolicy: KillPolicy.optional(),
+  /** POSIX resource limits the task runs under (`ulimit`); types may not repeat. */
+  rlimits: z
+    .array(Rlimit)
+    .max(RLIMIT_TYPES.length)
+    .refine((rs) => new Set(rs.map((r) => r.type)).size === rs.length, 'an rlimit type may appear only once')
+    .optional(),
   healthCheck: HealthCheck.optional(),
   labels: Labels.optional(),
 });

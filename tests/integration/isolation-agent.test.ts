@@ -147,7 +147,7 @@ describe('isolation on a real agent', () => {
     return Object.assign(a, { workDir });
   }
 
-  function run(agentId: string, command: string, resources: string): string {
+  function run(agentId: string, command: string, resources: string, extra: object = {}): string {
     const taskId = `iso-${++counter}`;
     const parsed = resources.split(';').map((r) => {
       const [name, v] = r.split(':');
@@ -156,7 +156,7 @@ describe('isolation on a real agent', () => {
     bus.publish(s.agent(agentId), MasterToAgent, {
       type: 'RUN_TASK',
       framework,
-      task: { taskId, name: taskId, agentId, resources: parsed, command: { value: command } },
+      task: { taskId, name: taskId, agentId, resources: parsed, command: { value: command }, ...extra },
     });
     return taskId;
   }
@@ -305,6 +305,22 @@ describe('isolation on a real agent', () => {
     expect(out(holder)).toBe('gpus=0\n');
     expect(out(second)).toBe('gpus=1\n');
     expect(out(none)).toBe('gpus=[]\n');
+  }, 15_000);
+
+  it('runs a task under the rlimits it asks for (posix, through prlimit)', async () => {
+    const a = await agent();
+    const taskId = run(a.agentId, 'ulimit -n; ulimit -Hn; ulimit -c', 'cpus:0.1;mem:32', {
+      rlimits: [
+        { type: 'NOFILE', soft: 64, hard: 128 },
+        { type: 'CORE', soft: 0, hard: 0 },
+      ],
+    });
+    expect((await state(taskId, TERMINAL)).state).toBe('TASK_FINISHED');
+    const out = readFileSync(
+      findFile(join(a.workDir, 'frameworks', framework.id, 'executors', taskId), 'stdout') ?? '',
+      'utf8',
+    );
+    expect(out).toBe('64\n128\n0\n');
   }, 15_000);
 
   it('denies a task the device files of the GPUs it was not given (cgroups/devices on v1)', async () => {

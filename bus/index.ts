@@ -6,3 +6,4 @@ export * from './errors.js';
 export * from './log.js';
 export * from './nats-server.js';
 export * from './lease.js';
+export * from './lease-epoch.js';

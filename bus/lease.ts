@@ -156,6 +156,21 @@ export class Lease {
     }
   }
 
+  /**
+   * resign gives up a term this contender can no longer serve (its state could not be persisted):
+   * it stops acting at once, releases the key and keeps contending, so a later term starts afresh.
+   */
+  async resign(reason: string): Promise<void> {
+    const s = this.state;
+    this.depose(reason);
+    if (s.role === 'leader' && !this.stopped)
+      await this.opts.store
+        .release(s.revision)
+        .catch((err) =>
+          this.opts.log.debug({ reason: (err as Error).message }, 'could not release the lease'),
+        );
+  }
+
   private depose(reason: string): void {
     const term = this.term;
     if (!term) return;

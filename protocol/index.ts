@@ -5,6 +5,7 @@ export * from './messages/agent.js';
 export * from './messages/common.js';
 export * from './messages/containers.js';
 export * from './messages/executor.js';
+export * from './messages/leader.js';
 export * from './messages/operator.js';
 export * from './messages/reply.js';
 export * from './messages/scheduler.js';

@@ -21,7 +21,24 @@ export function handleOperatorCall(state: MasterState, call: OperatorCall, now: 
   const read = (result: unknown): Outcome<unknown> => ({ result, effects: [] });
   switch (call.type) {
     case 'GET_HEALTH':
-      return read({ healthy: true, leading: true, masterId: state.config.masterId });
+      return read({
+        healthy: true,
+        leading: true,
+        masterId: state.config.masterId,
+        // An elected master (HA) also says its term and how long it has led.
+        ...(state.leader?.ha
+          ? { epoch: state.leader.epoch, leadingForMs: Math.max(0, now - state.leader.electedAt) }
+          : {}),
+      });
+    case 'GET_MASTER':
+      return read({
+        masterId: state.config.masterId,
+        epoch: state.leader?.epoch ?? 0,
+        electedAt: state.leader?.electedAt ?? state.startedAt,
+        leadingForMs: Math.max(0, now - (state.leader?.electedAt ?? state.startedAt)),
+        ha: state.leader?.ha ?? false,
+        recoveringAgents: state.recovering?.size ?? 0,
+      });
     case 'GET_VERSION':
       return read({ version: MEZZO_VERSION, protocol: PROTOCOL_VERSION });
     case 'GET_STATE':

@@ -38,8 +38,8 @@ function agentOps(prev: RegistryAgent | undefined, rec: AgentRecord | undefined,
   const admit = () => ops.push({ type: 'AGENT_ADMITTED', agent: rec.info, total: rec.total });
   if (!prev || (standing === RegistryAgentStatus.ACTIVE && prev.status !== RegistryAgentStatus.ACTIVE))
     admit();
-  else if (!same(prev.info, rec.info)) admit();
-  else if (!R.equals(prev.total, rec.total))
+  else if (prev.info !== rec.info && !same(prev.info, rec.info)) admit();
+  else if (prev.total !== rec.total && !R.equals(prev.total, rec.total))
     ops.push({ type: 'AGENT_RESOURCES', agentId: id, total: rec.total });
   if (standing === RegistryAgentStatus.UNREACHABLE && prev?.status !== RegistryAgentStatus.UNREACHABLE)
     ops.push({ type: 'AGENT_UNREACHABLE', agentId: id, since: Math.max(0, Math.round(now)) });
@@ -78,7 +78,8 @@ export function registryDiff(
       const fw = state.frameworks.get(id);
       const live = fw && fw.status !== FrameworkStatus.REMOVED ? fw : undefined;
       const prev = reg.frameworks.get(id);
-      if (live && !same(prev, live.info)) ops.push({ type: 'FRAMEWORK_ADDED', framework: live.info });
+      if (live && prev !== live.info && !same(prev, live.info))
+        ops.push({ type: 'FRAMEWORK_ADDED', framework: live.info });
       else if (!live && prev) ops.push({ type: 'FRAMEWORK_REMOVED', frameworkId: id });
     }
   }

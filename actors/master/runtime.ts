@@ -2,11 +2,14 @@ import { createActor } from 'xstate';
 import { BusError } from '../../bus/index.js';
 import {
   AgentToMaster,
+  LeaderAnnouncement,
   lastToken,
   MasterToAgent,
   OperatorCall,
   SchedulerCall,
   SchedulerEvent,
+  StampedMasterToAgent,
+  StampedSchedulerEvent,
 } from '../../protocol/index.js';
 import { systemClock } from '../common/index.js';
 import { createCallGuard } from './authorization.js';
@@ -14,17 +17,46 @@ import { defaultMasterConfig } from './config.js';
 import { gatherContainers } from './container-relay.js';
 import type { ContainerTargets } from './containers.js';
 import { type Effect, MasterError } from './effects.js';
+import {
+  type LeadershipConfig,
+  mayAllocate,
+  type Recovery,
+  recoveryOver,
+  registryScope,
+} from './leadership.js';
 import { type MasterEvent, masterMachine, type Replier } from './machine.js';
 import { createCallLimiter } from './rate-limit.js';
+import type { Registry, RegistryOp } from './registry.js';
+import { applyAll, type RegistryScope, registryDiff } from './registry-diff.js';
+import { restoreFromRegistry } from './registry-restore.js';
 import { createMasterState } from './state.js';
 import type { MasterHandle, MasterOptions } from './types.js';
 import { stateView } from './views.js';
 
 /**
- * startMaster runs a leading master on the bus: it serves scheduler, agent and operator subjects,
- * ticks its timers and coalesces allocation requests into one run at a time.
+ * LeaderContext is what an elected master (HA) gets from its election: its term, the registry
+ * as loaded, where to persist changes, and a synchronous check that it still holds the lease.
  */
-export async function startMaster(opts: MasterOptions): Promise<MasterHandle> {
+export interface LeaderContext {
+  epoch: number;
+  electedAt: number;
+  registry: Registry;
+  store: { append(ops: readonly RegistryOp[], after: Registry): Promise<void> };
+  /** False the moment the lease may have expired: nothing is sent after that. */
+  isValid(): boolean;
+  /** Called once when this master stops acting on its own: lease lost or a registry write failed. */
+  stepDown(reason: string): void;
+  config: LeadershipConfig;
+}
+
+/**
+ * startMaster runs a leading master on the bus: it serves scheduler, agent and operator subjects,
+ * ticks its timers and coalesces allocation requests into one run at a time. With `leader` (HA,
+ * see leadership-runtime.ts) it first restores the registry, stamps its epoch on everything it
+ * sends, sends nothing once its lease may have expired, persists registry changes before it
+ * acknowledges them, and holds allocation back until most known agents have re-registered.
+ */
+export async function startMaster(opts: MasterOptions & { leader?: LeaderContext }): Promise<MasterHandle> {
   const clock = opts.clock ?? systemClock;
   const config = defaultMasterConfig(opts.config);
   const log = opts.log.child({ masterId: config.masterId });
@@ -33,29 +65,155 @@ export async function startMaster(opts: MasterOptions): Promise<MasterHandle> {
     timer: () => performance.now(),
   });
   const { bus, subjects } = opts;
+  const leader = opts.leader;
+  const epoch = leader?.epoch ?? 0;
+  const startedAt = clock.now();
+  state.leader = { epoch, electedAt: leader?.electedAt ?? startedAt, ha: !!leader };
+  let registry = leader?.registry;
+  let recovery: Recovery | undefined;
+  if (leader) {
+    const report = restoreFromRegistry(
+      state,
+      leader.registry,
+      startedAt,
+      startedAt + leader.config.reregisterTimeoutMs,
+    );
+    for (const r of report.refused) log.warn({ refused: r }, 'registry entry not restored');
+    recovery = { known: report.recovering, pending: report.recovering, startedAt };
+    log.info({ epoch, ...report, refused: report.refused.length }, 'restored the registry');
+  }
 
   let allocationPending = false;
   let stopped = false;
+  /** acting says whether this master may still act; a leader whose lease may have expired may not. */
+  const acting = () => {
+    if (stopped) return false;
+    if (leader && !leader.isValid()) {
+      lose('the lease may have expired');
+      return false;
+    }
+    return true;
+  };
+  const allocationAllowed = () => {
+    if (!recovery || !leader) return true;
+    recovery.pending = state.recovering?.size ?? 0;
+    return mayAllocate(recovery, clock.now(), leader.config);
+  };
   const scheduleAllocation = () => {
-    if (allocationPending || stopped) return;
+    if (allocationPending || stopped || !allocationAllowed()) return;
     allocationPending = true;
     setImmediate(() => {
       allocationPending = false;
-      if (!stopped) actor.send({ type: 'ALLOCATE', now: clock.now() });
+      if (acting()) actor.send({ type: 'ALLOCATE', now: clock.now() });
     });
   };
 
+  /** While an event's registry changes are being persisted, its effects wait here. */
+  let capturing: Effect[] | undefined;
   const deliver = (effects: Effect[]) => {
+    if (capturing) {
+      capturing.push(...effects);
+      return;
+    }
+    if (effects.length === 0 || !acting()) return;
     for (const e of effects) {
       try {
         if (e.kind === 'allocate') scheduleAllocation();
-        else if (e.kind === 'framework')
-          bus.publish(subjects.frameworkEvents(e.frameworkId), SchedulerEvent, e.event);
-        else bus.publish(subjects.agent(e.agentId), MasterToAgent, e.message);
+        else if (!leader) {
+          if (e.kind === 'framework')
+            bus.publish(subjects.frameworkEvents(e.frameworkId), SchedulerEvent, e.event);
+          else bus.publish(subjects.agent(e.agentId), MasterToAgent, e.message);
+        } else if (e.kind === 'framework')
+          bus.publish(subjects.frameworkEvents(e.frameworkId), StampedSchedulerEvent, { ...e.event, epoch });
+        else bus.publish(subjects.agent(e.agentId), StampedMasterToAgent, { ...e.message, epoch });
       } catch (err) {
         log.error({ err, effect: e.kind }, 'could not deliver an effect');
       }
     }
+  };
+
+  /** persist writes what the event changed in the registry; the leader steps down if it cannot. */
+  const persist = (scope: RegistryScope): Promise<void> => {
+    if (!leader || !registry) return Promise.resolve();
+    const ops = registryDiff(registry, state, scope, clock.now());
+    if (ops.length === 0) return Promise.resolve();
+    registry = applyAll(registry, ops, (type) => log.warn({ type }, 'registry op of an unknown type'));
+    return leader.store.append(ops, registry).catch((err) => {
+      log.error({ err }, 'registry write failed: stepping down');
+      lose(`registry write failed: ${(err as Error).message}`);
+      throw err;
+    });
+  };
+
+  /**
+   * dispatch sends one event to the machine. An event that may change the registry has its reply
+   * and effects held until the change is persisted.
+   */
+  const dispatch = (event: MasterEvent, reply?: Replier) => {
+    const scope = leader ? registryScope(event) : undefined;
+    if (!scope) {
+      actor.send(event);
+      return;
+    }
+    let answer: { ok: true; result: unknown } | { ok: false; error: unknown } | undefined;
+    const held: Effect[] = [];
+    capturing = held;
+    try {
+      actor.send(
+        'reply' in event
+          ? {
+              ...event,
+              reply: {
+                resolve: (result: unknown) => {
+                  answer = { ok: true, result };
+                },
+                reject: (error: unknown) => {
+                  answer = { ok: false, error };
+                },
+              },
+            }
+          : event,
+      );
+    } finally {
+      capturing = undefined;
+    }
+    if (answer?.ok && event.type === 'AGENT_MESSAGE' && event.msg.type === 'REGISTER')
+      agentBack(event.agentId);
+    if (answer && !answer.ok) {
+      reply?.reject(answer.error);
+      return;
+    }
+    persist(scope).then(
+      () => {
+        deliver(held);
+        if (answer?.ok) reply?.resolve(answer.result);
+      },
+      (err) => reply?.reject(new BusError(`not acknowledged: ${(err as Error).message}`, 'UNAVAILABLE')),
+    );
+  };
+
+  /** agentBack notes an agent known from the registry re-registering after the failover. */
+  const agentBack = (agentId: string) => {
+    if (!recovery || !state.recovering?.delete(agentId)) return;
+    recovery.pending = state.recovering.size;
+    if (recovery.pending === 0) {
+      log.info(
+        { agents: recovery.known, reregisteredMs: clock.now() - recovery.startedAt },
+        'every known agent re-registered',
+      );
+      recovery = undefined;
+    }
+    scheduleAllocation();
+  };
+
+  /** endRecovery marks the agents that never came back unreachable (and persists it). */
+  const endRecovery = () => {
+    if (!recovery || !leader || !recoveryOver(recovery, clock.now(), leader.config)) return;
+    const missing = [...(state.recovering ?? [])];
+    state.recovering?.clear();
+    recovery = undefined;
+    log.warn({ agents: missing.length }, 'agents did not re-register in time: unreachable');
+    persist({ agents: missing }).catch(() => {});
   };
 
   const actor = createActor(
@@ -78,14 +236,13 @@ export async function startMaster(opts: MasterOptions): Promise<MasterHandle> {
 
   const ask = (build: (reply: Replier) => MasterEvent) =>
     new Promise<unknown>((resolve, reject) => {
-      if (stopped) return reject(new BusError('master is stopping', 'UNAVAILABLE'));
-      actor.send(
-        build({
-          resolve,
-          reject: (err) =>
-            reject(err instanceof MasterError ? new BusError(err.message, err.code, { cause: err }) : err),
-        }),
-      );
+      if (!acting()) return reject(new BusError('master is stopping', 'UNAVAILABLE'));
+      const reply: Replier = {
+        resolve,
+        reject: (err) =>
+          reject(err instanceof MasterError ? new BusError(err.message, err.code, { cause: err }) : err),
+      };
+      dispatch(build(reply), reply);
     });
 
   const guard = createCallGuard(
@@ -135,23 +292,62 @@ export async function startMaster(opts: MasterOptions): Promise<MasterHandle> {
   await bus.flush();
 
   const timer = setInterval(() => {
-    actor.send({ type: 'TICK', now: clock.now() });
+    if (!acting()) return;
+    endRecovery();
+    dispatch({ type: 'TICK', now: clock.now() });
     scheduleAllocation();
   }, config.allocationIntervalMs);
   timer.unref();
-  log.info({ prefix: subjects.prefix }, 'master leading');
+
+  let announcer: NodeJS.Timeout | undefined;
+  if (leader) {
+    const announce = () => {
+      if (!acting()) return;
+      try {
+        bus.publish(subjects.leader(), LeaderAnnouncement, {
+          masterId: config.masterId,
+          epoch,
+          electedAt: leader.electedAt,
+        });
+      } catch (err) {
+        log.warn({ err }, 'could not announce leadership');
+      }
+    };
+    announce();
+    announcer = setInterval(announce, leader.config.announceEveryMs);
+    announcer.unref();
+    // Agents known from the registry are asked back at once rather than at their next heartbeat.
+    deliver(
+      [...(state.recovering ?? [])].map((agentId) => ({
+        kind: 'agent',
+        agentId,
+        message: { type: 'REREGISTER' },
+      })),
+    );
+  }
+  log.info({ prefix: subjects.prefix, epoch }, 'master leading');
+
+  function halt(): boolean {
+    if (stopped) return false;
+    stopped = true;
+    clearInterval(timer);
+    clearInterval(announcer);
+    for (const u of unsubscribe) u();
+    actor.send({ type: 'STOP' });
+    actor.stop();
+    return true;
+  }
+  function lose(reason: string): void {
+    if (!halt()) return;
+    log.warn({ epoch, reason }, 'master stopped acting: no longer the leader');
+    leader?.stepDown(reason);
+  }
 
   return {
     masterId: config.masterId,
     state: () => stateView(state),
     async stop() {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(timer);
-      for (const u of unsubscribe) u();
-      actor.send({ type: 'STOP' });
-      actor.stop();
-      log.info('master stopped');
+      if (halt()) log.info('master stopped');
     },
   };
 }

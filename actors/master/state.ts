@@ -89,6 +89,8 @@ export interface MasterState {
    * records read UNREACHABLE; reconciliation gives no answer for their tasks until they return.
    */
   recovering?: Set<string>;
+  /** The term this master leads in (HA: the lease's epoch; 0 when it runs without election). */
+  leader?: { epoch: number; electedAt: number; ha: boolean };
 }
 
 /**

@@ -89,6 +89,11 @@ export class Operator {
     return this.call('GET_HEALTH');
   }
 
+  /** master says who leads, in which epoch, for how long, and how many agents it still waits for. */
+  master(): Promise<OperatorResult<'GET_MASTER'>> {
+    return this.call('GET_MASTER');
+  }
+
   /** version is the master's release and protocol generation. */
   version(): Promise<OperatorResult<'GET_VERSION'>> {
     return this.call('GET_VERSION');

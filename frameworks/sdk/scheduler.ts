@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { type Clock, systemClock } from '../../actors/common/index.js';
 import {
   type Bus,
+  EpochGate,
   formatIssues,
   type Logger,
   RemoteError,
@@ -16,12 +17,13 @@ import {
   FrameworkInfo,
   type FrameworkInfoInput,
   type KillPolicy,
+  LeaderAnnouncement,
   subjects as makeSubjects,
   type Offer,
   type OperationInput,
   SchedulerCall,
   type SchedulerCallInput,
-  SchedulerEvent,
+  StampedSchedulerEvent,
   type Subjects,
   Subscribed,
   TaskOutput,
@@ -135,6 +137,9 @@ export class Scheduler extends TypedEmitter<SchedulerHandlers> {
   private closing = false;
   private stopWatching: () => void = () => {};
   private lastEventTime: number | undefined;
+  /** HA: the newest leader epoch seen; events from a deposed leader are dropped. */
+  private readonly epochs = new EpochGate();
+  private masterId: string | undefined;
 
   private constructor(
     private readonly bus: Bus,
@@ -235,10 +240,14 @@ export class Scheduler extends TypedEmitter<SchedulerHandlers> {
   private async begin(): Promise<void> {
     const stop = this.bus.listen(
       this.subjects.frameworkEvents(this.framework.id),
-      SchedulerEvent,
+      StampedSchedulerEvent,
       (event) => {
         // An ERROR aimed at another session of this framework (one taken over) is not ours.
         if (event.type === 'ERROR' && event.session && event.session !== this.session) return;
+        if (this.epochs.admit(event.epoch) === 'stale') {
+          this.log.warn({ epoch: event.epoch, type: event.type }, 'dropping an event from a deposed master');
+          return;
+        }
         this.lastEventTime = this.clock.now();
         this.actor.send({ type: 'EVENT', event });
       },
@@ -248,6 +257,17 @@ export class Scheduler extends TypedEmitter<SchedulerHandlers> {
     await this.bus.flush();
     this.stopWatching = watchReconnects(this.bus, () => this.actor.send({ type: 'RECONNECTED' }));
     this.actor.start();
+    // HA: a newly elected master announces itself; resubscribe to it rather than wait for silence.
+    this.unsubscribes.add(
+      this.bus.listen(this.subjects.leader(), LeaderAnnouncement, (a) => {
+        if (this.epochs.admit(a.epoch) !== 'newer' || a.masterId === this.masterId) return;
+        if (this.phase === 'subscribed')
+          this.actor.send({
+            type: 'SUBSCRIPTION_LOST',
+            reason: `master ${a.masterId} leads now (epoch ${a.epoch})`,
+          });
+      }),
+    );
   }
 
   // --- calls -------------------------------------------------------------------------------
@@ -435,6 +455,7 @@ export class Scheduler extends TypedEmitter<SchedulerHandlers> {
           { resubscribed: notice.subscribed.resubscribed, masterId: notice.subscribed.masterId },
           'subscribed',
         );
+        this.masterId = notice.subscribed.masterId;
         this.settleFirst.resolve(notice.subscribed);
         this.emit('subscribed', notice.subscribed);
         return;

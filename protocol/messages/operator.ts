@@ -26,6 +26,7 @@ export type RoleQuota = z.infer<typeof RoleQuota>;
 /** OperatorCall is the operator -> master edge, a request on `operator()`. */
 export const OperatorCall = z.discriminatedUnion('type', [
   z.object({ type: z.literal('GET_HEALTH') }),
+  z.object({ type: z.literal('GET_MASTER') }),
   z.object({ type: z.literal('GET_VERSION') }),
   z.object({ type: z.literal('GET_STATE') }),
   z.object({ type: z.literal('GET_AGENTS') }),
@@ -130,7 +131,28 @@ export const TaskView = z.object({
 export type TaskView = z.infer<typeof TaskView>;
 
 /** Health, Version and StateView are the results of GET_HEALTH, GET_VERSION and GET_STATE. */
-export const Health = z.object({ healthy: z.boolean(), leading: z.boolean(), masterId: z.string() });
+export const Health = z.object({
+  healthy: z.boolean(),
+  leading: z.boolean(),
+  masterId: z.string(),
+  /** The leader's term (HA; 0 for a master that runs without election). */
+  epoch: z.number().int().nonnegative().optional(),
+  /** How long this master has led (ms). */
+  leadingForMs: z.number().nonnegative().optional(),
+});
+/** MasterInfo is GET_MASTER: who leads, in which term, since when, and how far its recovery is. */
+export const MasterInfo = z.object({
+  masterId: z.string(),
+  epoch: z.number().int().nonnegative(),
+  /** When this master began leading (ms since the epoch). */
+  electedAt: z.number(),
+  leadingForMs: z.number().nonnegative(),
+  /** Elected through the lease (HA) rather than running alone. */
+  ha: z.boolean(),
+  /** Agents known from the registry that have not re-registered since the failover. */
+  recoveringAgents: z.number().int().nonnegative(),
+});
+export type MasterInfo = z.infer<typeof MasterInfo>;
 export const Version = z.object({ version: z.string(), protocol: z.string() });
 export const StateView = z.object({
   masterId: z.string(),
@@ -170,6 +192,7 @@ const AgentTotal = z.object({ agentId: Id, total: Resources });
 /** OperatorResult maps each call type to the schema of its result. */
 export const OperatorResult = {
   GET_HEALTH: Health,
+  GET_MASTER: MasterInfo,
   GET_VERSION: Version,
   GET_STATE: StateView,
   GET_AGENTS: z.object({ agents: z.array(AgentView) }),

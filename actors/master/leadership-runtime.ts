@@ -1,0 +1,143 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { kvLeaseStore, Lease, type LeaseTerm, openLeaseBucket } from '../../bus/index.js';
+import type { StateView } from '../../protocol/index.js';
+import { systemClock } from '../common/index.js';
+import { defaultMasterConfig } from './config.js';
+import { defaultLeadershipConfig, type LeadershipConfig } from './leadership.js';
+import { RegistryStore } from './registry-store.js';
+import { startMaster } from './runtime.js';
+import type { MasterHandle, MasterOptions } from './types.js';
+
+/** leaseBucketName is the KV bucket holding one cluster's leader lease. */
+export function leaseBucketName(prefix: string): string {
+  return `mezzo_leader_${prefix.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
+
+/** The key of the masters' lease in that bucket. */
+export const MASTER_LEASE_KEY = 'master';
+
+/** HaMasterOptions are a master's options plus the NATS connection its lease and registry use. */
+export interface HaMasterOptions extends MasterOptions {
+  nc: NatsConnection;
+  leadership?: Partial<LeadershipConfig>;
+}
+
+/** HaMasterHandle is a master that contends for leadership and leads when elected. */
+export interface HaMasterHandle {
+  readonly masterId: string;
+  /** The epoch it leads in now, if it leads. */
+  leading(): number | undefined;
+  /** Resolves the next time it starts leading (at once if it leads). */
+  elected(): Promise<number>;
+  /** GET_STATE as this master sees it; undefined while it stands by. */
+  state(): StateView | undefined;
+  /** Stops; `release: false` leaves the lease to expire, as a process that died would. */
+  stop(opts?: { release?: boolean }): Promise<void>;
+}
+
+/**
+ * startHaMaster runs a master that stands by until it wins the lease, then loads the registry and
+ * serves as the leader (startMaster with a LeaderContext). It stops acting the moment the lease
+ * may have expired or a registry write fails, and goes back to standing by; a term won while
+ * stopping is given back. Only a leader subscribes to master subjects, so clients need no
+ * discovery: during an election their requests go unanswered and are retried.
+ */
+export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHandle> {
+  const clock = opts.clock ?? systemClock;
+  const cfg = defaultLeadershipConfig(opts.leadership);
+  const config = defaultMasterConfig(opts.config);
+  const log = opts.log.child({ masterId: config.masterId });
+  const kv = await openLeaseBucket(opts.nc, leaseBucketName(opts.subjects.prefix), {
+    ttlMs: cfg.lease.ttlMs,
+    replicas: cfg.replicas,
+  });
+  let master: MasterHandle | undefined;
+  let leadingEpoch: number | undefined;
+  let termSeq = 0;
+  let stopped = false;
+  let waiters: ((epoch: number) => void)[] = [];
+
+  const takeOver = async (term: LeaseTerm) => {
+    const mine = ++termSeq;
+    try {
+      const store = await RegistryStore.open({
+        nc: opts.nc,
+        subjects: opts.subjects,
+        replicas: cfg.replicas,
+        log,
+      });
+      const registry = await store.load();
+      if (mine !== termSeq || stopped || lease.current()?.epoch !== term.epoch) return;
+      const m = await startMaster({
+        ...opts,
+        config,
+        leader: {
+          epoch: term.epoch,
+          electedAt: clock.now(),
+          registry,
+          store,
+          isValid: () => lease.current()?.epoch === term.epoch,
+          stepDown: (reason) => {
+            if (master === m) {
+              master = undefined;
+              leadingEpoch = undefined;
+            }
+            void lease.resign(reason);
+          },
+          config: cfg,
+        },
+      });
+      if (mine !== termSeq || stopped) {
+        await m.stop();
+        return;
+      }
+      master = m;
+      leadingEpoch = term.epoch;
+      for (const w of waiters) w(term.epoch);
+      waiters = [];
+    } catch (err) {
+      log.error({ err }, 'could not take over as leader');
+      if (mine === termSeq) void lease.resign(`could not take over: ${(err as Error).message}`);
+    }
+  };
+
+  const lease = new Lease({
+    store: kvLeaseStore(kv, MASTER_LEASE_KEY),
+    holder: config.masterId,
+    timing: cfg.lease,
+    clock,
+    log,
+    onElected: (term) => void takeOver(term),
+    onDeposed: (_term, reason) => {
+      termSeq++;
+      const m = master;
+      master = undefined;
+      leadingEpoch = undefined;
+      if (m) log.warn({ reason }, 'stepping down');
+      void m?.stop();
+    },
+  });
+  lease.start();
+  log.info(
+    { prefix: opts.subjects.prefix, ttlMs: cfg.lease.ttlMs, replicas: cfg.replicas },
+    'master standing by',
+  );
+
+  return {
+    masterId: config.masterId,
+    leading: () => (master && lease.current()?.epoch === leadingEpoch ? leadingEpoch : undefined),
+    elected: () =>
+      leadingEpoch !== undefined ? Promise.resolve(leadingEpoch) : new Promise((r) => waiters.push(r)),
+    state: () => master?.state(),
+    async stop(stopOpts = {}) {
+      if (stopped) return;
+      stopped = true;
+      termSeq++;
+      const m = master;
+      master = undefined;
+      await m?.stop();
+      await lease.stop(stopOpts.release ?? true);
+      log.info('master stopped');
+    },
+  };
+}

@@ -1,0 +1,183 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AgentHandle, startAgent } from '../../actors/agent/index.js';
+import { type HaMasterHandle, startHaMaster } from '../../actors/master/index.js';
+import { decode, type NatsBus, silentLogger } from '../../bus/index.js';
+import { Operator, Scheduler } from '../../frameworks/sdk/index.js';
+import { subjects as makeSubjects, resources as R, type TaskStatus } from '../../protocol/index.js';
+import { startTestNats, type TestNats } from '../support/nats.js';
+import { waitFor } from '../support/processes.js';
+
+const leadership = {
+  lease: { ttlMs: 1500, renewEveryMs: 300, pollEveryMs: 100, safetyMs: 300 },
+  reregisterTimeoutMs: 20_000,
+  announceEveryMs: 300,
+};
+
+let nats: TestNats;
+beforeAll(async () => {
+  nats = await startTestNats();
+});
+afterAll(async () => {
+  await nats?.stop();
+});
+
+/** A master with a NATS connection of its own, and a clock that can be pushed forward. */
+async function haMaster(prefix: string, id: string) {
+  const bus = (await nats.bus(id)) as NatsBus;
+  const clock = { offset: 0, now: () => Date.now() + clock.offset };
+  const handle = await startHaMaster({
+    bus,
+    nc: bus.nc,
+    subjects: makeSubjects(prefix),
+    log: silentLogger,
+    clock,
+    config: { masterId: id, allocationIntervalMs: 100 },
+    leadership,
+  });
+  return { id, bus, clock, handle };
+}
+type M = Awaited<ReturnType<typeof haMaster>>;
+const leaderOf = (ms: M[]) => ms.find((m) => m.handle.leading() !== undefined);
+
+describe('master failover', () => {
+  let agent: AgentHandle | undefined;
+  let workDir: string;
+  const masters: M[] = [];
+
+  afterAll(async () => {
+    await agent?.stop();
+    for (const m of masters) await m.handle.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('hands over to a standby when the leader dies: tasks survive, agents and frameworks follow, the registry is kept', async () => {
+    const prefix = `${nats.prefix}f`;
+    masters.push(await haMaster(prefix, 'm-one'), await haMaster(prefix, 'm-two'));
+    await waitFor(() => leaderOf(masters) !== undefined, 15_000, 'a leader');
+    const first = leaderOf(masters) as M;
+    const epoch1 = first.handle.leading() as number;
+
+    workDir = mkdtempSync(join(tmpdir(), 'mezzo-failover-'));
+    agent = await startAgent({
+      bus: await nats.bus('agent'),
+      subjects: makeSubjects(prefix),
+      log: silentLogger,
+      config: { workDir, resources: 'cpus:2;mem:512;disk:512;ports:[31000-31009]', natsUrl: nats.url },
+    });
+    await agent.registered();
+    const operator = await Operator.connect({ nats: await nats.bus('op'), prefix, timeoutMs: 2000 });
+    await operator.updateWeights({ eng: 3 });
+
+    const updates: TaskStatus[] = [];
+    let launched = false;
+    const scheduler = await Scheduler.start({
+      nats: await nats.bus('framework'),
+      prefix,
+      framework: { name: 'failover', roles: ['eng'], failoverTimeoutSeconds: 0 },
+      log: silentLogger,
+    });
+    scheduler.on('update', (s) => void updates.push(s));
+    scheduler.on('offers', async (offers) => {
+      for (const offer of offers) {
+        if (launched) {
+          await scheduler.decline([offer.id]).catch(() => {});
+          continue;
+        }
+        launched = true;
+        await scheduler.launch(offer, [
+          {
+            taskId: 'long',
+            name: 'long',
+            resources: R.parseResources('cpus:0.5;mem:32'),
+            command: { value: 'sleep 60' },
+          },
+        ]);
+      }
+    });
+    await waitFor(() => updates.some((u) => u.state === 'TASK_RUNNING'), 20_000, 'the task running');
+
+    // The leader's process dies: nothing releases its lease; it expires after max_age.
+    const killedAt = Date.now();
+    await first.handle.stop({ release: false });
+    await first.bus.close();
+    const rest = masters.filter((m) => m !== first);
+    await waitFor(() => leaderOf(rest) !== undefined, 15_000, 'a new leader');
+    const electedMs = Date.now() - killedAt;
+    const second = leaderOf(rest) as M;
+    expect(second.handle.leading()).toBeGreaterThan(epoch1);
+    expect(electedMs).toBeLessThan(leadership.lease.ttlMs + 3000);
+
+    // The agent re-registers with its running task; the framework resubscribes to the new leader.
+    await waitFor(
+      async () => (await operator.master().catch(() => undefined))?.recoveringAgents === 0,
+      15_000,
+      'the agent back',
+    );
+    const info = await operator.master();
+    expect(info).toMatchObject({ masterId: second.id, ha: true, epoch: second.handle.leading() });
+    await waitFor(
+      () =>
+        second.handle
+          .state()
+          ?.frameworks.some((f) => f.id === scheduler.frameworkId && f.status === 'CONNECTED') ?? false,
+      15_000,
+      'the framework resubscribed',
+    );
+    const tasks = await operator.tasks();
+    expect(tasks.find((t) => t.taskId === 'long')?.state).toBe('TASK_RUNNING');
+    // Weights were in the registry.
+    expect((await operator.weights()).weights).toContainEqual({ role: 'eng', weight: 3 });
+    // No task was killed by the failover, and reconciliation answers from the new leader.
+    const before = updates.length;
+    await scheduler.reconcile([{ taskId: 'long', agentId: agent.agentId }]);
+    await waitFor(() => updates.length > before, 10_000, 'the reconciliation answer');
+    expect(updates.at(-1)).toMatchObject({
+      taskId: 'long',
+      state: 'TASK_RUNNING',
+      reason: 'REASON_RECONCILIATION',
+    });
+    expect(
+      updates.some(
+        (u) => u.state !== 'TASK_RUNNING' && u.state !== 'TASK_STARTING' && u.state !== 'TASK_STAGING',
+      ),
+    ).toBe(false);
+    await scheduler.close();
+    await operator.close();
+  });
+
+  it('a leader whose lease may have expired (a paused process) sends nothing more with its epoch', async () => {
+    const prefix = `${nats.prefix}p`;
+    const s = makeSubjects(prefix);
+    const a = await haMaster(prefix, 'm-paused');
+    masters.push(a);
+    const epochA = await a.handle.elected();
+    const b = await haMaster(prefix, 'm-standby');
+    masters.push(b);
+    // Every message on the cluster's subjects, with the epoch it carries.
+    const spy = (await nats.bus('spy')) as NatsBus;
+    const seen: { at: number; epoch?: number; subject: string }[] = [];
+    spy.nc.subscribe(`${prefix}.>`, {
+      callback: (_e, m) => {
+        let epoch: number | undefined;
+        try {
+          epoch = (decode(m.data, Number.MAX_SAFE_INTEGER) as { epoch?: number })?.epoch;
+        } catch {}
+        seen.push({ at: Date.now(), epoch, subject: m.subject });
+      },
+    });
+    await waitFor(() => seen.some((x) => x.epoch === epochA), 5000, 'the leader announcing itself');
+    // Its clock jumps past the lease's life, as a process paused and resumed finds it.
+    const resumedAt = Date.now();
+    a.clock.offset = leadership.lease.ttlMs * 4;
+    await waitFor(() => b.handle.leading() !== undefined, 15_000, 'the standby taking over');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(a.handle.leading()).toBeUndefined();
+    // Its timers ran after the jump (ticks, announcements): none of it went out with its epoch.
+    const late = seen.filter((x) => x.epoch === epochA && x.at > resumedAt + 50);
+    expect(late).toEqual([]);
+    expect(seen.some((x) => x.epoch === b.handle.leading() && x.subject === s.leader())).toBe(true);
+  });
+});

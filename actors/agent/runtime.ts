@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createActor, fromPromise } from 'xstate';
+import { EpochGate } from '../../bus/index.js';
 import { detectGpus } from '../../isolation/index.js';
 import {
   AgentInfo,
@@ -9,7 +10,8 @@ import {
   AgentToExecutor,
   AgentToMaster,
   ExecutorToAgent,
-  MasterToAgent,
+  LeaderAnnouncement,
+  StampedMasterToAgent,
   MEZZO_VERSION,
   resources as R,
   Registered,
@@ -221,6 +223,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     return executorPid === undefined || parent === undefined || parent === executorPid;
   };
 
+  /** The newest leader epoch seen (HA). */
+  const epochs = new EpochGate();
   const unsubscribe = [
     bus.serve(subjects.agentOperator(agentId), AgentOperatorCall, async (call) => ({
       containers: await containerStatuses(
@@ -233,9 +237,17 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       ),
       unanswered: [],
     })),
-    bus.listen(subjects.agent(agentId), MasterToAgent, (msg) =>
-      send({ type: 'MASTER_MESSAGE', now: clock.now(), uuid: randomUUID(), msg }),
-    ),
+    bus.listen(subjects.agent(agentId), StampedMasterToAgent, (msg) => {
+      // HA: messages from a deposed master (an older epoch) are ignored.
+      if (epochs.admit(msg.epoch) === 'stale')
+        return log.warn({ epoch: msg.epoch, type: msg.type }, 'dropping a message from a deposed master');
+      send({ type: 'MASTER_MESSAGE', now: clock.now(), uuid: randomUUID(), msg });
+    }),
+    // HA: a newly elected master announces itself; re-register with it at once.
+    bus.listen(subjects.leader(), LeaderAnnouncement, (a) => {
+      if (epochs.admit(a.epoch) === 'newer' && a.masterId !== actor.getSnapshot().context.masterId)
+        send({ type: 'MASTER_MESSAGE', now: clock.now(), uuid: randomUUID(), msg: { type: 'REREGISTER' } });
+    }),
     bus.listen(subjects.agentExecutors(agentId), ExecutorToAgent, (msg) => {
       if (!plausible(msg)) {
         log.warn({ executorId: msg.executorId }, 'dropping an executor REGISTER whose pid is not its task');

@@ -22,6 +22,8 @@ export const AppsCall = z.discriminatedUnion('type', [
   z.object({ type: z.literal('DELETE'), name: AppName }),
   z.object({ type: z.literal('SCALE'), name: AppName, instances: NonNegativeInt }),
   z.object({ type: z.literal('RESTART'), name: AppName }),
+  /** The recent output of an app's tasks, or of one task when `name` is a task id. */
+  z.object({ type: z.literal('LOGS'), name: z.string().min(1).max(128) }),
 ]);
 export type AppsCall = z.infer<typeof AppsCall>;
 
@@ -39,6 +41,13 @@ export const Done = z.object({ name: z.string(), message: z.string() });
 export type Done = z.infer<typeof Done>;
 
 const AppEventSchema = z.object({ at: z.number(), message: z.string() });
+
+/** LogsResult is the recent output of the tasks a LOGS call named. */
+export const LogsResult = z.object({
+  frameworkId: z.string(),
+  tasks: z.array(z.object({ taskId: z.string(), state: z.string(), stdout: z.string(), stderr: z.string() })),
+});
+export type LogsResult = z.infer<typeof LogsResult>;
 
 /** InstanceView is one service instance as the framework knows it. */
 export const InstanceView = z.object({

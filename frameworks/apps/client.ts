@@ -1,6 +1,15 @@
 import type { z } from 'zod';
 import type { Bus } from '../../bus/index.js';
-import { ApplyResult, AppsCall, appsSubject, Done, listResult, VIEW_OF, type ViewOf } from './api.js';
+import {
+  ApplyResult,
+  AppsCall,
+  appsSubject,
+  Done,
+  LogsResult,
+  listResult,
+  VIEW_OF,
+  type ViewOf,
+} from './api.js';
 import type { AppKind, AppSpecInput } from './spec.js';
 
 /** AppsClient asks the built-in frameworks: what the CLI and the cron framework use. */
@@ -36,6 +45,11 @@ export class AppsClient {
 
   scale(name: string, instances: number): Promise<Done> {
     return this.ask('Service', { type: 'SCALE', name, instances }, Done);
+  }
+
+  /** logs asks one kind's framework for the recent output of an app's tasks or of one task. */
+  logs(kind: 'Service' | 'Job', name: string): Promise<LogsResult> {
+    return this.ask(kind, { type: 'LOGS', name }, LogsResult);
   }
 
   restart(name: string): Promise<Done> {

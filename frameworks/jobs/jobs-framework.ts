@@ -12,6 +12,7 @@ import {
   startAppHost,
 } from '../apps/host.js';
 import { offerPool, wantOf } from '../apps/offer-fit.js';
+import { OutputTails } from '../apps/output-tail.js';
 import { LaunchBatch, placeOne, settleOffers } from '../apps/placement.js';
 import { JobSpec } from '../apps/spec.js';
 import { formatSpecIssues } from '../apps/spec-file.js';
@@ -55,6 +56,20 @@ function jobsLogic(host: AppHost): AppLogic {
   const owner = new Map<string, string>();
   let loaded = false;
   let lastRevive = 0;
+  const tails = new OutputTails();
+  const following = new Map<string, () => void>();
+  /** follow keeps a task's recent output; called before its launch so the first bytes are seen. */
+  function follow(taskId: string): void {
+    if (following.has(taskId)) return;
+    following.set(
+      taskId,
+      scheduler.followOutput(taskId, (chunk) => tails.add(taskId, chunk)),
+    );
+  }
+  function unfollow(taskId: string): void {
+    following.get(taskId)?.();
+    following.delete(taskId);
+  }
 
   async function load(): Promise<void> {
     if (loaded) return;
@@ -116,6 +131,7 @@ function jobsLogic(host: AppHost): AppLogic {
         { frameworkId: info.frameworkId, resubscribed: info.resubscribed, active: active.length },
         'subscribed; reconciling',
       );
+      for (const a of active) follow(a.taskId);
       if (active.length)
         await scheduler.reconcile(active).catch((err) => log.warn({ err }, 'reconcile failed'));
       await scheduler.revive().catch(() => {});
@@ -144,6 +160,7 @@ function jobsLogic(host: AppHost): AppLogic {
           }
           const taskId = jobTaskId(next, l.index, l.attempt);
           const env = { JOB_NAME: job.spec.name, JOB_INDEX: String(l.index), JOB_ATTEMPT: String(l.attempt) };
+          follow(taskId);
           batch.add(
             spot.offer,
             taskInfoFor(job.spec, taskId, `${job.spec.name}-${l.index}`, spot.fit, env, {
@@ -187,6 +204,7 @@ function jobsLogic(host: AppHost): AppLogic {
         if (!isTerminal(status.state)) await scheduler.kill(status.taskId, status.agentId).catch(() => {});
         return;
       }
+      if (isTerminal(status.state)) unfollow(status.taskId);
       const next = taskUpdated(job, status, clock.now());
       if (next === job) return;
       await save(next);
@@ -248,10 +266,27 @@ function jobsLogic(host: AppHost): AppLogic {
           await killAll(active, job);
           await store.delete(KEY(call.name));
           jobs.delete(call.name);
-          for (const id of Object.keys(job.tasks)) owner.delete(id);
+          for (const id of Object.keys(job.tasks)) {
+            owner.delete(id);
+            unfollow(id);
+          }
+          tails.keepOnly(new Set(owner.keys()));
           return {
             name: call.name,
             message: `job ${call.name} deleted${active.length ? `; killing ${active.length} task(s)` : ''}`,
+          };
+        }
+        case 'LOGS': {
+          const job = jobs.get(call.name) ?? jobs.get(owner.get(call.name) ?? '');
+          if (!job) throw notFound('Job', call.name);
+          const ids = jobs.has(call.name) ? Object.keys(job.tasks) : [call.name];
+          return {
+            frameworkId: scheduler.frameworkId,
+            tasks: ids.map((taskId) => ({
+              taskId,
+              state: job.tasks[taskId]?.state ?? 'unknown',
+              ...tails.get(taskId),
+            })),
           };
         }
         default:

@@ -11,6 +11,7 @@ import {
   startAppHost,
 } from '../apps/host.js';
 import { offerPool, wantOf } from '../apps/offer-fit.js';
+import { OutputTails } from '../apps/output-tail.js';
 import { LaunchBatch, placeOne, settleOffers } from '../apps/placement.js';
 import { ServiceSpec } from '../apps/spec.js';
 import { formatSpecIssues } from '../apps/spec-file.js';
@@ -62,6 +63,20 @@ function servicesLogic(host: AppHost): AppLogic {
   const owner = new Map<string, string>();
   let loaded = false;
   let lastRevive = 0;
+  const tails = new OutputTails();
+  const following = new Map<string, () => void>();
+  /** follow keeps a task's recent output; called before its launch so the first bytes are seen. */
+  function follow(taskId: string): void {
+    if (following.has(taskId)) return;
+    following.set(
+      taskId,
+      scheduler.followOutput(taskId, (chunk) => tails.add(taskId, chunk)),
+    );
+  }
+  function unfollow(taskId: string): void {
+    following.get(taskId)?.();
+    following.delete(taskId);
+  }
 
   async function load(): Promise<void> {
     if (loaded) return;
@@ -74,6 +89,12 @@ function servicesLogic(host: AppHost): AppLogic {
   function remember(s: ServiceState): void {
     services.set(s.spec.name, s);
     for (const id of Object.keys(s.instances)) owner.set(id, s.spec.name);
+    // Ended instances stay findable (their logs) until many have come and gone.
+    if (owner.size > 500) {
+      const live = new Set([...services.values()].flatMap((x) => Object.keys(x.instances)));
+      for (const id of owner.keys()) if (!live.has(id)) owner.delete(id);
+      tails.keepOnly(live);
+    }
   }
   async function save(s: ServiceState): Promise<void> {
     if (isGone(s)) {
@@ -147,6 +168,7 @@ function servicesLogic(host: AppHost): AppLogic {
         { frameworkId: info.frameworkId, resubscribed: info.resubscribed, active: active.length },
         'subscribed; reconciling',
       );
+      for (const a of active) follow(a.taskId);
       if (active.length)
         await scheduler.reconcile(active).catch((err) => log.warn({ err }, 'reconcile failed'));
       await reviveSoon(clock.now(), true);
@@ -183,6 +205,7 @@ function servicesLogic(host: AppHost): AppLogic {
           const hc = s.spec.healthCheck
             ? healthCheckFor(s.spec.healthCheck, spot.fit.ports, names)
             : undefined;
+          follow(taskId);
           batch.add(
             spot.offer,
             taskInfoFor(
@@ -231,11 +254,12 @@ function servicesLogic(host: AppHost): AppLogic {
       await load();
       const name = owner.get(status.taskId);
       const s = name ? services.get(name) : undefined;
-      if (!s || !s.instances[status.taskId]) {
+      if (!s?.instances[status.taskId]) {
         if (!isTerminal(status.state)) await scheduler.kill(status.taskId, status.agentId).catch(() => {});
         return;
       }
       const now = clock.now();
+      if (isTerminal(status.state)) unfollow(status.taskId);
       const next = taskUpdated(s, status, now);
       if (next !== s) await save(next);
       if (services.has(next.spec.name)) await act(next, now);
@@ -309,6 +333,19 @@ function servicesLogic(host: AppHost): AppLogic {
           await act(next, now);
           await reviveSoon(now, true);
           return { name: call.name, message: `service ${call.name} restarting as version ${next.version}` };
+        }
+        case 'LOGS': {
+          const s = services.get(call.name) ?? services.get(owner.get(call.name) ?? '');
+          if (!s) throw notFound('Service', call.name);
+          const ids = services.has(call.name) ? Object.keys(s.instances) : [call.name];
+          return {
+            frameworkId: scheduler.frameworkId,
+            tasks: ids.map((taskId) => ({
+              taskId,
+              state: s.instances[taskId]?.state ?? 'ended',
+              ...tails.get(taskId),
+            })),
+          };
         }
         case 'DELETE': {
           const s = services.get(call.name);

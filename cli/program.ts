@@ -4,6 +4,7 @@ import type { ExitBox, Streams } from './action.js';
 import {
   agentCommand,
   agentsCommand,
+  appsCommands,
   credsCommand,
   frameworksCommand,
   killCommand,
@@ -45,6 +46,12 @@ export function buildProgram(box: ExitBox, streams: Streams): Command {
     credsCommand,
   ]) {
     const cmd = make(box, streams);
+    cmd
+      .configureOutput({ writeOut: (s) => streams.stdout.write(s), writeErr: (s) => streams.stderr.write(s) })
+      .exitOverride();
+    program.addCommand(cmd);
+  }
+  for (const cmd of appsCommands(box, streams)) {
     cmd
       .configureOutput({ writeOut: (s) => streams.stdout.write(s), writeErr: (s) => streams.stderr.write(s) })
       .exitOverride();

@@ -1,6 +1,7 @@
 /** The `mezzo` subcommands, one file each. */
 export { agentCommand } from './agent.js';
 export { quotaCommand, rolesCommand, weightsCommand } from './allocation.js';
+export { appsCommands } from './apps.js';
 export { credsCommand } from './creds.js';
 export { killCommand } from './kill.js';
 export { agentsCommand, frameworksCommand, tasksCommand } from './list.js';

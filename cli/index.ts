@@ -29,6 +29,7 @@ export {
   buildTaskRequest,
   commandInfoFor,
   parseEnv,
+  parseRlimits,
   type RunFlags,
   requestedResources,
   type TaskRequest,

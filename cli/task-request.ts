@@ -7,7 +7,9 @@ import {
   ID_PATTERN,
   resources as R,
   type Resources,
+  type Rlimit,
   RoleName,
+  TaskInfo,
 } from '../protocol/index.js';
 import { CliError, ExitCode } from './errors.js';
 
@@ -24,6 +26,8 @@ export interface RunFlags {
   shell?: boolean;
   /** A Docker image on the agent to run the command in. */
   image?: string;
+  /** `--rlimit TYPE=SOFT[:HARD]` values (repeatable). */
+  rlimit?: string[];
 }
 
 /** TaskRequest is one task `mezzo run` wants to launch. */
@@ -34,6 +38,7 @@ export interface TaskRequest {
   resources: Resources;
   command: CommandInfoInput;
   container?: ContainerInfo;
+  rlimits?: Rlimit[];
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
@@ -50,6 +55,26 @@ export function parseEnv(pairs: readonly string[] = []): Record<string, string> 
     out[name] = pair.slice(i + 1);
   }
   return out;
+}
+
+const LIMIT = (s: string) => (s === 'unlimited' ? undefined : Number(s));
+
+/**
+ * parseRlimits reads `--rlimit nofile=64:128` (soft:hard), `--rlimit core=0` (soft = hard) and
+ * `--rlimit stack=unlimited`; the type is any Mesos rlimit name, in any case.
+ */
+export function parseRlimits(values: readonly string[] = []): Rlimit[] | undefined {
+  if (values.length === 0) return undefined;
+  const out = values.map((v) => {
+    const m = /^([A-Za-z_]+)=([0-9]+|unlimited)(?::([0-9]+|unlimited))?$/.exec(v);
+    if (!m)
+      throw new CliError(`--rlimit ${v}: expected TYPE=SOFT[:HARD], e.g. nofile=1024:4096`, ExitCode.USAGE);
+    return { type: m[1].toUpperCase(), soft: LIMIT(m[2]), hard: LIMIT(m[3] ?? m[2]) };
+  });
+  const parsed = TaskInfo.shape.rlimits.safeParse(out);
+  if (!parsed.success)
+    throw new CliError(`--rlimit: ${parsed.error.issues.map((i) => i.message).join('; ')}`, ExitCode.USAGE);
+  return parsed.data;
 }
 
 /**
@@ -134,5 +159,6 @@ export function buildTaskRequest(args: readonly string[], flags: RunFlags, suffi
     resources: requestedResources(flags),
     command: commandInfoFor(args, { shell: flags.shell, env: parseEnv(flags.env), user: flags.user }),
     ...(flags.image !== undefined ? { container: containerFor(flags.image) } : {}),
+    ...(flags.rlimit?.length ? { rlimits: parseRlimits(flags.rlimit) } : {}),
   };
 }

@@ -82,6 +82,20 @@ describe('mezzo up and the CLI, end to end', () => {
     expect(r.code).toBe(7);
   });
 
+  it('runs a task under the rlimits given with --rlimit', async () => {
+    const r = await mezzo(data, [
+      'run',
+      '--rlimit',
+      'nofile=64:128',
+      '--rlimit',
+      'core=0',
+      '--',
+      'ulimit -n; ulimit -Hn; ulimit -c',
+    ]);
+    expect(r.stdout).toBe('64\n128\n0\n');
+    expect(r.code).toBe(0);
+  });
+
   it('refuses at once a task no agent can fit', async () => {
     const t0 = Date.now();
     const r = await mezzo(data, ['run', '--cpus', '999', '--', 'true']);

@@ -5,6 +5,7 @@ import {
   canAnyAgentFit,
   commandInfoFor,
   parseEnv,
+  parseRlimits,
   pickOffer,
   requestedResources,
   taskIdFor,
@@ -278,5 +279,30 @@ describe('taskOutcome: exit codes from the final status', () => {
     });
     expect(taskOutcome(final({ state: 'TASK_FINISHED' }), { interrupted: true }).exitCode).toBe(0);
     expect(taskOutcome(final({ state: 'TASK_FAILED', exitCode: 3 }), { interrupted: true }).exitCode).toBe(3);
+  });
+});
+
+describe('mezzo run --rlimit', () => {
+  it('reads TYPE=SOFT:HARD, TYPE=BOTH and unlimited, in any case', () => {
+    expect(parseRlimits(['nofile=64:128', 'CORE=0', 'stack=unlimited'])).toEqual([
+      { type: 'NOFILE', soft: 64, hard: 128 },
+      { type: 'CORE', soft: 0, hard: 0 },
+      { type: 'STACK' },
+    ]);
+    expect(parseRlimits([])).toBeUndefined();
+  });
+
+  it.each([
+    ['nofile', /expected TYPE=SOFT\[:HARD\]/],
+    ['nofile=-1', /expected TYPE=SOFT/],
+    ['nofile=9:3', /soft value may not exceed its hard value/],
+    ['files=1', /--rlimit/],
+  ])('refuses %s as a usage error', (value, message) => {
+    expect(() => parseRlimits([value])).toThrow(message);
+    try {
+      parseRlimits([value]);
+    } catch (err) {
+      expect((err as CliError).exitCode).toBe(2);
+    }
   });
 });

@@ -27,6 +27,10 @@ export interface DockerTaskSpec {
   memMb: number;
   /** POSIX resource limits, as the engine's ulimits. */
   rlimits?: Rlimit[];
+  /** The host ports the task was given; on a bridge network each is published as the same container port. */
+  ports?: number[];
+  /** GPU indices the task was given (the engine's NVIDIA device requests). */
+  gpus?: number[];
   /** The sandbox on the host. */
   sandbox: string;
   agentId: string;
@@ -63,10 +67,14 @@ export function dockerLabels(
  * dockerCreateOptions maps a task to the engine's create-container request: the local image, the
  * command, the env, the sandbox bind-mounted at /mnt/mesos/sandbox and used as the working dir,
  * cpus as NanoCpus (a hard quota, 1 cpu = 1e9) and mem as a hard memory limit with no extra swap,
+ * the task's rlimits as ulimits, its host ports published as the same container ports on a bridge
+ * network, its GPUs as NVIDIA device requests,
  * an init as pid 1 (so SIGTERM reaches the task and zombies are reaped), and Mezzo's labels.
  */
 export function dockerCreateOptions(spec: DockerTaskSpec): ContainerCreateOptions {
   const memory = Math.round(spec.memMb * 1024 * 1024);
+  // On the host network the task binds its ports itself; with none there is nothing to publish.
+  const published = spec.network === 'host' || spec.network === 'none' ? [] : (spec.ports ?? []);
   return {
     name: dockerContainerName(spec.containerId),
     Image: spec.image,
@@ -74,6 +82,7 @@ export function dockerCreateOptions(spec: DockerTaskSpec): ContainerCreateOption
     Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
     WorkingDir: DOCKER_SANDBOX,
     Labels: dockerLabels(spec),
+    ...(published.length ? { ExposedPorts: Object.fromEntries(published.map((p) => [`${p}/tcp`, {}])) } : {}),
     AttachStdin: false,
     AttachStdout: true,
     AttachStderr: true,
@@ -84,6 +93,14 @@ export function dockerCreateOptions(spec: DockerTaskSpec): ContainerCreateOption
       ...(memory > 0 ? { Memory: memory, MemorySwap: memory } : {}),
       ...(spec.network ? { NetworkMode: spec.network } : {}),
       ...(spec.rlimits?.length ? { Ulimits: dockerUlimits(spec.rlimits) } : {}),
+      ...(published.length
+        ? { PortBindings: Object.fromEntries(published.map((p) => [`${p}/tcp`, [{ HostPort: String(p) }]])) }
+        : {}),
+      ...(spec.gpus?.length
+        ? {
+            DeviceRequests: [{ Driver: 'nvidia', DeviceIDs: spec.gpus.map(String), Capabilities: [['gpu']] }],
+          }
+        : {}),
       Init: true,
       AutoRemove: false,
     },

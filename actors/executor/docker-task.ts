@@ -15,6 +15,14 @@ export interface DockerTaskEvents {
   exited(exitCode: number | null, signal: string | null, limitation?: TaskLimitation): void;
 }
 
+/** portsOf lists a task's host ports (at most 1024), or nothing when it has none. */
+function portsOf(file: TaskFile): { ports?: number[] } {
+  const ports = R.ranges(file.task.resources, 'ports').flatMap(([b, e]) =>
+    Array.from({ length: Math.max(0, Math.min(e - b + 1, 1024)) }, (_, i) => b + i),
+  );
+  return ports.length ? { ports: ports.slice(0, 1024) } : {};
+}
+
 /**
  * dockerTaskSpec is what the container runs, from task.json: the image and network, the command,
  * the command's env and the task's ids (MEZZO_SANDBOX is the sandbox as the container sees it; the
@@ -40,6 +48,8 @@ export function dockerTaskSpec(file: TaskFile, sandbox: string): DockerTaskSpec 
     cpus: R.scalar(file.task.resources, 'cpus'),
     memMb: R.scalar(file.task.resources, 'mem'),
     rlimits: file.task.rlimits,
+    ...portsOf(file),
+    ...(file.isolation?.gpus?.length ? { gpus: file.isolation.gpus } : {}),
     sandbox,
     agentId: file.agentId,
     frameworkId: file.frameworkId,

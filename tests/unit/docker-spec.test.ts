@@ -189,6 +189,37 @@ describe('a DOCKER task on the wire and from the CLI', () => {
     });
   });
 
+  it("publishes the task's host ports as the same container ports on a bridge network, and asks for its GPUs", () => {
+    const file = TaskFile.parse({
+      task: { ...task, resources: [...task.resources, { name: 'ports', ranges: [[31000, 31001]] }] },
+      frameworkId: 'f1',
+      agentId: 'a1',
+      executorId: 't1',
+      prefix: 'mezzo.v1',
+      killPolicy: { gracePeriodSeconds: 3 },
+      isolation: { agentId: 'a1', containerId: 'c9', isolators: ['posix'], gpus: [1], agentGpus: [0, 1] },
+    });
+    const s = dockerTaskSpec(file, '/sbx');
+    expect(s).toMatchObject({ ports: [31000, 31001], gpus: [1] });
+    const o = dockerCreateOptions(s);
+    expect(o.ExposedPorts).toEqual({ '31000/tcp': {}, '31001/tcp': {} });
+    expect(o.HostConfig?.PortBindings).toEqual({
+      '31000/tcp': [{ HostPort: '31000' }],
+      '31001/tcp': [{ HostPort: '31001' }],
+    });
+    expect(o.HostConfig?.DeviceRequests).toEqual([
+      { Driver: 'nvidia', DeviceIDs: ['1'], Capabilities: [['gpu']] },
+    ]);
+    // On the host network the task binds its ports itself.
+    const host = dockerCreateOptions({ ...s, network: 'host' });
+    expect(host.HostConfig?.PortBindings).toBeUndefined();
+    expect(host.ExposedPorts).toBeUndefined();
+    // Without ports or GPUs, neither is set.
+    const plain = dockerCreateOptions({ ...s, ports: undefined, gpus: undefined });
+    expect(plain.HostConfig?.PortBindings).toBeUndefined();
+    expect(plain.HostConfig?.DeviceRequests).toBeUndefined();
+  });
+
   it('sets the container from mezzo run --image, and refuses a bad image name as a usage error', () => {
     const flags = { cpus: 0.1, mem: 32, disk: 0, role: '*', image: 'mezzo-test/tiny' };
     expect(buildTaskRequest(['echo', 'hi'], flags, 'abc123').container).toEqual({

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 
 /** NatsServerOptions configure a local nats-server that Mezzo spawns for itself. */
@@ -20,6 +21,23 @@ export interface NatsServerOptions {
   authorization?: string | false;
   /** Serve clients over TLS only: the server's certificate and key, and the CA of client certificates. */
   tls?: { certFile: string; keyFile: string; caFile?: string; verify?: boolean };
+  /**
+   * Join a cluster (HA): JetStream then replicates across its nodes. Each node needs a unique
+   * name, and the routes of the others (`nats-route://host:port`).
+   */
+  cluster?: NatsClusterOptions;
+}
+
+/** NatsClusterOptions make a nats-server one node of a JetStream cluster. */
+export interface NatsClusterOptions {
+  /** This node's unique name (JetStream's server_name). */
+  serverName: string;
+  /** The cluster's name, the same on every node. */
+  name: string;
+  /** The port routes from other nodes connect to. */
+  port: number;
+  /** The other nodes' routes (`nats-route://127.0.0.1:6222`). */
+  routes: string[];
 }
 
 /** LocalNatsServer is a running nats-server child process. */
@@ -56,6 +74,7 @@ export function startNatsServer(opts: NatsServerOptions): Promise<LocalNatsServe
       `listen: "${host}:${opts.port && opts.port > 0 ? opts.port : -1}"`,
       `max_payload: ${opts.maxPayloadBytes ?? 8 * 1024 * 1024}`,
       `jetstream { store_dir: ${JSON.stringify(join(opts.dataDir, 'jetstream'))} }`,
+      ...(opts.cluster ? clusterConfig(opts.cluster, host) : []),
       ...(opts.authorization ? [`include ${AUTH_FILE}`] : []),
       ...(tls
         ? [
@@ -126,4 +145,76 @@ export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
     });
     child.kill('SIGTERM');
   });
+}
+
+/** clusterConfig is the server_name and cluster block of one node of a JetStream cluster. */
+function clusterConfig(c: NatsClusterOptions, host: string): string[] {
+  return [
+    `server_name: ${JSON.stringify(c.serverName)}`,
+    `cluster { name: ${JSON.stringify(c.name)}, listen: "${host}:${c.port}", routes: [${c.routes.map((r) => JSON.stringify(r)).join(', ')}] }`,
+  ];
+}
+
+/** LocalNatsCluster is several local nats-servers routed into one JetStream cluster. */
+export interface LocalNatsCluster {
+  /** The client URL of each node. */
+  urls: string[];
+  servers: LocalNatsServer[];
+  stop(): Promise<void>;
+}
+
+/** freePort asks the OS for a free TCP port on `host`. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * startNatsCluster starts `nodes` nats-servers on loopback, each in `<dataDir>/n<i>`, routed into
+ * one cluster with JetStream. It resolves once every node accepts clients; JetStream elects its
+ * meta leader a few seconds later, so first JetStream calls should retry.
+ */
+export async function startNatsCluster(
+  opts: Omit<NatsServerOptions, 'dataDir' | 'cluster' | 'port'> & {
+    dataDir: string;
+    nodes: number;
+    name?: string;
+  },
+): Promise<LocalNatsCluster> {
+  const host = opts.host ?? '127.0.0.1';
+  const routePorts: number[] = [];
+  for (let i = 0; i < opts.nodes; i++) routePorts.push(await freePort(host));
+  const started = await Promise.allSettled(
+    routePorts.map((port, i) =>
+      startNatsServer({
+        ...opts,
+        dataDir: join(opts.dataDir, `n${i}`),
+        cluster: {
+          serverName: `n${i}`,
+          name: opts.name ?? 'mezzo',
+          port,
+          routes: routePorts.filter((_, j) => j !== i).map((p) => `nats-route://${host}:${p}`),
+        },
+      }),
+    ),
+  );
+  const servers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return {
+    urls: servers.map((s) => s.url),
+    servers,
+    stop: async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+    },
+  };
 }

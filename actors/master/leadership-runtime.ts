@@ -16,6 +16,23 @@ export function leaseBucketName(prefix: string): string {
 /** The key of the masters' lease in that bucket. */
 export const MASTER_LEASE_KEY = 'master';
 
+/** How long a master waits for JetStream to accept its lease bucket at start-up. */
+const JETSTREAM_READY_MS = 60_000;
+
+/** retrying calls `fn` until it resolves, backing off up to 2 s, and rethrows after `forMs`. */
+async function retrying<T>(fn: () => Promise<T>, forMs: number, onError: (err: unknown) => void): Promise<T> {
+  const deadline = Date.now() + forMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() >= deadline) throw err;
+      onError(err);
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+    }
+  }
+}
+
 /** HaMasterOptions are a master's options plus the NATS connection its lease and registry use. */
 export interface HaMasterOptions extends MasterOptions {
   nc: NatsConnection;
@@ -47,10 +64,17 @@ export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHand
   const cfg = defaultLeadershipConfig(opts.leadership);
   const config = defaultMasterConfig(opts.config);
   const log = opts.log.child({ masterId: config.masterId });
-  const kv = await openLeaseBucket(opts.nc, leaseBucketName(opts.subjects.prefix), {
-    ttlMs: cfg.lease.ttlMs,
-    replicas: cfg.replicas,
-  });
+  // A JetStream cluster that has just started elects its meta leader first: retry for a while.
+  const kv = await retrying(
+    () =>
+      openLeaseBucket(opts.nc, leaseBucketName(opts.subjects.prefix), {
+        ttlMs: cfg.lease.ttlMs,
+        replicas: cfg.replicas,
+      }),
+    JETSTREAM_READY_MS,
+    (err) =>
+      log.warn({ reason: (err as Error).message }, 'JetStream not ready for the lease bucket; retrying'),
+  );
   let master: MasterHandle | undefined;
   let leadingEpoch: number | undefined;
   let termSeq = 0;

@@ -1,15 +1,41 @@
 import { Command } from 'commander';
-import { startMaster } from '../../actors/master/index.js';
+import { startHaMaster, startMaster } from '../../actors/master/index.js';
 import { action, type ExitBox, type Streams } from '../action.js';
 import { connectCluster } from '../cluster-connection.js';
 import type { ConfigFlags } from '../config.js';
-import { ExitCode } from '../errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import { cliLogger } from '../logging.js';
 import { clusterFlags, withClusterOptions } from '../options.js';
 import { onShutdownSignals, Teardown } from '../shutdown.js';
 
+/** MasterFlags are `mezzo master`'s own options (HA). */
+export interface MasterFlags extends ConfigFlags {
+  ha?: boolean;
+  replicas?: number;
+  masterId?: string;
+  leaseTtl?: number;
+}
+
+/** haSettings resolves the HA options: flags beat MEZZO_HA, MEZZO_REPLICAS, MEZZO_MASTER_ID, MEZZO_LEASE_TTL_MS. */
+export function haSettings(flags: MasterFlags, env: NodeJS.ProcessEnv = process.env) {
+  const num = (name: string, v: string | number | undefined, min: number): number | undefined => {
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min)
+      throw new CliError(`${name} must be an integer of at least ${min}`, ExitCode.USAGE);
+    return n;
+  };
+  const ha = flags.ha ?? /^(1|true|yes)$/i.test(env.MEZZO_HA ?? '');
+  const replicas = num('--replicas (MEZZO_REPLICAS)', flags.replicas ?? env.MEZZO_REPLICAS, 1) ?? 1;
+  const leaseTtlMs = num('--lease-ttl (MEZZO_LEASE_TTL_MS)', flags.leaseTtl ?? env.MEZZO_LEASE_TTL_MS, 1000);
+  const masterId = flags.masterId ?? (env.MEZZO_MASTER_ID || undefined);
+  if (masterId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(masterId))
+    throw new CliError('--master-id (MEZZO_MASTER_ID) must be 1-64 letters, digits, - or _', ExitCode.USAGE);
+  return { ha, replicas, leaseTtlMs, masterId };
+}
+
 /** master runs a master in the foreground until SIGINT or SIGTERM. */
-export async function master(flags: ConfigFlags, streams: Streams): Promise<number> {
+export async function master(flags: MasterFlags, streams: Streams): Promise<number> {
   const log = cliLogger('mezzo-master', 'info');
   const shutdown = onShutdownSignals(() => process.exit(ExitCode.INTERRUPTED));
   const teardown = new Teardown(log);
@@ -17,9 +43,50 @@ export async function master(flags: ConfigFlags, streams: Streams): Promise<numb
   try {
     const conn = await connectCluster(clusterFlags(flags), 'mezzo-master', log);
     teardown.add('connection', () => conn.close());
-    const handle = await startMaster({ bus: conn.bus, subjects: conn.subjects, log });
-    teardown.add('master', () => handle.stop());
-    streams.stdout.write(`mezzo master ${handle.masterId} ready ${conn.describe()}\n`);
+    const ha = haSettings(flags);
+    if (ha.ha) {
+      // Highly available: stand by until elected; lead while the lease holds, then stand by again.
+      const ttl = ha.leaseTtlMs ?? 5000;
+      const handle = await startHaMaster({
+        bus: conn.bus,
+        nc: conn.bus.nc,
+        subjects: conn.subjects,
+        log,
+        ...(ha.masterId ? { config: { masterId: ha.masterId } } : {}),
+        leadership: {
+          replicas: ha.replicas,
+          lease: {
+            ttlMs: ttl,
+            renewEveryMs: Math.round(ttl / 5),
+            pollEveryMs: Math.round(ttl / 10),
+            safetyMs: Math.round(ttl * 0.15),
+          },
+        },
+      });
+      teardown.add('master', () => handle.stop());
+      streams.stdout.write(
+        `mezzo master ${handle.masterId} standing by ${conn.describe()} replicas=${ha.replicas}\n`,
+      );
+      let reported: number | undefined;
+      const watch = setInterval(() => {
+        const epoch = handle.leading();
+        if (epoch !== reported && epoch !== undefined)
+          streams.stdout.write(`mezzo master ${handle.masterId} leading epoch=${epoch}\n`);
+        else if (epoch === undefined && reported !== undefined)
+          streams.stdout.write(`mezzo master ${handle.masterId} standing by\n`);
+        reported = epoch;
+      }, 100);
+      teardown.add('leadership watch', () => clearInterval(watch));
+    } else {
+      const handle = await startMaster({
+        bus: conn.bus,
+        subjects: conn.subjects,
+        log,
+        ...(ha.masterId ? { config: { masterId: ha.masterId } } : {}),
+      });
+      teardown.add('master', () => handle.stop());
+      streams.stdout.write(`mezzo master ${handle.masterId} ready ${conn.describe()}\n`);
+    }
     log.info({ reason: await shutdown.requested }, 'stopping the master');
   } finally {
     stoppedCleanly = await teardown.run();
@@ -34,7 +101,16 @@ export function masterCommand(box: ExitBox, streams: Streams): Command {
     new Command('master')
       .summary('run a master in the foreground')
       .description(
-        'Run a master in the foreground, on the NATS server named by --nats (or MEZZO_NATS_URL, or cluster.json).',
-      ),
-  ).action(action(box, streams, (opts: ConfigFlags) => master(opts, streams)));
+        'Run a master in the foreground, on the NATS server named by --nats (or MEZZO_NATS_URL, or cluster.json). ' +
+          'With --ha (MEZZO_HA=1) it contends for leadership with the other masters of the cluster through a lease in ' +
+          'JetStream and leads only while it holds it; run three, on a three-node NATS cluster with --replicas 3.',
+      )
+      .option('--ha', 'elect a leader among several masters (env MEZZO_HA=1)')
+      .option(
+        '--replicas <n>',
+        'JetStream replicas of the lease and the registry (env MEZZO_REPLICAS; default 1)',
+      )
+      .option('--master-id <id>', "this master's id (env MEZZO_MASTER_ID; default: a fresh one)")
+      .option('--lease-ttl <ms>', "the leader lease's time to live (env MEZZO_LEASE_TTL_MS; default 5000)"),
+  ).action(action(box, streams, (opts: MasterFlags) => master(opts, streams)));
 }

@@ -15,7 +15,15 @@ import {
 } from '../../protocol/index.js';
 import { partitionAware } from './accept-plan.js';
 import type { Holding } from './allocator/index.js';
-import { addTask, findTask, frameworkEvent, rememberUuid, rescindOffer, updateTask } from './bookkeeping.js';
+import {
+  addTask,
+  awaitAck,
+  findTask,
+  frameworkEvent,
+  rememberUuid,
+  rescindOffer,
+  updateTask,
+} from './bookkeeping.js';
 import { type Effect, MasterError, type Outcome } from './effects.js';
 import { type AgentRecord, type MasterState, taskKey } from './state.js';
 
@@ -127,8 +135,10 @@ function register(
       };
       rememberUuid(record, status.uuid);
       // Ended but not yet acknowledged: keep it among the completed so the ack can be checked.
-      if (isTerminal(status.state)) fw.completed.push(record);
-      else addTask(state, record);
+      if (isTerminal(status.state)) {
+        fw.completed.push(record);
+        if (status.uuid) awaitAck(fw, record);
+      } else addTask(state, record);
     } else if (!isTerminal(status.state) && known.agentId === agentId && !isTerminal(known.status.state)) {
       // A terminal report of a known task needs nothing: its update is on its way.
       rememberUuid(known, status.uuid);

@@ -105,6 +105,7 @@ export function updateTask(
   fw.used = R.subtract(fw.used, task.info.resources);
   fw.completed.push(task);
   if (fw.completed.length > state.config.maxCompletedTasksPerFramework) fw.completed.shift();
+  if (status.uuid) awaitAck(fw, task);
   const agent = state.agents.get(task.agentId);
   const key = taskKey(task.frameworkId, task.info.taskId);
   if (agent?.tasks.has(key)) {
@@ -167,7 +168,22 @@ export function removeFramework(
 
 /** findTask finds a framework's task, active or among the completed ones kept. */
 export function findTask(fw: FrameworkRecord, taskId: string): TaskRecord | undefined {
-  return fw.tasks.get(taskId) ?? fw.completed.findLast((t) => t.info.taskId === taskId);
+  return (
+    fw.tasks.get(taskId) ??
+    fw.unacknowledged?.get(taskId) ??
+    fw.completed.findLast((t) => t.info.taskId === taskId)
+  );
+}
+
+/** awaitAck keeps a terminal task known until its terminal update is acknowledged. */
+export function awaitAck(fw: FrameworkRecord, task: TaskRecord): void {
+  if (!fw.unacknowledged) fw.unacknowledged = new Map();
+  fw.unacknowledged.set(task.info.taskId, task);
+}
+
+/** acknowledged forgets a terminal task's pending acknowledgement once its terminal update is acked. */
+export function acknowledged(fw: FrameworkRecord, task: TaskRecord, uuid: string): void {
+  if (isTerminal(task.status.state) && task.status.uuid === uuid) fw.unacknowledged?.delete(task.info.taskId);
 }
 
 const RECENT_UUIDS = 8;

@@ -12,6 +12,7 @@ import {
 } from '../../protocol/index.js';
 import { partitionAware, planAccept } from './accept-plan.js';
 import {
+  acknowledged,
   addTask,
   findTask,
   frameworkEvent,
@@ -297,6 +298,7 @@ function acknowledge(state: MasterState, fw: FrameworkRecord, call: Call<'ACKNOW
   if (!task.recentUuids?.includes(call.uuid)) {
     throw new MasterError('BAD_REQUEST', `uuid ${call.uuid} is not a status update of task ${call.taskId}`);
   }
+  acknowledged(fw, task, call.uuid);
   return [
     {
       kind: 'agent',

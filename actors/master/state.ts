@@ -46,6 +46,11 @@ export interface FrameworkRecord {
   tasks: Map<string, TaskRecord>;
   /** Terminal tasks, oldest first, bounded. */
   completed: TaskRecord[];
+  /**
+   * Terminal tasks whose terminal update (with a uuid) is not yet acknowledged, by task id. They
+   * stay here until the ACKNOWLEDGE, however many tasks complete meanwhile, as in Mesos.
+   */
+  unacknowledged?: Map<string, TaskRecord>;
   offers: Set<string>;
 }
 

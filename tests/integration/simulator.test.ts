@@ -15,14 +15,21 @@ afterEach(async () => {
   nats = undefined;
 });
 
-async function cluster(agents: number, opts: { durationMs?: number; heartbeatS?: number } = {}) {
+async function cluster(
+  agents: number,
+  opts: { durationMs?: number; heartbeatS?: number; maxCompleted?: number } = {},
+) {
   nats = await startTestNats();
   const subjects = makeSubjects(nats.prefix);
   let master = await startMaster({
     bus: await nats.bus('master'),
     subjects,
     log: silentLogger,
-    config: { allocationIntervalMs: 100, agentHeartbeatIntervalSeconds: opts.heartbeatS ?? 5 },
+    config: {
+      allocationIntervalMs: 100,
+      agentHeartbeatIntervalSeconds: opts.heartbeatS ?? 5,
+      ...(opts.maxCompleted ? { maxCompletedTasksPerFramework: opts.maxCompleted } : {}),
+    },
   });
   cleanups.push(() => master.stop());
   const sim = await startSimulator({
@@ -98,6 +105,18 @@ describe('simulated agents against a real master', () => {
         { timeout: 10_000 },
       )
       .toBe(true);
+  });
+
+  it('get every terminal update acknowledged even when more tasks end than the master keeps completed', async () => {
+    // The master keeps 10 completed tasks per framework, and 300 end at once: a terminal task
+    // must stay known until its update is acknowledged, or the ack is refused and the agent
+    // resends forever.
+    const { sim, subjects } = await cluster(10, { maxCompleted: 10 });
+    await sim.whenRegistered();
+    const run = await load(sim, subjects.prefix, { frameworks: 1, tasks: 300 });
+    const s = await run.until(run.done, 30_000);
+    expect(s).toMatchObject({ finished: 300, terminalAcked: 300, ackErrors: 0 });
+    await expect.poll(() => sim.stats().terminalAcked, { timeout: 10_000 }).toBe(300);
   });
 
   it('re-register with their running tasks after a master restart, and finish them there', async () => {

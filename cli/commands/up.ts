@@ -10,6 +10,7 @@ import {
 } from '../../actors/agent/index.js';
 import { startMaster } from '../../actors/master/index.js';
 import { connectNats, type Logger, NatsBus, startNatsServer, withCredentials } from '../../bus/index.js';
+import { startBuiltIns } from '../../frameworks/apps/built-ins.js';
 import { subjects as makeSubjects, resources as R } from '../../protocol/index.js';
 import {
   bootstrapCredentials,
@@ -193,6 +194,15 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
       ),
       shutdown.requested,
     ]);
+    checkpoint();
+
+    // The built-in services, jobs and cron frameworks, as trusted components of this cluster.
+    const builtIns = await startBuiltIns({
+      connect: (name) => busFor(natsUrl as string, name, log, security?.master),
+      prefix: config.prefix,
+      log,
+    });
+    teardown.add('frameworks', () => builtIns.stop());
     checkpoint();
 
     writeClusterFile(dataDir, {

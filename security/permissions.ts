@@ -49,7 +49,8 @@ export function natsPermissions(principal: Principal, prefix: string): NatsPermi
     case PrincipalKind.OPERATOR: {
       const publish = [s.operatorRead(principal.name)];
       const subscribe = [inbox];
-      if (!principal.readonly) publish.push(s.operatorWrite(principal.name));
+      // The built-in frameworks' apps API (mezzo apply/get/describe...), for operators who may write.
+      if (!principal.readonly) publish.push(s.operatorWrite(principal.name), `${prefix}.apps.*`);
       if (principal.superuser && !principal.readonly) {
         publish.push(s.schedulerAll());
         subscribe.push(`${prefix}.framework.*.events`, `${prefix}.output.*.*`);

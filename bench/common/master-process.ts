@@ -1,0 +1,83 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stopChild } from '../../bus/index.js';
+
+/** MasterProcess is a `mezzo master` running in a process of its own, so its CPU and RSS can be read. */
+export interface MasterProcess {
+  pid: number;
+  child: ChildProcess;
+  /** What it wrote on stderr (its logs), the last 64 KiB. */
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** MasterProcessOptions say where the master finds NATS, and how to run node. */
+export interface MasterProcessOptions {
+  natsUrl: string;
+  prefix: string;
+  /** Extra node flags, e.g. `--cpu-prof --cpu-prof-dir=prof`. */
+  nodeFlags?: string[];
+  /** MEZZO_LOG_LEVEL of the master (default warn: logging every call would be the benchmark). */
+  logLevel?: string;
+  /** The built CLI (default dist/cli/main.js under the working directory). */
+  cli?: string;
+  readyTimeoutMs?: number;
+}
+
+/** startMasterProcess runs `node dist/cli/main.js master` and resolves once it says it is ready. */
+export function startMasterProcess(opts: MasterProcessOptions): Promise<MasterProcess> {
+  const data = mkdtempSync(join(tmpdir(), 'mezzo-bench-'));
+  const cli = resolve(opts.cli ?? 'dist/cli/main.js');
+  const child = spawn(
+    process.execPath,
+    [
+      ...(opts.nodeFlags ?? []),
+      cli,
+      'master',
+      '--nats',
+      opts.natsUrl,
+      '--prefix',
+      opts.prefix,
+      '--data',
+      data,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, MEZZO_LOG_LEVEL: opts.logLevel ?? 'warn' },
+    },
+  );
+  let err = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (s: string) => {
+    err = (err + s).slice(-65_536);
+  });
+  return new Promise((ok, fail) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`the master did not get ready:\n${err}`));
+    }, opts.readyTimeoutMs ?? 30_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`the master exited (${code}) before it was ready:\n${err}`));
+    });
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (s: string) => {
+      out += s;
+      if (/ready/.test(out)) {
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        child.stdout?.resume();
+        ok({
+          pid: child.pid as number,
+          child,
+          stderr: () => err,
+          // SIGTERM lets the master stop cleanly, which also writes a --cpu-prof profile.
+          stop: () => stopChild(child, 15_000),
+        });
+      }
+    });
+  });
+}

@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkpointDir } from '../../actors/agent/index.js';
+import { checkpointDir, ENDED_WHILE_DOWN } from '../../actors/agent/index.js';
 import { type MasterHandle, startMaster } from '../../actors/master/index.js';
 import { silentLogger } from '../../bus/index.js';
 import { Scheduler } from '../../frameworks/sdk/index.js';
-import { subjects as makeSubjects, resources as R, type TaskStatus } from '../../protocol/index.js';
+import { subjects as makeSubjects, resources as R, Reason, type TaskStatus } from '../../protocol/index.js';
 import { startTestNats, type TestNats } from '../support/nats.js';
 import { alive, waitFor } from '../support/processes.js';
 
@@ -93,12 +93,23 @@ function taskPid(workDir: string, frameworkId: string, taskId: string): number |
   return undefined;
 }
 
+/** executorPidOf reads a task's executor pid from the agent's checkpoint. */
+function executorPidOf(workDir: string, agentId: string, taskId: string): number | undefined {
+  const dir = checkpointDir(workDir, agentId);
+  for (const name of readdirSync(dir)) {
+    const cp = JSON.parse(readFileSync(join(dir, name), 'utf8'));
+    if (cp.taskId === taskId) return cp.executorPid;
+  }
+  return undefined;
+}
+
 /** A framework of the test's own on the SDK, recording every update it gets. */
 async function startFramework(
   nats: TestNats,
   name: string,
   checkpoint: boolean,
   tasks: ReturnType<typeof task>[],
+  autoAcknowledge = true,
 ) {
   const updates: TaskStatus[] = [];
   let launched = false;
@@ -106,6 +117,7 @@ async function startFramework(
     nats: await nats.bus(name),
     prefix: nats.prefix,
     framework: { name, checkpoint, failoverTimeoutSeconds: 300 },
+    autoAcknowledge,
     log: silentLogger,
   });
   scheduler.on('update', (s) => void updates.push(s));
@@ -187,7 +199,7 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     await waitFor(
       () => first.registeredId() !== undefined,
       30_000,
-      `the agent to register; got ${first.out()}`,
+      `the agent to register; got ${first.out()} (exit ${first.child.exitCode})`,
     );
     const agentId = first.registeredId();
 
@@ -223,7 +235,7 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     await waitFor(
       () => second.registeredId() !== undefined,
       30_000,
-      `the agent to register again; got ${second.out()}`,
+      `the agent to register again; got ${second.out()} (exit ${second.child.exitCode})`,
     );
     expect(second.registeredId()).toBe(agentId);
     await waitFor(
@@ -254,6 +266,158 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     await exited(second.child);
     await waitFor(() => fw.states('long-2').includes('TASK_KILLED'), 10_000, 'long-2 killed at stop');
     expect(alive(pids['long-2'])).toBe(false);
+    await fw.scheduler.teardown();
+  }, 120_000);
+
+  it('kills a non-checkpointing framework’s task on restart, resends an unacknowledged update from the checkpoint, and reports a reattached executor’s death', async () => {
+    const workDir = tmp('work');
+    const first = agent(workDir);
+    await waitFor(
+      () => first.registeredId() !== undefined,
+      30_000,
+      `the agent to register; got ${first.out()} (exit ${first.child.exitCode})`,
+    );
+    const agentId = first.registeredId() as string;
+
+    const plain = await startFramework(nats, 'plain', false, [task('plain-1')]);
+    const held = await startFramework(nats, 'held', true, [task('held-1')], false);
+    await waitFor(() => plain.states('plain-1').includes('TASK_RUNNING'), 30_000, 'plain-1 to run');
+    await waitFor(
+      () => taskPid(workDir, held.scheduler.frameworkId, 'held-1') !== undefined,
+      30_000,
+      'held-1 to start',
+    );
+    // The held framework never acknowledges: its TASK_STARTING stays at the head of the agent's queue.
+    await waitFor(() => held.states('held-1').includes('TASK_STARTING'), 30_000, 'held-1 STARTING');
+    const starting = held.latest('held-1');
+    const plainPid = taskPid(workDir, plain.scheduler.frameworkId, 'plain-1') as number;
+    const heldPid = taskPid(workDir, held.scheduler.frameworkId, 'held-1') as number;
+    taskPids.push(plainPid, heldPid);
+
+    first.child.kill('SIGKILL');
+    await exited(first.child);
+    const before = held.updates.length;
+    const second = agent(workDir);
+    await waitFor(
+      () => second.registeredId() === agentId,
+      30_000,
+      `the agent to register again; got ${second.out()} (exit ${second.child.exitCode})`,
+    );
+
+    // The non-checkpointing framework's task is killed, and the master reports it lost.
+    await waitFor(() => !alive(plainPid), 15_000, 'plain-1 to be killed');
+    await waitFor(
+      () => plain.updates.some((u) => u.taskId === 'plain-1' && u.state === 'TASK_LOST'),
+      15_000,
+      'TASK_LOST',
+    );
+    expect(plain.updates.find((u) => u.state === 'TASK_LOST')?.reason).toBe(Reason.AGENT_RESTARTED);
+
+    // The unacknowledged TASK_STARTING comes again with its uuid, from the restarted agent's checkpoint.
+    await waitFor(
+      () => held.updates.slice(before).some((u) => u.uuid === starting?.uuid),
+      30_000,
+      'STARTING resent',
+    );
+    expect(alive(heldPid)).toBe(true);
+    await held.scheduler.acknowledge(starting as TaskStatus);
+    await waitFor(
+      () => held.states('held-1').includes('TASK_RUNNING'),
+      30_000,
+      'held-1 RUNNING after the ack',
+    );
+    await held.scheduler.acknowledge(held.latest('held-1') as TaskStatus);
+
+    // The reattached executor dies: the agent, no longer its parent, notices and fails the task.
+    const executorPid = executorPidOf(workDir, agentId, 'held-1');
+    expect(executorPid).toBeGreaterThan(1);
+    process.kill(executorPid as number, 'SIGKILL');
+    await waitFor(() => held.states('held-1').includes('TASK_FAILED'), 30_000, 'held-1 FAILED');
+    expect(held.latest('held-1')).toMatchObject({
+      reason: Reason.EXECUTOR_TERMINATED,
+      source: 'SOURCE_AGENT',
+    });
+    // Nothing of the task outlives its executor.
+    await waitFor(() => !alive(heldPid), 10_000, 'held-1 task process to be killed');
+    expect(held.states('held-1')).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_FAILED']);
+    await held.scheduler.acknowledge(held.latest('held-1') as TaskStatus);
+
+    second.child.kill('SIGTERM');
+    await exited(second.child);
+    await plain.scheduler.teardown();
+    await held.scheduler.teardown();
+  }, 120_000);
+
+  it('fails a checkpointing task whose executor died while the agent was down, killing what is left of it', async () => {
+    const workDir = tmp('work');
+    const first = agent(workDir);
+    await waitFor(
+      () => first.registeredId() !== undefined,
+      30_000,
+      `the agent to register; got ${first.out()} (exit ${first.child.exitCode})`,
+    );
+    const agentId = first.registeredId() as string;
+    const fw = await startFramework(nats, 'orphaned', true, [task('orphan')]);
+    await waitFor(() => fw.states('orphan').includes('TASK_RUNNING'), 30_000, 'orphan to run');
+    const pid = taskPid(workDir, fw.scheduler.frameworkId, 'orphan') as number;
+    taskPids.push(pid);
+    const executorPid = executorPidOf(workDir, agentId, 'orphan') as number;
+
+    first.child.kill('SIGKILL');
+    await exited(first.child);
+    process.kill(executorPid, 'SIGKILL');
+    await waitFor(() => !alive(executorPid), 10_000, 'the executor to die');
+    // The task itself, in its own process group, still runs: the agent will kill it.
+    expect(alive(pid)).toBe(true);
+
+    const second = agent(workDir);
+    await waitFor(() => fw.states('orphan').includes('TASK_FAILED'), 30_000, 'orphan FAILED');
+    expect(fw.latest('orphan')).toMatchObject({
+      reason: Reason.EXECUTOR_TERMINATED,
+      source: 'SOURCE_AGENT',
+      message: ENDED_WHILE_DOWN,
+    });
+    await waitFor(() => !alive(pid), 10_000, 'the task process to be killed');
+    expect(fw.states('orphan')).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_FAILED']);
+    second.child.kill('SIGTERM');
+    await exited(second.child);
+    await fw.scheduler.teardown();
+  }, 120_000);
+
+  it('with --recover cleanup kills every task of the previous run, checkpointing or not, and starts with none', async () => {
+    const workDir = tmp('work');
+    const first = agent(workDir);
+    await waitFor(
+      () => first.registeredId() !== undefined,
+      30_000,
+      `the agent to register; got ${first.out()} (exit ${first.child.exitCode})`,
+    );
+    const agentId = first.registeredId() as string;
+    const fw = await startFramework(nats, 'cleaned', true, [task('doomed')]);
+    await waitFor(() => fw.states('doomed').includes('TASK_RUNNING'), 30_000, 'doomed to run');
+    const pid = taskPid(workDir, fw.scheduler.frameworkId, 'doomed') as number;
+    taskPids.push(pid);
+
+    first.child.kill('SIGKILL');
+    await exited(first.child);
+    const second = agent(workDir, ['--recover', 'cleanup']);
+    await waitFor(
+      () => second.registeredId() === agentId,
+      30_000,
+      `the agent to register again; got ${second.out()} (exit ${second.child.exitCode})`,
+    );
+    await waitFor(() => !alive(pid), 15_000, 'the task to be killed');
+    await waitFor(
+      () => fw.updates.some((u) => u.taskId === 'doomed' && u.state === 'TASK_LOST'),
+      15_000,
+      'TASK_LOST',
+    );
+    // The agent took nothing back, so nothing about the task came from it: the loss is the master's word.
+    expect(fw.states('doomed')).toEqual(['TASK_STARTING', 'TASK_RUNNING']);
+    expect(fw.updates.find((u) => u.state === 'TASK_LOST')?.reason).toBe(Reason.AGENT_RESTARTED);
+    expect(readdirSync(checkpointDir(workDir, agentId))).toEqual([]);
+    second.child.kill('SIGTERM');
+    await exited(second.child);
     await fw.scheduler.teardown();
   }, 120_000);
 });

@@ -32,7 +32,8 @@ export function natsPermissions(principal: Principal, prefix: string): NatsPermi
         publish: {
           allow: [s.masterAgent(a), s.agentExecutors(a), `${prefix}.executor.${a}.*`, `${prefix}.output.*.*`],
         },
-        subscribe: { allow: [`${prefix}.agent.${a}.>`, `${prefix}.executor.${a}.*`, inbox] },
+        // s.leader(): the leading master's announcements (HA), to re-register with a new leader.
+        subscribe: { allow: [`${prefix}.agent.${a}.>`, `${prefix}.executor.${a}.*`, s.leader(), inbox] },
         allow_responses: true,
       };
     }
@@ -42,6 +43,7 @@ export function natsPermissions(principal: Principal, prefix: string): NatsPermi
         subscribe: {
           allow: [
             ...principal.frameworkIds.flatMap((f) => [s.frameworkEvents(f), `${prefix}.output.${f}.*`]),
+            s.leader(),
             inbox,
           ],
         },
@@ -53,7 +55,7 @@ export function natsPermissions(principal: Principal, prefix: string): NatsPermi
       if (!principal.readonly) publish.push(s.operatorWrite(principal.name), `${prefix}.apps.*`);
       if (principal.superuser && !principal.readonly) {
         publish.push(s.schedulerAll());
-        subscribe.push(`${prefix}.framework.*.events`, `${prefix}.output.*.*`);
+        subscribe.push(`${prefix}.framework.*.events`, `${prefix}.output.*.*`, s.leader());
       }
       return { publish: { allow: publish }, subscribe: { allow: subscribe } };
     }

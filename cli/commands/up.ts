@@ -29,10 +29,13 @@ import { CliError, ExitCode } from '../errors.js';
 import { cliLogger } from '../logging.js';
 import { positiveInteger, withClusterOptions } from '../options.js';
 import { onShutdownSignals, Teardown, watchParent, withTimeout } from '../shutdown.js';
+import { HA_NATS_NODES, startLocalMasters, startLocalNatsCluster } from './up-masters.js';
 
 /** UpFlags are `mezzo up`'s options. */
 export interface UpFlags extends ConfigFlags {
   agents: number;
+  /** More than one runs highly available masters on a three-node NATS cluster. */
+  masters?: number;
   resources?: string;
   exitWithParent?: boolean;
   /** Run nats-server without credentials (anyone on the network may act as anything). */
@@ -117,6 +120,24 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
         security = bootstrapCredentials(dataDir, config.prefix, agentIds);
       }
       const natsDir = join(dataDir, 'nats');
+      if ((flags.masters ?? 1) > 1) {
+        const cluster = await startLocalNatsCluster(
+          natsDir,
+          security?.authorization ?? false,
+          log,
+          teardown,
+          forceKills,
+          () => {
+            exitCode = ExitCode.FAILURE;
+            shutdown.request('every nats-server exited');
+          },
+        );
+        natsUrl = cluster.urls.join(',');
+        natsServer = { pid: cluster.servers[0].pid, dir: natsDir };
+      }
+    }
+    if (!natsUrl) {
+      const natsDir = join(dataDir, 'nats');
       const server = await startNatsServer({
         dataDir: natsDir,
         authorization: security?.authorization ?? false,
@@ -140,16 +161,23 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
     checkpoint();
     const subjects = makeSubjects(config.prefix);
 
-    const masterBus = await busFor(natsUrl, 'mezzo-master', log, security?.master);
-    teardown.add('master connection', () => masterBus.close());
-    const master = await startMaster({
-      bus: masterBus,
+    const masterOptions = {
       subjects,
       log,
       rateLimit: DEFAULT_RATE_LIMIT,
       ...(security ? { security: { directory: fileDirectory(security.paths.registry), policy } } : {}),
-    });
-    teardown.add('master', () => master.stop());
+    };
+    if ((flags.masters ?? 1) > 1) {
+      // Highly available: the masters elect a leader through a lease replicated on the NATS nodes.
+      const replicas = natsServer ? HA_NATS_NODES : 1;
+      const connect = (name: string) => busFor(natsUrl as string, name, log, security?.master);
+      await startLocalMasters(flags.masters as number, replicas, connect, masterOptions, teardown);
+    } else {
+      const masterBus = await busFor(natsUrl, 'mezzo-master', log, security?.master);
+      teardown.add('master connection', () => masterBus.close());
+      const master = await startMaster({ bus: masterBus, ...masterOptions });
+      teardown.add('master', () => master.stop());
+    }
     checkpoint();
 
     const agents: { handle: AgentHandle; bus: NatsBus; workDir: string }[] = [];
@@ -215,7 +243,8 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
       ...(natsServer ? { natsPid: natsServer.pid, natsDir: natsServer.dir } : {}),
     });
     teardown.add('cluster.json', () => removeClusterFile(dataDir));
-    streams.stdout.write(`mezzo ready nats=${natsUrl} agents=${agents.length}\n`);
+    const mastersNote = (flags.masters ?? 1) > 1 ? ` masters=${flags.masters}` : '';
+    streams.stdout.write(`mezzo ready nats=${natsUrl} agents=${agents.length}${mastersNote}\n`);
 
     const reason = await shutdown.requested;
     log.info({ reason }, 'stopping the cluster');
@@ -244,6 +273,12 @@ export function upCommand(box: ExitBox, streams: Streams): Command {
           'included; a second signal stops at once.',
       )
       .option('--agents <n>', 'how many agents to start', positiveInteger, 2)
+      .option(
+        '--masters <n>',
+        'how many masters; more than one runs them highly available, electing a leader, on three clustered nats-servers',
+        positiveInteger,
+        1,
+      )
       .option(
         '--insecure',
         'run nats-server without credentials: anyone who reaches it may act as any component (tests, demos)',

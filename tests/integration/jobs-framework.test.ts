@@ -70,6 +70,33 @@ describe('jobs framework on a real master and agent', () => {
     expect(view.reason).toMatch(/failed 3 time\(s\), retries 2/);
   }, 90_000);
 
+  it('survives its own restart mid-job: same framework, no task launched twice, the job completes', async () => {
+    await client.apply({ kind: 'Job', name: 'steady', command: 'sleep 1', completions: 3 });
+    const first = await waitFor(
+      async () => {
+        const v = await client.get('Job', 'steady');
+        return v.tasks.some((t) => t.state === 'TASK_RUNNING') ? v : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the first task running' },
+    );
+    await stopJobs?.();
+    const again = await startJobsFramework({
+      bus: await cluster.nats.bus('jobs-2'),
+      prefix: cluster.nats.prefix,
+    });
+    stopJobs = () => again.stop();
+    expect(again.host.scheduler.frameworkId).toBe(first.frameworkId);
+    const done = await waitFor(
+      async () => {
+        const v = await client.get('Job', 'steady');
+        return v.phase !== 'Running' ? v : undefined;
+      },
+      { timeoutMs: 60_000, what: 'the job to end' },
+    );
+    expect(done.phase).toBe('Succeeded');
+    expect(done.tasks.map((t) => `${t.index}/${t.attempt}`).sort()).toEqual(['0/0', '1/0', '2/0']);
+  }, 90_000);
+
   it('refuses an invalid job naming the field, and a changed spec for an existing job', async () => {
     await expect(
       client.apply({ kind: 'Job', name: 'bad', command: 'true', completions: 0 } as never),

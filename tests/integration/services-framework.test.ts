@@ -108,6 +108,33 @@ describe('services framework on a real master and agent', () => {
     expect(done.events.some((e) => e.message === 'rollout to version 2 done')).toBe(true);
   }, 240_000);
 
+  it('survives its own restart: resubscribes as the same framework, keeps the instances and goes on replacing them', async () => {
+    await client.apply({ ...webSpec(), healthCheck: undefined });
+    const before = await settled(1);
+    await stop?.();
+    const again = await startServicesFramework({
+      bus: await cluster.nats.bus('services-2'),
+      prefix: cluster.nats.prefix,
+    });
+    stop = () => again.stop();
+    expect(again.host.scheduler.frameworkId).toBe(before.frameworkId);
+    const after = await settled(1);
+    expect(after.instances.map((i) => i.taskId).sort()).toEqual(before.instances.map((i) => i.taskId).sort());
+    const victim = after.instances[1] as ServiceView['instances'][number];
+    // Without a health check RUNNING counts as healthy; wait until it actually listens.
+    const pid = await waitFor(() => pidListeningOn(victim.ports[0] as number), {
+      what: 'the instance to listen',
+    });
+    process.kill(pid, 'SIGKILL');
+    await waitFor(
+      async () => {
+        const v = await client.get('Service', 'web');
+        return v.healthy === 3 && !v.instances.some((i) => i.taskId === victim.taskId) ? v : undefined;
+      },
+      { timeoutMs: 60_000, what: 'a replacement after the restart' },
+    );
+  }, 120_000);
+
   it('rolls back a new version that never gets healthy, keeping minHealthCapacity meanwhile', async () => {
     await client.apply(webSpec());
     await settled(1);

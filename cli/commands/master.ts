@@ -31,7 +31,16 @@ export function haSettings(flags: MasterFlags, env: NodeJS.ProcessEnv = process.
   const masterId = flags.masterId ?? (env.MEZZO_MASTER_ID || undefined);
   if (masterId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(masterId))
     throw new CliError('--master-id (MEZZO_MASTER_ID) must be 1-64 letters, digits, - or _', ExitCode.USAGE);
-  return { ha, replicas, leaseTtlMs, masterId };
+  // Timing of agent health and of the re-registration window after a failover (tests, small clusters).
+  const heartbeat = num('MEZZO_AGENT_HEARTBEAT_INTERVAL_S', env.MEZZO_AGENT_HEARTBEAT_INTERVAL_S, 1);
+  const missed = num('MEZZO_AGENT_MAX_MISSED_HEARTBEATS', env.MEZZO_AGENT_MAX_MISSED_HEARTBEATS, 1);
+  const reregisterTimeoutMs = num('MEZZO_REREGISTER_TIMEOUT_MS', env.MEZZO_REREGISTER_TIMEOUT_MS, 0);
+  const config = {
+    ...(masterId ? { masterId } : {}),
+    ...(heartbeat ? { agentHeartbeatIntervalSeconds: heartbeat } : {}),
+    ...(missed ? { maxMissedAgentHeartbeats: missed } : {}),
+  };
+  return { ha, replicas, leaseTtlMs, masterId, config, reregisterTimeoutMs };
 }
 
 /** master runs a master in the foreground until SIGINT or SIGTERM. */
@@ -52,9 +61,10 @@ export async function master(flags: MasterFlags, streams: Streams): Promise<numb
         nc: conn.bus.nc,
         subjects: conn.subjects,
         log,
-        ...(ha.masterId ? { config: { masterId: ha.masterId } } : {}),
+        config: ha.config,
         leadership: {
           replicas: ha.replicas,
+          ...(ha.reregisterTimeoutMs !== undefined ? { reregisterTimeoutMs: ha.reregisterTimeoutMs } : {}),
           lease: {
             ttlMs: ttl,
             renewEveryMs: Math.round(ttl / 5),
@@ -82,7 +92,7 @@ export async function master(flags: MasterFlags, streams: Streams): Promise<numb
         bus: conn.bus,
         subjects: conn.subjects,
         log,
-        ...(ha.masterId ? { config: { masterId: ha.masterId } } : {}),
+        config: ha.config,
       });
       teardown.add('master', () => handle.stop());
       streams.stdout.write(`mezzo master ${handle.masterId} ready ${conn.describe()}\n`);

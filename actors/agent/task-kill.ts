@@ -86,9 +86,15 @@ function killEach(s: AgentContext, which: (rec: TaskRecord) => boolean): Step {
   return { state, effects };
 }
 
-/** shutdownFramework kills every task of one framework. */
+/**
+ * shutdownFramework kills every task of one framework (it was torn down or removed), and forgets
+ * its completed tasks, so that no later re-registration brings the framework back to a new master.
+ */
 export function shutdownFramework(s: AgentContext, frameworkId: string): Step {
-  return killEach(s, (rec) => rec.frameworkId === frameworkId);
+  const step = killEach(s, (rec) => rec.frameworkId === frameworkId);
+  if (!step.state.completed.some((c) => c.framework.id === frameworkId)) return step;
+  const completed = step.state.completed.filter((c) => c.framework.id !== frameworkId);
+  return { ...step, state: { ...step.state, completed } };
 }
 
 /** killAll kills every task whose executor still runs and has not reported a terminal state (the agent is stopping). */

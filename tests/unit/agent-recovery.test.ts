@@ -353,3 +353,29 @@ describe('telling a process from a later one with its pid', () => {
     watch.stop();
   });
 });
+
+describe('completed tasks of a framework that was shut down', () => {
+  it('are forgotten, so that no re-registration tells a new master of the framework again', () => {
+    const other = FrameworkInfo.parse({ id: 'f9', name: 'other' });
+    const done = (fw: FrameworkInfo, taskId: string) => ({
+      framework: fw,
+      task: {
+        taskId,
+        name: taskId,
+        agentId,
+        resources: [],
+        command: { shell: true, value: 'true', env: {} },
+      },
+      status: { taskId, state: 'TASK_FINISHED' as const, source: 'SOURCE_EXECUTOR' as const, timestamp: 1 },
+    });
+    const state: AgentContext = { ...fresh(), completed: [done(framework, 'a'), done(other, 'b')] };
+    const step = route(state, {
+      type: 'MASTER_MESSAGE',
+      now: 1,
+      uuid: 'u',
+      msg: { type: 'SHUTDOWN_FRAMEWORK', frameworkId: 'f1' },
+    });
+    expect(step.state.completed.map((c) => c.task.taskId)).toEqual(['b']);
+    expect(registrationRequest(step.state).frameworks.map((f) => f.id)).toEqual(['f9']);
+  });
+});

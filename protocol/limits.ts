@@ -14,6 +14,8 @@ export const Limits = {
   maxResources: 256,
   /** The most ranges of one range resource. */
   maxRanges: 1_024,
+  /** The most items in one batched message (STATUS_UPDATES, STATUS_UPDATE_ACKS, ACKNOWLEDGE_BATCH). */
+  maxBatch: 10_000,
   /** The most tasks named in one RECONCILE. */
   maxReconcileTasks: 100_000,
 } as const;

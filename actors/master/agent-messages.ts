@@ -1,4 +1,5 @@
 import {
+  AgentCapability,
   AgentStatus,
   type AgentToMaster,
   DEFAULT_ROLE,
@@ -56,6 +57,18 @@ export function handleAgentMessage(
       return { result: {}, effects: [] };
     case 'STATUS_UPDATE':
       return { result: {}, effects: statusUpdate(state, agent, msg) };
+    case 'STATUS_UPDATES': {
+      const effects: Effect[] = [];
+      let allocate = false;
+      for (const update of msg.updates) {
+        for (const e of statusUpdate(state, agent, { type: 'STATUS_UPDATE', update })) {
+          if (e.kind === 'allocate') allocate = true;
+          else effects.push(e);
+        }
+      }
+      if (allocate) effects.push({ kind: 'allocate' });
+      return { result: {}, effects };
+    }
     case 'UNREGISTER':
       return { result: {}, effects: removeAgent(state, agent, AgentStatus.REMOVED, now) };
   }
@@ -179,6 +192,7 @@ function register(
       agentId,
       masterId: state.config.masterId,
       heartbeatIntervalSeconds: state.config.agentHeartbeatIntervalSeconds,
+      capabilities: [AgentCapability.BATCHING],
     },
     effects,
   };

@@ -1,9 +1,9 @@
-import type { MasterToAgentInput, SchedulerEvent } from '../../protocol/index.js';
+import type { MasterToBatchingAgentInput, SchedulerEvent } from '../../protocol/index.js';
 
 /** Effect is something the master decided to send; the runtime delivers it. */
 export type Effect =
   | { kind: 'framework'; frameworkId: string; event: SchedulerEvent }
-  | { kind: 'agent'; agentId: string; message: MasterToAgentInput }
+  | { kind: 'agent'; agentId: string; message: MasterToBatchingAgentInput }
   | { kind: 'allocate' };
 
 /** Outcome is a handler's answer to the caller plus the effects it decided. */

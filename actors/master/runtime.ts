@@ -4,11 +4,11 @@ import {
   AgentToMaster,
   LeaderAnnouncement,
   lastToken,
-  MasterToAgent,
+  MasterToBatchingAgent,
   OperatorCall,
   SchedulerCall,
   SchedulerEvent,
-  StampedMasterToAgent,
+  StampedMasterToBatchingAgent,
   StampedSchedulerEvent,
 } from '../../protocol/index.js';
 import { systemClock } from '../common/index.js';
@@ -122,10 +122,10 @@ export async function startMaster(opts: MasterOptions & { leader?: LeaderContext
         else if (!leader) {
           if (e.kind === 'framework')
             bus.publish(subjects.frameworkEvents(e.frameworkId), SchedulerEvent, e.event);
-          else bus.publish(subjects.agent(e.agentId), MasterToAgent, e.message);
+          else bus.publish(subjects.agent(e.agentId), MasterToBatchingAgent, e.message);
         } else if (e.kind === 'framework')
           bus.publish(subjects.frameworkEvents(e.frameworkId), StampedSchedulerEvent, { ...e.event, epoch });
-        else bus.publish(subjects.agent(e.agentId), StampedMasterToAgent, { ...e.message, epoch });
+        else bus.publish(subjects.agent(e.agentId), StampedMasterToBatchingAgent, { ...e.message, epoch });
       } catch (err) {
         log.error({ err, effect: e.kind }, 'could not deliver an effect');
       }

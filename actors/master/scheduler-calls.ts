@@ -1,6 +1,8 @@
 import {
+  AgentCapability,
   FrameworkStatus,
   isTerminal,
+  type MasterToBatchingAgentInput,
   Reason,
   RoleName,
   type SchedulerCall,
@@ -23,9 +25,10 @@ import {
 } from './bookkeeping.js';
 import { type Effect, MasterError, type Outcome } from './effects.js';
 import { reconcile } from './reconcile.js';
-import type { FrameworkRecord, MasterState } from './state.js';
+import type { FrameworkRecord, MasterState, TaskRecord } from './state.js';
 
 type Call<T extends SchedulerCall['type']> = Extract<SchedulerCall, { type: T }>;
+type RunTasks = Extract<MasterToBatchingAgentInput, { type: 'RUN_TASKS' }>;
 
 /**
  * handleSchedulerCall applies one framework call to the master's state. It validates first and
@@ -69,6 +72,8 @@ export function handleSchedulerCall(
       return ok(kill(fw, call.taskId, now, call.killPolicy));
     case 'ACKNOWLEDGE':
       return ok(acknowledge(state, fw, call));
+    case 'ACKNOWLEDGE_BATCH':
+      return ok(acknowledgeBatch(state, fw, call));
     case 'RECONCILE':
       return ok(
         reconcileCall(state, fw, call.tasks, now).map((status) => ({
@@ -194,6 +199,10 @@ function accept(state: MasterState, fw: FrameworkRecord, call: Call<'ACCEPT'>, n
   }
   const { role, agentId } = plan;
   const agent = state.agents.get(agentId);
+  // A BATCHING agent gets the tasks of one ACCEPT in one RUN_TASKS, in launch order.
+  const batch: RunTasks['tasks'] | undefined = agent?.info.capabilities?.includes(AgentCapability.BATCHING)
+    ? []
+    : undefined;
   for (const id of plan.usedOfferIds) takeOffer(state, id);
   for (const step of plan.steps) {
     if (step.type !== 'LAUNCH') {
@@ -211,8 +220,16 @@ function accept(state: MasterState, fw: FrameworkRecord, call: Call<'ACCEPT'>, n
     };
     state.allocator.use(fw.info.id, role, agentId, step.resources);
     addTask(state, { frameworkId: fw.info.id, agentId, role, info, status });
-    effects.push({ kind: 'agent', agentId, message: { type: 'RUN_TASK', framework: fw.info, task: info } });
+    if (batch) batch.push(info);
+    else
+      effects.push({ kind: 'agent', agentId, message: { type: 'RUN_TASK', framework: fw.info, task: info } });
   }
+  if (batch?.length)
+    effects.push({
+      kind: 'agent',
+      agentId,
+      message: { type: 'RUN_TASKS', framework: fw.info, tasks: batch },
+    });
   state.allocator.recover(
     fw.info.id,
     role,
@@ -285,6 +302,55 @@ export function kill(
  * framework's, runs on that agent, and that the uuid is one of the updates the master forwarded.
  */
 function acknowledge(state: MasterState, fw: FrameworkRecord, call: Call<'ACKNOWLEDGE'>): Effect[] {
+  const task = checkAck(state, fw, call);
+  acknowledged(fw, task, call.uuid);
+  return [
+    {
+      kind: 'agent',
+      agentId: call.agentId,
+      message: { type: 'STATUS_UPDATE_ACK', frameworkId: fw.info.id, taskId: call.taskId, uuid: call.uuid },
+    },
+  ];
+}
+
+/**
+ * acknowledgeBatch is many ACKNOWLEDGEs at once: every ack is checked first and one refused ack
+ * refuses the call, changing nothing. The acks are relayed one message per agent to BATCHING
+ * agents (STATUS_UPDATE_ACKS), one per ack to the others.
+ */
+function acknowledgeBatch(
+  state: MasterState,
+  fw: FrameworkRecord,
+  call: Call<'ACKNOWLEDGE_BATCH'>,
+): Effect[] {
+  const tasks = call.acks.map((ack) => checkAck(state, fw, ack));
+  const byAgent = new Map<string, { frameworkId: string; taskId: string; uuid: string }[]>();
+  const effects: Effect[] = [];
+  call.acks.forEach((ack, i) => {
+    acknowledged(fw, tasks[i], ack.uuid);
+    const relayed = { frameworkId: fw.info.id, taskId: ack.taskId, uuid: ack.uuid };
+    if (state.agents.get(ack.agentId)?.info.capabilities?.includes(AgentCapability.BATCHING)) {
+      const list = byAgent.get(ack.agentId);
+      if (list) list.push(relayed);
+      else byAgent.set(ack.agentId, [relayed]);
+    } else
+      effects.push({
+        kind: 'agent',
+        agentId: ack.agentId,
+        message: { type: 'STATUS_UPDATE_ACK', ...relayed },
+      });
+  });
+  for (const [agentId, acks] of byAgent)
+    effects.push({ kind: 'agent', agentId, message: { type: 'STATUS_UPDATE_ACKS', acks } });
+  return effects;
+}
+
+/** checkAck finds the task an ack is for, refusing it unless the task, its agent and the uuid match. */
+function checkAck(
+  state: MasterState,
+  fw: FrameworkRecord,
+  call: { agentId: string; taskId: string; uuid: string },
+): TaskRecord {
   const agent = state.agents.get(call.agentId);
   if (!agent) throw new MasterError('NOT_FOUND', `agent ${call.agentId} is unknown`);
   const task = findTask(fw, call.taskId);
@@ -298,14 +364,7 @@ function acknowledge(state: MasterState, fw: FrameworkRecord, call: Call<'ACKNOW
   if (!task.recentUuids?.includes(call.uuid)) {
     throw new MasterError('BAD_REQUEST', `uuid ${call.uuid} is not a status update of task ${call.taskId}`);
   }
-  acknowledged(fw, task, call.uuid);
-  return [
-    {
-      kind: 'agent',
-      agentId: call.agentId,
-      message: { type: 'STATUS_UPDATE_ACK', frameworkId: fw.info.id, taskId: call.taskId, uuid: call.uuid },
-    },
-  ];
+  return task;
 }
 
 function reconcileCall(

@@ -28,6 +28,8 @@ export const AgentToMaster = z.discriminatedUnion('type', [
   z.object({ type: z.literal('HEARTBEAT') }),
   z.object({ type: z.literal('STATUS_UPDATE'), update: StatusUpdate }),
   z.object({ type: z.literal('UNREGISTER') }),
+  /** Several updates at once; only to a master whose Registered lists BATCHING. */
+  z.object({ type: z.literal('STATUS_UPDATES'), updates: z.array(StatusUpdate).min(1).max(Limits.maxBatch) }),
 ]);
 export type AgentToMaster = z.infer<typeof AgentToMaster>;
 export type AgentToMasterInput = z.input<typeof AgentToMaster>;
@@ -37,8 +39,18 @@ export const Registered = z.object({
   agentId: Id,
   masterId: z.string(),
   heartbeatIntervalSeconds: z.number().positive(),
+  /** What the master understands beyond the base protocol (AgentCapability). */
+  capabilities: z.array(z.string().max(64)).max(32).optional(),
 });
 export type Registered = z.infer<typeof Registered>;
+
+/**
+ * AgentCapability names protocol additions that one side uses only when the other declares them
+ * (AgentInfo.capabilities from the agent, Registered.capabilities from the master).
+ * BATCHING: the agent takes RUN_TASKS and STATUS_UPDATE_ACKS; the master takes STATUS_UPDATES.
+ */
+export const AgentCapability = { BATCHING: 'BATCHING' } as const;
+export type AgentCapability = (typeof AgentCapability)[keyof typeof AgentCapability];
 
 /** MasterToAgent is the master -> agent edge, published on `agent(agentId)`. */
 export const MasterToAgent = z.discriminatedUnion('type', [
@@ -60,3 +72,29 @@ export const MasterToAgent = z.discriminatedUnion('type', [
 ]);
 export type MasterToAgent = z.infer<typeof MasterToAgent>;
 export type MasterToAgentInput = z.input<typeof MasterToAgent>;
+
+/**
+ * MasterToBatchingAgent is MasterToAgent plus the batched messages a BATCHING agent takes: the
+ * tasks of one ACCEPT in one RUN_TASKS, and the acknowledgements relayed at once in one
+ * STATUS_UPDATE_ACKS. An agent that does not declare BATCHING never gets them.
+ */
+export const MasterToBatchingAgent = z.discriminatedUnion('type', [
+  ...MasterToAgent.options,
+  z.object({
+    type: z.literal('RUN_TASKS'),
+    framework: FrameworkInfo,
+    tasks: z
+      .array(TaskInfo.required({ agentId: true }))
+      .min(1)
+      .max(Limits.maxTasksPerAccept),
+  }),
+  z.object({
+    type: z.literal('STATUS_UPDATE_ACKS'),
+    acks: z
+      .array(z.object({ frameworkId: Id, taskId: Id, uuid: z.string().min(1).max(64) }))
+      .min(1)
+      .max(Limits.maxBatch),
+  }),
+]);
+export type MasterToBatchingAgent = z.infer<typeof MasterToBatchingAgent>;
+export type MasterToBatchingAgentInput = z.input<typeof MasterToBatchingAgent>;

@@ -47,6 +47,8 @@ export const AgentInfo = z.object({
   attributes: z.record(z.string().max(128), z.string().max(1024)).default({}),
   bootId: z.string().max(128).optional(),
   version: z.string().max(64),
+  /** What the agent understands beyond the base protocol (AgentCapability); unknown names are kept and ignored. */
+  capabilities: z.array(z.string().max(64)).max(32).optional(),
 });
 export type AgentInfo = z.infer<typeof AgentInfo>;
 

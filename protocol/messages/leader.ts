@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MasterToAgent } from './agent.js';
+import { MasterToAgent, MasterToBatchingAgent } from './agent.js';
 import { SchedulerEvent } from './scheduler.js';
 
 /**
@@ -12,6 +12,10 @@ export const Epoch = z.object({ epoch: z.number().int().nonnegative().optional()
 /** StampedMasterToAgent is MasterToAgent with the sender's epoch. */
 export const StampedMasterToAgent = MasterToAgent.and(Epoch);
 export type StampedMasterToAgent = z.infer<typeof StampedMasterToAgent>;
+
+/** StampedMasterToBatchingAgent is MasterToBatchingAgent with the sender's epoch. */
+export const StampedMasterToBatchingAgent = MasterToBatchingAgent.and(Epoch);
+export type StampedMasterToBatchingAgent = z.infer<typeof StampedMasterToBatchingAgent>;
 
 /** StampedSchedulerEvent is SchedulerEvent with the sender's epoch. */
 export const StampedSchedulerEvent = SchedulerEvent.and(Epoch);

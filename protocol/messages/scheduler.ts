@@ -35,6 +35,14 @@ export const SchedulerCall = z.discriminatedUnion('type', [
     killPolicy: KillPolicy.optional(),
   }),
   z.object({ type: z.literal('ACKNOWLEDGE'), agentId: Id, taskId: Id, uuid: z.string().min(1).max(64) }),
+  /** Many ACKNOWLEDGEs in one call: all are checked first, and none applies if one is refused. */
+  z.object({
+    type: z.literal('ACKNOWLEDGE_BATCH'),
+    acks: z
+      .array(z.object({ agentId: Id, taskId: Id, uuid: z.string().min(1).max(64) }))
+      .min(1)
+      .max(Limits.maxBatch),
+  }),
   z.object({
     type: z.literal('RECONCILE'),
     tasks: z.array(z.object({ taskId: Id, agentId: Id.optional() })).max(Limits.maxReconcileTasks),

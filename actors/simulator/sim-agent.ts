@@ -2,7 +2,7 @@ import {
   type AgentInfo,
   type FrameworkInfo,
   isTerminal,
-  type MasterToAgent,
+  type MasterToBatchingAgent,
   Reason,
   type RunningTask,
   Source,
@@ -226,8 +226,8 @@ export interface Reaction {
   launched: SimTask[];
   /** REREGISTER asked for a new registration. */
   reregister?: boolean;
-  /** STATUS_UPDATE_ACK acknowledged this update. */
-  acked?: StatusUpdate;
+  /** STATUS_UPDATE_ACK(S) acknowledged these updates. */
+  acked: StatusUpdate[];
 }
 
 /**
@@ -237,22 +237,25 @@ export interface Reaction {
  */
 export function onControl(
   agent: SimAgent,
-  msg: MasterToAgent,
+  msg: MasterToBatchingAgent,
   defaultDurationMs: number,
   ctx: Ctx,
   ends: (t: SimTask, endsAt: number) => void,
 ): Reaction {
-  const out: Reaction = { send: [], launched: [] };
+  const out: Reaction = { send: [], launched: [], acked: [] };
   const push = (u: Outgoing | undefined) => {
     if (u) out.send.push(u);
   };
   switch (msg.type) {
-    case 'RUN_TASK': {
-      const r = launchTask(agent, msg.framework, msg.task, defaultDurationMs, ctx);
-      push(r.send);
-      if (r.task && r.endsAt !== undefined) {
-        out.launched.push(r.task);
-        ends(r.task, r.endsAt);
+    case 'RUN_TASK':
+    case 'RUN_TASKS': {
+      for (const task of msg.type === 'RUN_TASK' ? [msg.task] : msg.tasks) {
+        const r = launchTask(agent, msg.framework, task, defaultDurationMs, ctx);
+        push(r.send);
+        if (r.task && r.endsAt !== undefined) {
+          out.launched.push(r.task);
+          ends(r.task, r.endsAt);
+        }
       }
       return out;
     }
@@ -268,10 +271,13 @@ export function onControl(
       }
       return out;
     }
-    case 'STATUS_UPDATE_ACK': {
-      const r = acknowledge(agent, msg.frameworkId, msg.taskId, msg.uuid, ctx.now);
-      push(r.next);
-      out.acked = r.acked;
+    case 'STATUS_UPDATE_ACK':
+    case 'STATUS_UPDATE_ACKS': {
+      for (const a of msg.type === 'STATUS_UPDATE_ACK' ? [msg] : msg.acks) {
+        const r = acknowledge(agent, a.frameworkId, a.taskId, a.uuid, ctx.now);
+        push(r.next);
+        if (r.acked) out.acked.push(r.acked);
+      }
       return out;
     }
     case 'REREGISTER':

@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { encode, type Logger, type NatsBus, RemoteError, silentLogger } from '../../bus/index.js';
 import {
+  AgentCapability,
   AgentInfo,
   AgentToMaster,
   type AgentToMasterInput,
   type FrameworkInfo,
   isTerminal,
-  MasterToAgent,
+  Limits,
+  MasterToBatchingAgent,
   MEZZO_VERSION,
   Registered,
   type Resources,
@@ -59,6 +61,11 @@ export interface SimulatorOptions {
   registerTimeoutMs?: number;
   /** Random backoff in [0, base * 2^n] capped, between failed REGISTERs (default 1 s, 60 s). */
   registrationBackoff?: { baseMs: number; capMs: number };
+  /**
+   * Declare BATCHING (default true): take RUN_TASKS and STATUS_UPDATE_ACKS, and send the updates
+   * of one turn of the event loop as one STATUS_UPDATES when the master takes them.
+   */
+  batching?: boolean;
   /** Validate every outgoing message against the schema (default true; benchmarks may skip it). */
   validateOutgoing?: boolean;
   /** Tasks each agent holds before it first registers (by agent index). */
@@ -99,6 +106,8 @@ export interface Simulator {
 interface Entry {
   agent: SimAgent;
   toMaster: string;
+  /** Updates to send at the end of this turn of the event loop. */
+  outbox: StatusUpdate[];
 }
 
 /**
@@ -156,8 +165,30 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     if (retry) stats.retries++;
     else if (opts.onAcked && update.status.uuid && !firstSent.has(update.status.uuid))
       firstSent.set(update.status.uuid, clock.now());
-    publish(e, { type: 'STATUS_UPDATE', update });
+    e.outbox.push(update);
+    if (e.outbox.length === 1) dirty.push(e);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
   };
+  /** flush sends what each agent queued this turn: one STATUS_UPDATES to a master that takes them. */
+  const dirty: Entry[] = [];
+  let flushScheduled = false;
+  const flush = () => {
+    flushScheduled = false;
+    for (const e of dirty.splice(0)) {
+      const updates = e.outbox.splice(0);
+      if (e.agent.phase !== SimPhase.REGISTERED) continue;
+      if (!masterBatches || updates.length === 1) {
+        for (const update of updates) publish(e, { type: 'STATUS_UPDATE', update });
+        continue;
+      }
+      for (let i = 0; i < updates.length; i += Limits.maxBatch)
+        publish(e, { type: 'STATUS_UPDATES', updates: updates.slice(i, i + Limits.maxBatch) });
+    }
+  };
+  let masterBatches = false;
 
   for (let i = 0; i < opts.agents; i++) {
     const id = `${idPrefix}-${i}`;
@@ -167,9 +198,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       resources: opts.resources,
       attributes: opts.attributes ?? {},
       version: MEZZO_VERSION,
+      capabilities: opts.batching === false ? [] : [AgentCapability.BATCHING],
     });
     const agent = createSimAgent(info);
-    const e: Entry = { agent, toMaster: subjects.masterAgent(id) };
+    const e: Entry = { agent, toMaster: subjects.masterAgent(id), outbox: [] };
     for (const s of opts.seed?.(i, id) ?? []) seedTask(e, s);
     entries.set(id, e);
     list.push(e);
@@ -245,6 +277,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       agent.masterId = r.masterId;
       agent.attempts = 0;
       heartbeatMs = r.heartbeatIntervalSeconds * 1000;
+      masterBatches = opts.batching !== false && !!r.capabilities?.includes(AgentCapability.BATCHING);
       stats.registered++;
       // Whatever was in flight before (re-)registering goes again now.
       const now = clock.now();
@@ -273,7 +306,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
 
   // --- control messages ---------------------------------------------------------------------
   const controlPrefix = `${subjects.prefix}.agent.`;
-  const unlisten = bus.listen(subjects.agentAll(), MasterToAgent, (msg, { subject }) => {
+  const unlisten = bus.listen(subjects.agentAll(), MasterToBatchingAgent, (msg, { subject }) => {
     const id = subject.slice(controlPrefix.length, subject.length - '.control'.length);
     const e = entries.get(id);
     if (!e || stopped || e.agent.phase === SimPhase.STOPPED) return;
@@ -287,14 +320,14 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     stats.launched += r.launched.length;
     for (const u of r.send) sendUpdate(e, u);
     for (const t of immediate) finish(e, t);
-    if (r.acked) {
+    for (const acked of r.acked) {
       stats.acks++;
-      if (isTerminal(r.acked.status.state)) stats.terminalAcked++;
-      const uuid = r.acked.status.uuid;
+      if (isTerminal(acked.status.state)) stats.terminalAcked++;
+      const uuid = acked.status.uuid;
       if (opts.onAcked && uuid) {
         const at = firstSent.get(uuid);
         firstSent.delete(uuid);
-        if (at !== undefined) opts.onAcked(r.acked, at, c.now);
+        if (at !== undefined) opts.onAcked(acked, at, c.now);
       }
     }
     if (msg.type === 'SHUTDOWN' && wasRegistered) stats.registered--;

@@ -45,7 +45,7 @@ export async function startBenchEnv(
       subjects: makeSubjects(prefix),
       master,
       async bus(name) {
-        const nc = await connectNats({ servers: s.url, name, log: silentLogger });
+        const nc = await connectNats({ servers: s.url, name, log: silentLogger, noAsyncTraces: true });
         const b = new NatsBus(nc, silentLogger, 64 * 1024 * 1024);
         buses.push(b);
         return b;

@@ -38,6 +38,8 @@ export interface LoadOptions {
   /** A task id prefix, so that two runs against one master never reuse an id. */
   taskPrefix?: string;
   role?: string;
+  /** Acknowledge the updates of one turn of the event loop in one ACKNOWLEDGE_BATCH (default true). */
+  batchAcks?: boolean;
   log?: Logger;
   now?: () => number;
 }
@@ -92,6 +94,8 @@ interface Instance {
   nextSubmit: number;
   nextLaunch: number;
   suppressed: boolean;
+  /** Updates to acknowledge at the end of this turn. */
+  acks: TaskStatus[];
 }
 
 /**
@@ -143,6 +147,7 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
       nextSubmit: first,
       nextLaunch: first,
       suppressed: false,
+      acks: [],
     });
     first += count;
   }
@@ -234,15 +239,39 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
       }
     }
     if (!status.uuid || !inst.scheduler) return;
-    const terminal = isTerminal(status.state);
-    inst.scheduler.acknowledge(status).then(
-      () => {
-        stats.acks++;
-        if (terminal) stats.terminalAcked++;
-      },
+    if (opts.batchAcks === false) return ackOne(inst, status);
+    inst.acks.push(status);
+    if (inst.acks.length === 1) setImmediate(() => ackBatch(inst));
+  };
+  const acked = (status: TaskStatus) => {
+    stats.acks++;
+    if (isTerminal(status.state)) stats.terminalAcked++;
+  };
+  const ackOne = (inst: Instance, status: TaskStatus) => {
+    inst.scheduler?.acknowledge(status).then(
+      () => acked(status),
       (err) => {
         stats.ackErrors++;
         log.debug({ err, taskId: status.taskId }, 'acknowledge failed');
+      },
+    );
+  };
+  /** ackBatch sends one ACKNOWLEDGE_BATCH; if the master refuses it, each ack goes on its own. */
+  const ackBatch = (inst: Instance) => {
+    const statuses = inst.acks.splice(0, Limits.maxBatch);
+    if (inst.acks.length > 0) setImmediate(() => ackBatch(inst));
+    const acks = statuses.map((s) => ({
+      agentId: s.agentId as string,
+      taskId: s.taskId,
+      uuid: s.uuid as string,
+    }));
+    inst.scheduler?.call({ type: 'ACKNOWLEDGE_BATCH', acks }).then(
+      () => {
+        for (const s of statuses) acked(s);
+      },
+      (err) => {
+        log.debug({ err }, 'ACKNOWLEDGE_BATCH refused; acknowledging one by one');
+        for (const s of statuses) ackOne(inst, s);
       },
     );
   };

@@ -139,7 +139,7 @@ describe('simulated agents against a real master', () => {
         },
       )
       .toBe(10);
-    expect(master().state().agents).toHaveLength(5);
+    await expect.poll(() => master().state().agents.length, { timeout: 10_000 }).toBe(5);
     const s = await run.until(run.done, 30_000);
     expect(s).toMatchObject({ finished: 10, failed: 0, terminalAcked: 10 });
   });

@@ -156,16 +156,16 @@ describe('mezzo up runs the built-in frameworks; apply, get, describe, scale, lo
       { timeoutMs: 60_000, what: 'doomed to fail' },
     );
     expect(d.stdout).toMatch(/Last failure: job-doomed-\S+-0-1: TASK_FAILED.*exit code 4/);
+    let last = '';
     await poll(
-      async () =>
-        (await mezzo(data, ['describe', 'job', 'fine'])).stdout.includes('Phase:       Succeeded')
-          ? true
-          : undefined,
-      {
-        timeoutMs: 60_000,
-        what: 'fine to succeed',
+      async () => {
+        last = (await mezzo(data, ['describe', 'job', 'fine'])).stdout;
+        return last.includes('Phase:       Succeeded') ? true : undefined;
       },
-    );
+      { timeoutMs: 90_000, what: 'fine to succeed' },
+    ).catch((err) => {
+      throw new Error(`${(err as Error).message}; last describe:\n${last}`);
+    });
     const jobs = await mezzo(data, ['get', 'jobs']);
     expect(jobs.stdout).toMatch(/doomed\s+Failed\s+0\/1/);
     expect(jobs.stdout).toMatch(/fine\s+Succeeded\s+3\/3/);

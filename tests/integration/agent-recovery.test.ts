@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointDir, ENDED_WHILE_DOWN } from '../../actors/agent/index.js';
 import { type MasterHandle, startMaster } from '../../actors/master/index.js';
 import { silentLogger } from '../../bus/index.js';
@@ -97,6 +97,8 @@ function taskPid(workDir: string, frameworkId: string, taskId: string): number |
 function executorPidOf(workDir: string, agentId: string, taskId: string): number | undefined {
   const dir = checkpointDir(workDir, agentId);
   for (const name of readdirSync(dir)) {
+    // Skip a write in flight (`.<containerId>.json.tmp`).
+    if (name.startsWith('.') || !name.endsWith('.json')) continue;
     const cp = JSON.parse(readFileSync(join(dir, name), 'utf8'));
     if (cp.taskId === taskId) return cp.executorPid;
   }
@@ -173,6 +175,15 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
       log: silentLogger,
       config: { allocationIntervalMs: 100, agentHeartbeatIntervalSeconds: 1 },
     });
+  });
+
+  // A test that failed half-way must not leave its agent to take the next test's tasks.
+  afterEach(async () => {
+    for (const a of agents) {
+      if (a.child.exitCode !== null || a.child.signalCode !== null) continue;
+      a.child.kill('SIGTERM');
+      await exited(a.child).catch(() => a.child.kill('SIGKILL'));
+    }
   });
 
   afterAll(async () => {
@@ -290,6 +301,11 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     // The held framework never acknowledges: its TASK_STARTING stays at the head of the agent's queue.
     await waitFor(() => held.states('held-1').includes('TASK_STARTING'), 30_000, 'held-1 STARTING');
     const starting = held.latest('held-1');
+    await waitFor(
+      () => taskPid(workDir, plain.scheduler.frameworkId, 'plain-1') !== undefined,
+      10_000,
+      'plain-1 pid',
+    );
     const plainPid = taskPid(workDir, plain.scheduler.frameworkId, 'plain-1') as number;
     const heldPid = taskPid(workDir, held.scheduler.frameworkId, 'held-1') as number;
     taskPids.push(plainPid, heldPid);
@@ -359,6 +375,11 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     const agentId = first.registeredId() as string;
     const fw = await startFramework(nats, 'orphaned', true, [task('orphan')]);
     await waitFor(() => fw.states('orphan').includes('TASK_RUNNING'), 30_000, 'orphan to run');
+    await waitFor(
+      () => taskPid(workDir, fw.scheduler.frameworkId, 'orphan') !== undefined,
+      10_000,
+      "orphan's pid",
+    );
     const pid = taskPid(workDir, fw.scheduler.frameworkId, 'orphan') as number;
     taskPids.push(pid);
     const executorPid = executorPidOf(workDir, agentId, 'orphan') as number;
@@ -395,6 +416,11 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     const agentId = first.registeredId() as string;
     const fw = await startFramework(nats, 'cleaned', true, [task('doomed')]);
     await waitFor(() => fw.states('doomed').includes('TASK_RUNNING'), 30_000, 'doomed to run');
+    await waitFor(
+      () => taskPid(workDir, fw.scheduler.frameworkId, 'doomed') !== undefined,
+      10_000,
+      "doomed's pid",
+    );
     const pid = taskPid(workDir, fw.scheduler.frameworkId, 'doomed') as number;
     taskPids.push(pid);
 

@@ -38,6 +38,8 @@ export interface LoadOptions {
   /** A task id prefix, so that two runs against one master never reuse an id. */
   taskPrefix?: string;
   role?: string;
+  /** Tasks launched and not yet RUNNING, over all frameworks (default 5000): the framework's backpressure. */
+  maxInFlight?: number;
   /** Acknowledge the updates of one turn of the event loop in one ACKNOWLEDGE_BATCH (default true). */
   batchAcks?: boolean;
   log?: Logger;
@@ -94,6 +96,10 @@ interface Instance {
   nextSubmit: number;
   nextLaunch: number;
   suppressed: boolean;
+  /** Offers held until tasks may be launched on them. */
+  pool: Offer[];
+  /** Tasks launched and not yet RUNNING (or ended). */
+  inFlight: number;
   /** Updates to acknowledge at the end of this turn. */
   acks: TaskStatus[];
 }
@@ -134,6 +140,8 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
     declines: 0,
   };
   const fromAccept = opts.ratePerSecond === undefined;
+  const maxInFlight = Math.max(16, Math.ceil((opts.maxInFlight ?? 5000) / K));
+  const maxPool = 256;
   let stopped = false;
 
   const instances: Instance[] = [];
@@ -147,6 +155,8 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
       nextSubmit: first,
       nextLaunch: first,
       suppressed: false,
+      pool: [],
+      inFlight: 0,
       acks: [],
     });
     first += count;
@@ -166,65 +176,94 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
       inst.suppressed = false;
       inst.scheduler.revive().catch((err) => log.debug({ err }, 'revive failed'));
     }
+    pump(inst);
+  };
+
+  /** launchOn packs `n` waiting tasks into one ACCEPT of the offer. */
+  const launchOn = (inst: Instance, s: Scheduler, offer: Offer, n: number) => {
+    const t = now();
+    const tasks = [];
+    const seqs: number[] = [];
+    for (let k = 0; k < n; k++) {
+      const seq = inst.nextLaunch++;
+      seqs.push(seq);
+      state[seq] = T_LAUNCHED;
+      if (fromAccept) submittedAt[seq] = t;
+      tasks.push({
+        taskId: `${taskPrefix}-${seq}`,
+        name: 'load',
+        agentId: offer.agentId,
+        resources: opts.taskResources,
+        command: { value: 'true' },
+        ...(labels ? { labels } : {}),
+      });
+    }
+    inst.inFlight += n;
+    stats.launched += n;
+    stats.accepts++;
+    s.launch(offer.id, tasks).catch((err) => {
+      stats.launchErrors++;
+      log.warn({ err, offerId: offer.id }, 'ACCEPT failed');
+      for (const seq of seqs) {
+        if (state[seq] === T_LAUNCHED) {
+          state[seq] = T_ENDED;
+          inst.inFlight--;
+          stats.failed++;
+        }
+      }
+    });
+  };
+
+  /**
+   * pump launches waiting tasks on pooled offers while fewer than maxInFlight are on their way to
+   * RUNNING; once every task is launched the pool is declined and the framework suppresses itself.
+   */
+  const pump = (inst: Instance) => {
+    const s = inst.scheduler;
+    if (!s) return;
+    const idle: string[] = [];
+    while (
+      !stopped &&
+      inst.pool.length > 0 &&
+      inst.inFlight < maxInFlight &&
+      inst.nextLaunch < inst.nextSubmit
+    ) {
+      const offer = inst.pool.shift() as Offer;
+      const n = Math.min(
+        inst.nextSubmit - inst.nextLaunch,
+        maxInFlight - inst.inFlight,
+        tasksThatFit(offer.resources, opts.taskResources, perOffer),
+      );
+      if (n > 0) launchOn(inst, s, offer, n);
+      else idle.push(offer.id);
+    }
+    const allLaunched = inst.nextLaunch >= inst.first + inst.count;
+    if (stopped || allLaunched) idle.push(...inst.pool.splice(0).map((o) => o.id));
+    else if (inst.pool.length > maxPool) idle.push(...inst.pool.splice(maxPool).map((o) => o.id));
+    if (idle.length > 0) {
+      stats.declines += idle.length;
+      s.decline(idle, { refuseSeconds: allLaunched ? 3600 : 1 }).catch(() => {});
+    }
+    if (inst.nextLaunch >= inst.nextSubmit && inst.pool.length === 0 && !inst.suppressed) {
+      inst.suppressed = true;
+      s.suppress().catch(() => {});
+    }
   };
 
   const onOffers = (inst: Instance, offers: Offer[]) => {
-    const s = inst.scheduler;
-    if (!s) return;
     stats.offers += offers.length;
-    const idle: string[] = [];
-    for (const offer of offers) {
-      const waiting = inst.nextSubmit - inst.nextLaunch;
-      const n = Math.min(waiting, tasksThatFit(offer.resources, opts.taskResources, perOffer));
-      if (stopped || n <= 0) {
-        idle.push(offer.id);
-        continue;
-      }
-      const t = now();
-      const tasks = [];
-      const seqs: number[] = [];
-      for (let k = 0; k < n; k++) {
-        const seq = inst.nextLaunch++;
-        seqs.push(seq);
-        state[seq] = T_LAUNCHED;
-        if (fromAccept) submittedAt[seq] = t;
-        tasks.push({
-          taskId: `${taskPrefix}-${seq}`,
-          name: 'load',
-          agentId: offer.agentId,
-          resources: opts.taskResources,
-          command: { value: 'true' },
-          ...(labels ? { labels } : {}),
-        });
-      }
-      stats.launched += n;
-      stats.accepts++;
-      s.launch(offer.id, tasks).catch((err) => {
-        stats.launchErrors++;
-        log.warn({ err, offerId: offer.id }, 'ACCEPT failed');
-        for (const seq of seqs) {
-          if (state[seq] === T_LAUNCHED) {
-            state[seq] = T_ENDED;
-            stats.failed++;
-          }
-        }
-      });
-    }
-    if (idle.length > 0) {
-      const allDone = inst.nextSubmit >= inst.first + inst.count;
-      stats.declines += idle.length;
-      s.decline(idle, { refuseSeconds: allDone ? 3600 : 1 }).catch(() => {});
-      if (inst.nextLaunch >= inst.nextSubmit && !inst.suppressed) {
-        inst.suppressed = true;
-        s.suppress().catch(() => {});
-      }
-    }
+    inst.pool.push(...offers);
+    pump(inst);
   };
 
   const onUpdate = (inst: Instance, status: TaskStatus) => {
     const seq = seqOf(status.taskId);
     if (!(seq >= inst.first && seq < inst.first + inst.count)) return;
     const was = state[seq];
+    if (was === T_LAUNCHED && (status.state === TaskState.RUNNING || isTerminal(status.state))) {
+      inst.inFlight--;
+      setImmediate(() => pump(inst));
+    }
     if (status.state === TaskState.RUNNING && was !== T_RUNNING && was !== T_ENDED) {
       state[seq] = T_RUNNING;
       stats.running++;
@@ -292,6 +331,9 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
         requestTimeoutMs: 30_000,
         handlers: {
           offers: (offers) => onOffers(inst, offers),
+          rescind: (offerId) => {
+            inst.pool = inst.pool.filter((o) => o.id !== offerId);
+          },
           update: (status) => onUpdate(inst, status),
         },
       });

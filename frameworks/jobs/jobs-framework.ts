@@ -27,7 +27,6 @@ import {
   jobTaskId,
   launched,
   newJob,
-  nextWakeup,
   taskUpdated,
 } from './progress.js';
 
@@ -221,9 +220,8 @@ function jobsLogic(host: AppHost): AppLogic {
           continue;
         }
         if (job.phase !== 'Running') continue;
-        const wake = nextWakeup(job);
-        const waitingLaunch = jobPlan(job, now).launch.length > 0;
-        if (waitingLaunch && (wake === undefined || wake <= now)) await reviveSoon(now);
+        // Completions waiting out a backoff are not in the plan until their retry time.
+        if (jobPlan(job, now).launch.length > 0) await reviveSoon(now);
       }
     },
 

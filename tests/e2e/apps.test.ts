@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +114,37 @@ describe('mezzo up runs the built-in frameworks; apply, get, describe, scale, lo
       { timeoutMs: 30_000, what: 'health check requests in the logs' },
     );
     expect(logs.code).toBe(0);
+  }, 150_000);
+
+  it('shows the diff of a changed spec and follows its rollout; logs -f follows live output', async () => {
+    const changed = join(data, 'web-v2.yaml');
+    writeFileSync(
+      changed,
+      readFileSync('examples/web.yaml', 'utf8').replace('GREETING: hello', 'GREETING: bonjour'),
+    );
+    const r = await mezzo(data, ['apply', '-f', changed, '--timeout', '90'], 120_000);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('service/web updated (version 2)');
+    expect(r.stdout).toContain('  env.GREETING: "hello" -> "bonjour"');
+    expect(r.stdout).toMatch(/web: version 2 · \d\/3 healthy · \d instance\(s\) · \d old/);
+    expect(r.stdout).toContain('service/web rolled out');
+
+    const child = spawn(process.execPath, [MEZZO, 'logs', 'web', '-f'], {
+      env: { ...process.env, MEZZO_DATA: data, MEZZO_NATS_URL: '', MEZZO_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    try {
+      // The tail first, then live lines from the health checks every second.
+      await waitFor(() => /\[svc-web-\S+\] .*GET \//.test(err), 20_000, 'the recent output');
+      const seen = err.length;
+      await waitFor(() => /\[svc-web-\S+\] .*GET \//.test(err.slice(seen)), 20_000, 'live output');
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
   }, 150_000);
 
   it('scales a service down, then deletes it', async () => {

@@ -45,6 +45,8 @@ export interface AgentSettings {
   statusUpdateRetryCapMs: number;
   defaultKillGracePeriodSeconds: number;
   registrationBackoff: BackoffPolicy;
+  /** How long a reattached executor has to REGISTER again before it is killed (default 5000). */
+  executorReregistrationTimeoutMs?: number;
 }
 
 /** AgentContext is the agent actor's whole state: plain, serializable data. */

@@ -27,4 +27,5 @@ export type AgentEffect =
   | { kind: 'scheduleRetry'; key: string; uuid: string; delayMs: number }
   | { kind: 'cancelRetry'; key: string }
   | { kind: 'scheduleKillEscalation'; key: string; delayMs: number }
-  | { kind: 'cancelKillEscalation'; key: string };
+  | { kind: 'cancelKillEscalation'; key: string }
+  | { kind: 'scheduleReregistrationTimeout'; key: string; delayMs: number };

@@ -27,6 +27,7 @@ export {
   processStartTime,
 } from './process-liveness.js';
 export {
+  DEFAULT_REREGISTRATION_TIMEOUT_MS,
   ENDED_WHILE_DOWN,
   planRecovery,
   RecoverMode,

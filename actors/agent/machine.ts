@@ -12,6 +12,7 @@ import { type CheckpointOp, checkpointOps } from './checkpoint.js';
 import type { ExecutorLaunch, Signal } from './effects.js';
 import { executorExited, executorMessage } from './executor-messages.js';
 import { masterMessage } from './master-messages.js';
+import { executorReattached, reregistrationTimeout } from './recovery.js';
 import { type RegistrationRequest, registrationRequest } from './registration.js';
 import { forwardAll, retryUpdate } from './status-forwarding.js';
 import * as Q from './status-update-queue.js';
@@ -41,7 +42,10 @@ export type AgentEvent =
     }
   | { type: 'STOP' }
   | { type: 'RETRY_UPDATE'; key: string; uuid: string }
-  | { type: 'KILL_ESCALATION'; key: string };
+  | { type: 'KILL_ESCALATION'; key: string }
+  /** The runtime took back a live executor of the previous run (recovery). */
+  | { type: 'EXECUTOR_REATTACHED'; key: string }
+  | { type: 'REREGISTRATION_TIMEOUT'; key: string };
 
 /** route is the agent's routing table: each event to its pure handler. */
 export function route(c: AgentContext, e: AgentEvent): Step {
@@ -60,6 +64,10 @@ export function route(c: AgentContext, e: AgentEvent): Step {
       return retryUpdate(c, e.key, e.uuid);
     case 'KILL_ESCALATION':
       return killEscalation(c, e.key);
+    case 'EXECUTOR_REATTACHED':
+      return executorReattached(c, e.key);
+    case 'REREGISTRATION_TIMEOUT':
+      return reregistrationTimeout(c, e.key);
     default:
       return unchanged(c);
   }
@@ -146,6 +154,12 @@ function perform(enqueue: Enqueue, context: AgentContext, step: Step): void {
       case 'cancelKillEscalation':
         enqueue.cancel(killId(e.key));
         break;
+      case 'scheduleReregistrationTimeout':
+        enqueue.raise(
+          { type: 'REREGISTRATION_TIMEOUT', key: e.key },
+          { id: `reregister:${e.key}`, delay: e.delayMs },
+        );
+        break;
     }
   }
 }
@@ -181,6 +195,8 @@ export const agentMachine = agentSetup.createMachine({
     EXECUTOR_EXITED: { actions: handle },
     RETRY_UPDATE: { actions: handle },
     KILL_ESCALATION: { actions: handle },
+    EXECUTOR_REATTACHED: { actions: handle },
+    REREGISTRATION_TIMEOUT: { actions: handle },
     STOP: { target: '.stopping' },
   },
   states: {

@@ -1,6 +1,7 @@
 import type { FrameworkInfo } from '../../protocol/index.js';
-import { type AgentContext, type TaskRecord, taskKey } from './agent-state.js';
+import { type AgentContext, type Step, type TaskRecord, taskKey, unchanged } from './agent-state.js';
 import type { TaskCheckpoint } from './checkpoint.js';
+import type { AgentEffect } from './effects.js';
 import type { ProcessProbe } from './process-liveness.js';
 import type { UpdateQueues, UpdateStream } from './status-update-queue.js';
 
@@ -159,3 +160,46 @@ export function recoveredContext(base: AgentContext, plan: RecoveryPlan): AgentC
 
 /** ENDED_WHILE_DOWN is the message of the update a task gets when its executor ended while the agent was down. */
 export const ENDED_WHILE_DOWN = 'Executor terminated while the agent was down';
+
+/** DEFAULT_REREGISTRATION_TIMEOUT_MS is how long a reattached executor has to REGISTER again (Mesos `--executor_reregistration_timeout`). */
+export const DEFAULT_REREGISTRATION_TIMEOUT_MS = 5000;
+
+/**
+ * executorReattached tells a live executor of the previous run to RECONNECT. One whose task has a
+ * pid must answer with REGISTER within the re-registration timeout, or it is killed; a Docker
+ * task's executor has no pid to tell, and speaks only when it has an update to resend.
+ */
+export function executorReattached(s: AgentContext, key: string): Step {
+  const rec = s.tasks[key];
+  if (!rec || rec.executorExited) return unchanged(s);
+  const effects: AgentEffect[] = [
+    { kind: 'sendToExecutor', executorId: rec.executorId, message: { type: 'RECONNECT' } },
+  ];
+  if (rec.taskPid !== undefined && !rec.executorRegistered)
+    effects.push({
+      kind: 'scheduleReregistrationTimeout',
+      key,
+      delayMs: s.settings.executorReregistrationTimeoutMs ?? DEFAULT_REREGISTRATION_TIMEOUT_MS,
+    });
+  return unchanged(s, ...effects);
+}
+
+/**
+ * reregistrationTimeout kills a reattached executor that has not registered again in time, with
+ * its task's group: the executor watch then sees it gone and the task is failed
+ * (REASON_EXECUTOR_TERMINATED), as Mesos shuts down an executor that does not re-register.
+ */
+export function reregistrationTimeout(s: AgentContext, key: string): Step {
+  const rec = s.tasks[key];
+  if (!rec || rec.executorExited || rec.executorRegistered) return unchanged(s);
+  const effects: AgentEffect[] = [
+    {
+      kind: 'warn',
+      message: 'a reattached executor did not register again in time: killing it',
+      fields: { key, executorId: rec.executorId },
+    },
+  ];
+  for (const pgid of [rec.executorPid, rec.taskPid])
+    if (pgid !== undefined) effects.push({ kind: 'signalProcessGroup', pgid, signal: 'SIGKILL' });
+  return unchanged(s, ...effects);
+}

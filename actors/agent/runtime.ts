@@ -33,7 +33,12 @@ import { loadIdentity } from './identity.js';
 import { type AgentEvent, agentMachine } from './machine.js';
 import { readMachineFacts } from './machine-facts.js';
 import { probeProcess, processStartTime } from './process-liveness.js';
-import { ENDED_WHILE_DOWN, RecoverMode, recoveredContext } from './recovery.js';
+import {
+  DEFAULT_REREGISTRATION_TIMEOUT_MS,
+  ENDED_WHILE_DOWN,
+  RecoverMode,
+  recoveredContext,
+} from './recovery.js';
 import { recoverCheckpoint } from './recovery-run.js';
 import type { RegistrationRequest } from './registration.js';
 import { detectResources } from './resource-detection.js';
@@ -110,6 +115,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     statusUpdateRetryCapMs: 60_000,
     defaultKillGracePeriodSeconds: config.defaultKillGracePeriodSeconds ?? 3,
     registrationBackoff: config.registrationBackoff ?? { baseMs: 1000, capMs: 60_000 },
+    executorReregistrationTimeoutMs:
+      config.executorReregistrationTimeoutMs ?? DEFAULT_REREGISTRATION_TIMEOUT_MS,
   };
 
   const send = (event: AgentEvent) => {
@@ -290,9 +297,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   // ended ones reported, which fails their tasks unless a terminal update was already taken.
   for (const r of recovered.plan.reattach) {
     watch.watch(r.key, r.pid, r.startTime);
-    guarded('reconnect an executor', () =>
-      bus.publish(subjects.executor(agentId, r.executorId), AgentToExecutor, { type: 'RECONNECT' }),
-    );
+    send({ type: 'EXECUTOR_REATTACHED', key: r.key });
   }
   for (const key of recovered.plan.ended)
     send(stamp({ type: 'EXECUTOR_EXITED', key, code: null, signal: null, message: ENDED_WHILE_DOWN }));

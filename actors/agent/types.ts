@@ -51,6 +51,11 @@ export interface AgentConfig {
    * acknowledge its terminal update before it exits anyway (default 15 min).
    */
   recoveryTimeoutMs?: number;
+  /**
+   * How long (ms) an executor the agent took back after a restart has to REGISTER again before it
+   * is killed and its task failed (default 5000; Mesos `--executor_reregistration_timeout`).
+   */
+  executorReregistrationTimeoutMs?: number;
   /** Plays the Docker probe (tests of an agent without Docker): true, or why not. */
   probeDocker?: (socketPath: string) => Promise<true | string>;
 }

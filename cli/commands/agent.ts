@@ -23,6 +23,7 @@ export interface AgentFlags extends ConfigFlags {
   dockerSocket?: string;
   recover?: string;
   recoveryTimeout?: string;
+  executorReregistrationTimeout?: string;
 }
 
 /** parseRecover reads `--recover reconnect|cleanup` and refuses anything else. */
@@ -36,15 +37,25 @@ export function parseRecover(text: string): RecoverMode {
   return text as RecoverMode;
 }
 
-/** parseRecoveryTimeout reads `--recovery-timeout <seconds>` (1 s to 7 days) as milliseconds. */
-export function parseRecoveryTimeout(text: string): number {
+/** parseSeconds reads a flag's whole number of seconds within [1, max] as milliseconds. */
+function parseSeconds(flag: string, text: string, max: number): number {
   const seconds = /^[0-9]{1,6}$/.test(text) ? Number(text) : Number.NaN;
-  if (!(seconds >= 1 && seconds <= 7 * 24 * 3600))
+  if (!(seconds >= 1 && seconds <= max))
     throw new CliError(
-      `--recovery-timeout must be a whole number of seconds from 1 to 604800; got ${JSON.stringify(text)}`,
+      `${flag} must be a whole number of seconds from 1 to ${max}; got ${JSON.stringify(text)}`,
       ExitCode.USAGE,
     );
   return seconds * 1000;
+}
+
+/** parseRecoveryTimeout reads `--recovery-timeout <seconds>` (1 s to 7 days) as milliseconds. */
+export function parseRecoveryTimeout(text: string): number {
+  return parseSeconds('--recovery-timeout', text, 7 * 24 * 3600);
+}
+
+/** parseReregistrationTimeout reads `--executor-reregistration-timeout <seconds>` (1 s to 1 h) as milliseconds. */
+export function parseReregistrationTimeout(text: string): number {
+  return parseSeconds('--executor-reregistration-timeout', text, 3600);
 }
 
 /** parseIsolation reads `--isolation posix,cgroups/mem` and refuses names it does not know. */
@@ -69,6 +80,10 @@ export async function agent(flags: AgentFlags, streams: Streams): Promise<number
   const recover = flags.recover !== undefined ? parseRecover(flags.recover) : undefined;
   const recoveryTimeoutMs =
     flags.recoveryTimeout !== undefined ? parseRecoveryTimeout(flags.recoveryTimeout) : undefined;
+  const reregistrationMs =
+    flags.executorReregistrationTimeout !== undefined
+      ? parseReregistrationTimeout(flags.executorReregistrationTimeout)
+      : undefined;
   try {
     if (flags.resources) R.parseResources(flags.resources);
     if (flags.attributes) R.parseAttributes(flags.attributes);
@@ -99,6 +114,7 @@ export async function agent(flags: AgentFlags, streams: Streams): Promise<number
         ...(flags.dockerSocket ? { dockerSocket: resolve(flags.dockerSocket) } : {}),
         ...(recover ? { recover } : {}),
         ...(recoveryTimeoutMs !== undefined ? { recoveryTimeoutMs } : {}),
+        ...(reregistrationMs !== undefined ? { executorReregistrationTimeoutMs: reregistrationMs } : {}),
       },
     });
     teardown.add('agent', () => handle.stop(), 60_000);
@@ -144,6 +160,10 @@ export function agentCommand(box: ExitBox, streams: Streams): Command {
       .option(
         '--recovery-timeout <seconds>',
         "how long a checkpointing framework's executor waits for a restarting agent (default 900)",
+      )
+      .option(
+        '--executor-reregistration-timeout <seconds>',
+        'how long an executor taken back after a restart has to register again before it is killed (default 5)',
       ),
   ).action(action(box, streams, (opts: AgentFlags) => agent(opts, streams)));
 }

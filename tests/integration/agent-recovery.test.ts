@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import { checkpointDir, ENDED_WHILE_DOWN } from '../../actors/agent/index.js';
 import { type MasterHandle, startMaster } from '../../actors/master/index.js';
 import { silentLogger } from '../../bus/index.js';
@@ -173,7 +173,18 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
       bus: await nats.bus('master'),
       subjects: makeSubjects(nats.prefix),
       log: silentLogger,
-      config: { allocationIntervalMs: 100, agentHeartbeatIntervalSeconds: 1 },
+      // Agents are down for a while in these tests, longer on a loaded machine: never let the
+      // master take them for unreachable meanwhile (that would make their tasks TASK_LOST).
+      config: { allocationIntervalMs: 100, agentHeartbeatIntervalSeconds: 2, maxMissedAgentHeartbeats: 90 },
+    });
+  });
+
+  // What the agents said helps to tell a slow machine from a bug.
+  beforeEach(() => {
+    const before = agents.length;
+    onTestFailed(() => {
+      for (const a of agents.slice(before))
+        console.error(`--- agent ${a.child.pid}\n${a.out().slice(-8000)}`);
     });
   });
 
@@ -209,7 +220,7 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     const first = agent(workDir);
     await waitFor(
       () => first.registeredId() !== undefined,
-      30_000,
+      60_000,
       `the agent to register; got ${first.out()} (exit ${first.child.exitCode})`,
     );
     const agentId = first.registeredId();
@@ -221,7 +232,7 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     ]);
     const frameworkId = fw.scheduler.frameworkId;
     for (const id of ['long-1', 'long-2', 'short'])
-      await waitFor(() => fw.states(id).includes('TASK_RUNNING'), 30_000, `${id} to run`);
+      await waitFor(() => fw.states(id).includes('TASK_RUNNING'), 60_000, `${id} to run`);
     const pids: Record<string, number> = {};
     for (const id of ['long-1', 'long-2', 'short']) {
       await waitFor(() => taskPid(workDir, frameworkId, id) !== undefined, 10_000, `${id}'s pid`);
@@ -245,13 +256,13 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     const second = agent(workDir);
     await waitFor(
       () => second.registeredId() !== undefined,
-      30_000,
+      60_000,
       `the agent to register again; got ${second.out()} (exit ${second.child.exitCode})`,
     );
     expect(second.registeredId()).toBe(agentId);
     await waitFor(
       () => fw.states('short').includes('TASK_FINISHED'),
-      30_000,
+      60_000,
       'TASK_FINISHED of the short task',
     );
 
@@ -264,7 +275,7 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
 
     // The restarted agent still controls them: a kill goes through the reattached executor.
     await fw.scheduler.kill('long-1');
-    await waitFor(() => fw.states('long-1').includes('TASK_KILLED'), 30_000, 'long-1 killed');
+    await waitFor(() => fw.states('long-1').includes('TASK_KILLED'), 60_000, 'long-1 killed');
     await waitFor(() => !alive(pids['long-1']), 10_000, 'long-1 to be gone');
 
     // Every state exactly once after dedup by uuid, in order.
@@ -278,28 +289,28 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     await waitFor(() => fw.states('long-2').includes('TASK_KILLED'), 10_000, 'long-2 killed at stop');
     expect(alive(pids['long-2'])).toBe(false);
     await fw.scheduler.teardown();
-  }, 120_000);
+  }, 240_000);
 
   it('kills a non-checkpointing framework’s task on restart, resends an unacknowledged update from the checkpoint, and reports a reattached executor’s death', async () => {
     const workDir = tmp('work');
     const first = agent(workDir);
     await waitFor(
       () => first.registeredId() !== undefined,
-      30_000,
+      60_000,
       `the agent to register; got ${first.out()} (exit ${first.child.exitCode})`,
     );
     const agentId = first.registeredId() as string;
 
     const plain = await startFramework(nats, 'plain', false, [task('plain-1')]);
     const held = await startFramework(nats, 'held', true, [task('held-1')], false);
-    await waitFor(() => plain.states('plain-1').includes('TASK_RUNNING'), 30_000, 'plain-1 to run');
+    await waitFor(() => plain.states('plain-1').includes('TASK_RUNNING'), 60_000, 'plain-1 to run');
     await waitFor(
       () => taskPid(workDir, held.scheduler.frameworkId, 'held-1') !== undefined,
-      30_000,
+      60_000,
       'held-1 to start',
     );
     // The held framework never acknowledges: its TASK_STARTING stays at the head of the agent's queue.
-    await waitFor(() => held.states('held-1').includes('TASK_STARTING'), 30_000, 'held-1 STARTING');
+    await waitFor(() => held.states('held-1').includes('TASK_STARTING'), 60_000, 'held-1 STARTING');
     const starting = held.latest('held-1');
     await waitFor(
       () => taskPid(workDir, plain.scheduler.frameworkId, 'plain-1') !== undefined,
@@ -316,7 +327,7 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     const second = agent(workDir);
     await waitFor(
       () => second.registeredId() === agentId,
-      30_000,
+      60_000,
       `the agent to register again; got ${second.out()} (exit ${second.child.exitCode})`,
     );
 
@@ -332,14 +343,14 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     // The unacknowledged TASK_STARTING comes again with its uuid, from the restarted agent's checkpoint.
     await waitFor(
       () => held.updates.slice(before).some((u) => u.uuid === starting?.uuid),
-      30_000,
+      60_000,
       'STARTING resent',
     );
     expect(alive(heldPid)).toBe(true);
     await held.scheduler.acknowledge(starting as TaskStatus);
     await waitFor(
       () => held.states('held-1').includes('TASK_RUNNING'),
-      30_000,
+      60_000,
       'held-1 RUNNING after the ack',
     );
     await held.scheduler.acknowledge(held.latest('held-1') as TaskStatus);
@@ -348,7 +359,7 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     const executorPid = executorPidOf(workDir, agentId, 'held-1');
     expect(executorPid).toBeGreaterThan(1);
     process.kill(executorPid as number, 'SIGKILL');
-    await waitFor(() => held.states('held-1').includes('TASK_FAILED'), 30_000, 'held-1 FAILED');
+    await waitFor(() => held.states('held-1').includes('TASK_FAILED'), 60_000, 'held-1 FAILED');
     expect(held.latest('held-1')).toMatchObject({
       reason: Reason.EXECUTOR_TERMINATED,
       source: 'SOURCE_AGENT',
@@ -362,19 +373,19 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     await exited(second.child);
     await plain.scheduler.teardown();
     await held.scheduler.teardown();
-  }, 120_000);
+  }, 240_000);
 
   it('fails a checkpointing task whose executor died while the agent was down, killing what is left of it', async () => {
     const workDir = tmp('work');
     const first = agent(workDir);
     await waitFor(
       () => first.registeredId() !== undefined,
-      30_000,
+      60_000,
       `the agent to register; got ${first.out()} (exit ${first.child.exitCode})`,
     );
     const agentId = first.registeredId() as string;
     const fw = await startFramework(nats, 'orphaned', true, [task('orphan')]);
-    await waitFor(() => fw.states('orphan').includes('TASK_RUNNING'), 30_000, 'orphan to run');
+    await waitFor(() => fw.states('orphan').includes('TASK_RUNNING'), 60_000, 'orphan to run');
     await waitFor(
       () => taskPid(workDir, fw.scheduler.frameworkId, 'orphan') !== undefined,
       10_000,
@@ -392,7 +403,12 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     expect(alive(pid)).toBe(true);
 
     const second = agent(workDir);
-    await waitFor(() => fw.states('orphan').includes('TASK_FAILED'), 30_000, 'orphan FAILED');
+    await waitFor(
+      () => second.registeredId() === agentId,
+      60_000,
+      `the agent to register again; got ${second.out()} (exit ${second.child.exitCode})`,
+    );
+    await waitFor(() => fw.states('orphan').includes('TASK_FAILED'), 60_000, 'orphan FAILED');
     expect(fw.latest('orphan')).toMatchObject({
       reason: Reason.EXECUTOR_TERMINATED,
       source: 'SOURCE_AGENT',
@@ -403,19 +419,58 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     second.child.kill('SIGTERM');
     await exited(second.child);
     await fw.scheduler.teardown();
-  }, 120_000);
+  }, 240_000);
+
+  it('kills a reattached executor that does not register again in time, and fails its task', async () => {
+    const workDir = tmp('work');
+    const first = agent(workDir);
+    await waitFor(
+      () => first.registeredId() !== undefined,
+      60_000,
+      `the agent to register; got ${first.out()} (exit ${first.child.exitCode})`,
+    );
+    const agentId = first.registeredId() as string;
+    const fw = await startFramework(nats, 'frozen', true, [task('frozen')]);
+    await waitFor(() => fw.states('frozen').includes('TASK_RUNNING'), 60_000, 'frozen to run');
+    await waitFor(
+      () => taskPid(workDir, fw.scheduler.frameworkId, 'frozen') !== undefined,
+      10_000,
+      'its pid',
+    );
+    const pid = taskPid(workDir, fw.scheduler.frameworkId, 'frozen') as number;
+    taskPids.push(pid);
+    const executorPid = executorPidOf(workDir, agentId, 'frozen') as number;
+
+    first.child.kill('SIGKILL');
+    await exited(first.child);
+    // A stopped executor is alive (same pid and start time) but cannot answer RECONNECT.
+    process.kill(executorPid, 'SIGSTOP');
+    const second = agent(workDir, ['--executor-reregistration-timeout', '2']);
+    await waitFor(
+      () => second.registeredId() === agentId,
+      60_000,
+      `the agent to register again; got ${second.out()} (exit ${second.child.exitCode})`,
+    );
+    await waitFor(() => fw.states('frozen').includes('TASK_FAILED'), 60_000, 'frozen FAILED');
+    expect(fw.latest('frozen')).toMatchObject({ reason: Reason.EXECUTOR_TERMINATED, source: 'SOURCE_AGENT' });
+    expect(second.out()).toContain('did not register again in time');
+    await waitFor(() => !alive(executorPid) && !alive(pid), 10_000, 'the executor and its task to be killed');
+    second.child.kill('SIGTERM');
+    await exited(second.child);
+    await fw.scheduler.teardown();
+  }, 240_000);
 
   it('with --recover cleanup kills every task of the previous run, checkpointing or not, and starts with none', async () => {
     const workDir = tmp('work');
     const first = agent(workDir);
     await waitFor(
       () => first.registeredId() !== undefined,
-      30_000,
+      60_000,
       `the agent to register; got ${first.out()} (exit ${first.child.exitCode})`,
     );
     const agentId = first.registeredId() as string;
     const fw = await startFramework(nats, 'cleaned', true, [task('doomed')]);
-    await waitFor(() => fw.states('doomed').includes('TASK_RUNNING'), 30_000, 'doomed to run');
+    await waitFor(() => fw.states('doomed').includes('TASK_RUNNING'), 60_000, 'doomed to run');
     await waitFor(
       () => taskPid(workDir, fw.scheduler.frameworkId, 'doomed') !== undefined,
       10_000,
@@ -429,7 +484,7 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     const second = agent(workDir, ['--recover', 'cleanup']);
     await waitFor(
       () => second.registeredId() === agentId,
-      30_000,
+      60_000,
       `the agent to register again; got ${second.out()} (exit ${second.child.exitCode})`,
     );
     await waitFor(() => !alive(pid), 15_000, 'the task to be killed');
@@ -445,5 +500,5 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     second.child.kill('SIGTERM');
     await exited(second.child);
     await fw.scheduler.teardown();
-  }, 120_000);
+  }, 240_000);
 });

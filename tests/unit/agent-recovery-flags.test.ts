@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExecutorLauncher, type LaunchEvent } from '../../actors/agent/executor-launcher.js';
 import { RECOVERY_TIMEOUT_ENV, recoveryTimeoutMs } from '../../actors/executor/index.js';
-import { parseRecover, parseRecoveryTimeout } from '../../cli/commands/agent.js';
+import { parseRecover, parseRecoveryTimeout, parseReregistrationTimeout } from '../../cli/commands/agent.js';
 import { FrameworkInfo } from '../../protocol/index.js';
 
 describe('mezzo agent --recover and --recovery-timeout', () => {
@@ -21,6 +21,14 @@ describe('mezzo agent --recover and --recovery-timeout', () => {
     for (const bad of ['0', '-5', '1.5', '15m', '', '604801'])
       expect(() => parseRecoveryTimeout(bad), bad).toThrow(
         /--recovery-timeout must be a whole number of seconds/,
+      );
+  });
+
+  it('reads the executor re-registration timeout as whole seconds from 1 to 1 h, in ms', () => {
+    expect(parseReregistrationTimeout('5')).toBe(5000);
+    for (const bad of ['0', '3601', '2s', ''])
+      expect(() => parseReregistrationTimeout(bad), bad).toThrow(
+        /--executor-reregistration-timeout must be a whole number of seconds from 1 to 3600/,
       );
   });
 });

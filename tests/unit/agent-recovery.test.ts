@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type AgentContext,
   createAgentContext,
+  DEFAULT_REREGISTRATION_TIMEOUT_MS,
   ENDED_WHILE_DOWN,
   EXITED_UNWATCHED,
   ExecutorWatch,
@@ -377,5 +378,44 @@ describe('completed tasks of a framework that was shut down', () => {
     });
     expect(step.state.completed.map((c) => c.task.taskId)).toEqual(['b']);
     expect(registrationRequest(step.state).frameworks.map((f) => f.id)).toEqual(['f9']);
+  });
+});
+
+describe('re-registration of a reattached executor', () => {
+  const reattached = (table: Record<number, string>, cp = full('t1')) => {
+    const plan = planRecovery([cp], RecoverMode.RECONNECT, probe(table));
+    return { ...recoveredContext(fresh(), plan), connected: true };
+  };
+
+  it('tells the executor to RECONNECT and gives it the timeout to REGISTER again', () => {
+    const step = route(reattached({ 100: '1000', 101: '1001' }), {
+      type: 'EXECUTOR_REATTACHED',
+      key: 'f1/t1',
+    });
+    expect(step.effects).toEqual([
+      { kind: 'sendToExecutor', executorId: 't1', message: { type: 'RECONNECT' } },
+      { kind: 'scheduleReregistrationTimeout', key: 'f1/t1', delayMs: DEFAULT_REREGISTRATION_TIMEOUT_MS },
+    ]);
+  });
+
+  it('sets no timeout for an executor with no task pid to tell (a Docker task)', () => {
+    const cp = full('t1', { taskPid: undefined, taskStartTime: undefined });
+    const step = route(reattached({ 100: '1000' }, cp), { type: 'EXECUTOR_REATTACHED', key: 'f1/t1' });
+    expect(step.effects.map((e) => e.kind)).toEqual(['sendToExecutor']);
+  });
+
+  it('kills an executor that did not REGISTER in time, with its task group, and spares one that did', () => {
+    const state = reattached({ 100: '1000', 101: '1001' });
+    const late = route(state, { type: 'REREGISTRATION_TIMEOUT', key: 'f1/t1' });
+    expect(late.effects.filter((e) => e.kind === 'signalProcessGroup')).toEqual([
+      { kind: 'signalProcessGroup', pgid: 100, signal: 'SIGKILL' },
+      { kind: 'signalProcessGroup', pgid: 101, signal: 'SIGKILL' },
+    ]);
+    const registered = route(state, {
+      type: 'EXECUTOR_MESSAGE',
+      now: 5,
+      msg: { type: 'REGISTER', executorId: 't1', frameworkId: 'f1', taskId: 't1', pid: 101 },
+    }).state;
+    expect(route(registered, { type: 'REREGISTRATION_TIMEOUT', key: 'f1/t1' }).effects).toEqual([]);
   });
 });

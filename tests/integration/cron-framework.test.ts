@@ -70,6 +70,32 @@ describe('cron framework with the jobs framework on a real master and agent', ()
     }
   }, 90_000);
 
+  it('replaces a run still active under replace: the old job is deleted and its task killed', async () => {
+    await client.apply({
+      kind: 'CronJob',
+      name: 'swap',
+      schedule: '*/2 * * * * *',
+      concurrencyPolicy: 'replace',
+      job: { command: 'sleep 30' },
+    });
+    const c = await waitFor(
+      async () => {
+        const v = await client.get('CronJob', 'swap');
+        return v.runs.some((r) => r.phase === 'Replaced') ? v : undefined;
+      },
+      { timeoutMs: 30_000, what: 'a replaced run' },
+    );
+    expect(c.active).toHaveLength(1);
+    expect(c.events.some((e) => /^replaced swap-\d+$/.test(e.message))).toBe(true);
+    const replaced = c.runs.find((r) => r.phase === 'Replaced')?.job as string;
+    const jobs = await client.list('Job');
+    expect(jobs.map((j) => j.name)).not.toContain(replaced);
+    // Never two runs at once: the old one is deleted before the new one is created.
+    expect(
+      jobs.filter((j) => j.name.startsWith('swap-') && j.phase === 'Running').length,
+    ).toBeLessThanOrEqual(1);
+  }, 60_000);
+
   it('after a restart it neither fires a started run again nor runs one missed past its deadline, but runs one within it', async () => {
     await client.apply({
       kind: 'CronJob',

@@ -72,7 +72,8 @@ export class ExecutorLauncher {
     try {
       mkdirSync(l.sandbox, { recursive: true });
       const file: TaskFileInput = { ...l.file, prefix: this.opts.prefix };
-      writeFileSync(join(l.sandbox, TASK_FILE), `${JSON.stringify(file, null, 2)}\n`);
+      // Owner-only: it holds the task's secrets, which only the task may read.
+      writeFileSync(join(l.sandbox, TASK_FILE), `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
       const log = openSync(join(l.sandbox, 'executor.log'), 'a');
       try {
         const [cmd, ...args] = this.opts.command;

@@ -17,7 +17,14 @@ export {
 export { CheckpointError, CheckpointStore, checkpointDir, removeOtherAgents } from './checkpoint-store.js';
 export type { AgentEffect, ExecutorLaunch } from './effects.js';
 export { EXITED_UNWATCHED, ExecutorWatch } from './executor-watch.js';
-export { loadIdentity, newAgentId, resolveIdentity, type StoredIdentity } from './identity.js';
+export {
+  loadIdentity,
+  metaPath,
+  newAgentId,
+  readBootId,
+  resolveIdentity,
+  type StoredIdentity,
+} from './identity.js';
 export { type AgentEvent, agentMachine, route } from './machine.js';
 export { type MachineFacts, readMachineFacts } from './machine-facts.js';
 export {

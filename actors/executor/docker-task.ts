@@ -40,6 +40,7 @@ export function dockerTaskSpec(file: TaskFile, sandbox: string): DockerTaskSpec 
     argv: command.argv,
     env: {
       ...command.env,
+      ...command.secrets,
       [TaskEnv.TASK_ID]: file.task.taskId,
       [TaskEnv.FRAMEWORK_ID]: file.frameworkId,
       [TaskEnv.AGENT_ID]: file.agentId,

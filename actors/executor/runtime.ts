@@ -103,6 +103,7 @@ export function taskEnvironment(
   return {
     ...env,
     ...file.task.command.env,
+    ...file.task.command.secrets,
     [TaskEnv.TASK_ID]: file.task.taskId,
     [TaskEnv.FRAMEWORK_ID]: file.frameworkId,
     [TaskEnv.AGENT_ID]: file.agentId,

@@ -1,9 +1,11 @@
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { RecoverMode, startAgent } from '../../actors/agent/index.js';
+import { loadIdentity, metaPath, RecoverMode, readBootId, startAgent } from '../../actors/agent/index.js';
+import { withCredentials } from '../../bus/index.js';
 import { ALL_ISOLATORS } from '../../isolation/index.js';
 import { resources as R } from '../../protocol/index.js';
+import { type CredsFile, PrincipalKind } from '../../security/index.js';
 import { action, type ExitBox, type Streams } from '../action.js';
 import { connectCluster } from '../cluster-connection.js';
 import type { ConfigFlags } from '../config.js';
@@ -74,6 +76,30 @@ export function parseIsolation(text: string): string[] {
   return names;
 }
 
+/**
+ * bindIdentity makes the agent speak as the agent id its credentials name (NATS lets it publish
+ * only as that one): a fresh work dir takes that id; one that holds another agent is refused.
+ */
+export function bindIdentity(workDir: string, creds: CredsFile): void {
+  const p = creds.principal;
+  if (p.kind !== PrincipalKind.AGENT) {
+    throw new CliError(`credentials of ${p.kind} ${p.name} cannot run an agent`, ExitCode.USAGE);
+  }
+  const file = metaPath(workDir);
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${JSON.stringify({ agentId: p.agentId, bootId: readBootId() })}\n`);
+  }
+  const { agentId } = loadIdentity(workDir);
+  if (agentId !== p.agentId) {
+    throw new CliError(
+      `the credentials of ${p.name} are for agent ${p.agentId}, but ${workDir} holds agent ${agentId}: ` +
+        `use a fresh --work-dir, or credentials issued with --agent-id ${agentId}`,
+      ExitCode.USAGE,
+    );
+  }
+}
+
 /** agent runs one agent in the foreground until SIGINT or SIGTERM, then kills its tasks and stops. */
 export async function agent(flags: AgentFlags, streams: Streams): Promise<number> {
   const isolation = flags.isolation ? parseIsolation(flags.isolation) : undefined;
@@ -99,13 +125,17 @@ export async function agent(flags: AgentFlags, streams: Streams): Promise<number
     teardown.add('connection', () => conn.close());
     const workDir = resolve(flags.workDir ?? join(conn.config.dataDir, 'agent'));
     mkdirSync(workDir, { recursive: true });
+    if (conn.creds) bindIdentity(workDir, conn.creds);
     const handle = await startAgent({
       bus: conn.bus,
       subjects: conn.subjects,
       log,
       config: {
         workDir,
-        natsUrl: conn.config.natsUrl as string,
+        // Executors connect as their agent: the URL they are handed carries its credentials.
+        natsUrl: conn.creds
+          ? withCredentials(conn.config.natsUrl as string, conn.creds.user, conn.creds.password)
+          : (conn.config.natsUrl as string),
         ...(flags.resources ? { resources: flags.resources } : {}),
         ...(flags.attributes ? { attributes: flags.attributes } : {}),
         ...(flags.hostname ? { hostname: flags.hostname } : {}),
@@ -163,7 +193,7 @@ export function agentCommand(box: ExitBox, streams: Streams): Command {
       )
       .option(
         '--executor-reregistration-timeout <seconds>',
-        'how long an executor taken back after a restart has to register again before it is killed (default 5)',
+        'how long an executor taken back after a restart has to register again before it is killed (default 10)',
       ),
   ).action(action(box, streams, (opts: AgentFlags) => agent(opts, streams)));
 }

@@ -1,5 +1,16 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { startHaMaster, startMaster } from '../../actors/master/index.js';
+import { type MasterSecurity, startHaMaster, startMaster } from '../../actors/master/index.js';
+import {
+  DEFAULT_POLICY,
+  DEFAULT_RATE_LIMIT,
+  fileDirectory,
+  loadPolicy,
+  type Policy,
+  type RateLimit,
+  securityPaths,
+} from '../../security/index.js';
 import { action, type ExitBox, type Streams } from '../action.js';
 import { connectCluster } from '../cluster-connection.js';
 import type { ConfigFlags } from '../config.js';
@@ -14,6 +25,8 @@ export interface MasterFlags extends ConfigFlags {
   replicas?: number;
   masterId?: string;
   leaseTtl?: number;
+  principals?: string;
+  policy?: string;
 }
 
 /** haSettings resolves the HA options: flags beat MEZZO_HA, MEZZO_REPLICAS, MEZZO_MASTER_ID, MEZZO_LEASE_TTL_MS. */
@@ -43,6 +56,39 @@ export function haSettings(flags: MasterFlags, env: NodeJS.ProcessEnv = process.
   return { ha, replicas, leaseTtlMs, masterId, config, reregisterTimeoutMs };
 }
 
+/**
+ * masterSecurity decides what the master enforces. Connected with credentials, the bus checks
+ * who publishes what, so the master authorizes by subject: it needs the principals file (--principals,
+ * MEZZO_PRINCIPALS, or <data>/security/principals.json) and applies --policy. Without credentials
+ * the bus is open and subjects prove nothing, so only rate limits apply.
+ */
+export function masterSecurity(
+  flags: MasterFlags,
+  dataDir: string,
+  withCreds: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): { security?: MasterSecurity; rateLimit: RateLimit } {
+  let policy: Policy = DEFAULT_POLICY;
+  try {
+    if (flags.policy) policy = loadPolicy(flags.policy);
+  } catch (err) {
+    throw new CliError((err as Error).message, ExitCode.USAGE, { cause: err });
+  }
+  if (!withCreds) return { rateLimit: DEFAULT_RATE_LIMIT };
+  const path = flags.principals ?? (env.MEZZO_PRINCIPALS || securityPaths(resolve(dataDir)).registry);
+  if (!existsSync(path)) {
+    throw new CliError(
+      `no principals file ${path}: pass --principals (the principals.json of the cluster's credentials)`,
+      ExitCode.USAGE,
+    );
+  }
+  try {
+    return { security: { directory: fileDirectory(path), policy }, rateLimit: DEFAULT_RATE_LIMIT };
+  } catch (err) {
+    throw new CliError((err as Error).message, ExitCode.USAGE, { cause: err });
+  }
+}
+
 /** master runs a master in the foreground until SIGINT or SIGTERM. */
 export async function master(flags: MasterFlags, streams: Streams): Promise<number> {
   const log = cliLogger('mezzo-master', 'info');
@@ -52,6 +98,12 @@ export async function master(flags: MasterFlags, streams: Streams): Promise<numb
   try {
     const conn = await connectCluster(clusterFlags(flags), 'mezzo-master', log);
     teardown.add('connection', () => conn.close());
+    const secured = masterSecurity(flags, conn.config.dataDir, !!conn.creds);
+    if (!secured.security) {
+      log.warn(
+        'no credentials: the bus is open, so the master authorizes nothing (use mezzo up, or --creds)',
+      );
+    }
     const ha = haSettings(flags);
     if (ha.ha) {
       // Highly available: stand by until elected; lead while the lease holds, then stand by again.
@@ -62,6 +114,7 @@ export async function master(flags: MasterFlags, streams: Streams): Promise<numb
         subjects: conn.subjects,
         log,
         config: ha.config,
+        ...secured,
         leadership: {
           replicas: ha.replicas,
           ...(ha.reregisterTimeoutMs !== undefined ? { reregisterTimeoutMs: ha.reregisterTimeoutMs } : {}),
@@ -93,6 +146,7 @@ export async function master(flags: MasterFlags, streams: Streams): Promise<numb
         subjects: conn.subjects,
         log,
         config: ha.config,
+        ...secured,
       });
       teardown.add('master', () => handle.stop());
       streams.stdout.write(`mezzo master ${handle.masterId} ready ${conn.describe()}\n`);
@@ -116,6 +170,11 @@ export function masterCommand(box: ExitBox, streams: Streams): Command {
           'JetStream and leads only while it holds it; run three, on a three-node NATS cluster with --replicas 3.',
       )
       .option('--ha', 'elect a leader among several masters (env MEZZO_HA=1)')
+      .option(
+        '--principals <file>',
+        'the principals file of the cluster (env MEZZO_PRINCIPALS; default <data>/security/principals.json)',
+      )
+      .option('--policy <file>', 'authorization policy (JSON; see security/README.md)')
       .option(
         '--replicas <n>',
         'JetStream replicas of the lease and the registry (env MEZZO_REPLICAS; default 1)',

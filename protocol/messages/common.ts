@@ -61,12 +61,20 @@ export const CommandInfo = z
     value: z.string().max(Limits.maxCommandChars).optional(),
     argv: z.array(z.string().max(Limits.maxCommandChars)).max(4096).optional(),
     env: z.record(EnvName, z.string().max(Limits.maxCommandChars)).default({}),
+    /**
+     * Environment variables whose values are secret: passed to the task's environment only,
+     * never logged, never in GET_STATE, GET_TASKS or `mezzo tasks`. They win over `env`.
+     */
+    secrets: z.record(EnvName, z.string().max(Limits.maxCommandChars)).optional(),
     user: z.string().max(64).optional(),
   })
   .refine((c) => (c.shell ? !!c.value : !!c.argv?.length), {
     message: 'a shell command needs a value; a non-shell command needs a non-empty argv',
   })
-  .refine((c) => Object.keys(c.env).length <= Limits.maxEnvVars, 'too many environment variables');
+  .refine(
+    (c) => Object.keys(c.env).length + Object.keys(c.secrets ?? {}).length <= Limits.maxEnvVars,
+    'too many environment variables',
+  );
 export type CommandInfo = z.infer<typeof CommandInfo>;
 export type CommandInfoInput = z.input<typeof CommandInfo>;
 

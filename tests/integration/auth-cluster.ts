@@ -7,6 +7,7 @@ import { type MasterConfig, type MasterHandle, startMaster } from '../../actors/
 import {
   connectNats,
   type LocalNatsServer,
+  type Logger,
   NatsBus,
   reloadNatsServer,
   silentLogger,
@@ -35,11 +36,15 @@ import { waitFor } from '../support/processes.js';
 /** A secured cluster in this process, wired the way `mezzo up` wires one. */
 export interface SecureCluster {
   server: LocalNatsServer;
+  /** The agent's work dir: sandboxes live below it. */
+  workDir: string;
   url: string;
   subjects: Subjects;
   master: MasterHandle;
   agent: AgentHandle;
   admin: CredsFile;
+  /** The master's credentials: they may publish on every subject, which the fuzz suite needs. */
+  masterCreds: CredsFile;
   agentCreds: CredsFile;
   /** Issues credentials for one more principal and waits until the server accepts them. */
   issue(principal: PrincipalInput): Promise<CredsFile>;
@@ -50,7 +55,7 @@ export interface SecureCluster {
 
 /** startSecureCluster boots nats-server with every principal's permissions, a master that authorizes, and an agent. */
 export async function startSecureCluster(
-  opts: { policy?: Policy; rateLimit?: RateLimit; master?: Partial<MasterConfig> } = {},
+  opts: { policy?: Policy; rateLimit?: RateLimit; master?: Partial<MasterConfig>; log?: Logger } = {},
 ): Promise<SecureCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'mezzo-secure-'));
   const prefix = 'mezzo.v1';
@@ -79,7 +84,7 @@ export async function startSecureCluster(
   const master = await startMaster({
     bus: await bus(creds.master),
     subjects,
-    log: silentLogger,
+    log: opts.log ?? silentLogger,
     config: { allocationIntervalMs: 100, ...opts.master },
     security: { directory: fileDirectory(paths.registry, 0), policy: opts.policy ?? DEFAULT_POLICY },
     ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
@@ -88,7 +93,7 @@ export async function startSecureCluster(
   const agent = await startAgent({
     bus: await bus(agentCreds),
     subjects,
-    log: silentLogger,
+    log: opts.log ?? silentLogger,
     config: {
       workDir,
       resources: 'cpus:2;mem:512;disk:512;ports:[31000-31009]',
@@ -98,11 +103,13 @@ export async function startSecureCluster(
   await agent.registered();
   return {
     server,
+    workDir,
     url: server.url,
     subjects,
     master,
     agent,
     admin: creds.admin,
+    masterCreds: creds.master,
     agentCreds,
     async issue(input) {
       const principal = Principal.parse(input);

@@ -12,6 +12,7 @@ import {
   quotaCommand,
   rolesCommand,
   runCommand,
+  simulateCommand,
   statusCommand,
   tasksCommand,
   topCommand,
@@ -46,6 +47,7 @@ export function buildProgram(box: ExitBox, streams: Streams): Command {
     weightsCommand,
     quotaCommand,
     credsCommand,
+    simulateCommand,
   ]) {
     const cmd = make(box, streams);
     cmd

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 
 /** machineLine describes where a benchmark ran, for its results section. */
@@ -24,5 +24,7 @@ function fmt(v: number | string | undefined): string {
 export function appendSection(path: string, section: string): void {
   if (!existsSync(path))
     writeFileSync(path, '# Benchmark results\n\nAppended by the `bench:*` scripts; newest last.\n\n');
-  appendFileSync(path, `${section.trimEnd()}\n\n`);
+  const before = readFileSync(path, 'utf8');
+  const gap = before.endsWith('\n\n') ? '' : before.endsWith('\n') ? '\n' : '\n\n';
+  appendFileSync(path, `${gap}${section.trimEnd()}\n`);
 }

@@ -1,2 +1,3 @@
-/** The launch benchmark (scenario 2) as functions, for main.ts and the smoke test. */
+/** The launch benchmark (scenario 2) and its churn shape (scenario 4), for main.ts and the smoke tests. */
+export * from './churn.js';
 export * from './launch.js';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { appendSection, machineLine, nonNegative, positiveInt } from '../common/index.js';
-import { LAUNCH_DEFAULTS, type LaunchResult, runLaunch } from './index.js';
+import { CHURN_DEFAULTS, LAUNCH_DEFAULTS, type LaunchResult, runChurn, runLaunch } from './index.js';
 
 const HELP = `usage: npm run bench:launch -- [options]
 
@@ -13,6 +13,10 @@ and appends it to bench/RESULTS.md.
   --agent-cpus X (32) --agent-mem MB (131072) --task-cpus X (0.25) --task-mem MB (64)
   --duration-ms MS            how long each task runs (default 0: RUNNING then FINISHED at once)
   --profile DIR               run the master under node --cpu-prof, profiles into DIR
+
+  --churn                     scenario 4 instead: --agents (5000) already running --running (150000)
+                              tasks, short tasks submitted at --rate (20/s) for --seconds (30); prints
+                              churn agents=.. running=.. rate=.. p50_ms=.. p99_ms=.. (submit to RUNNING)
   --note TEXT                 a note to keep with the result
   --no-write                  do not append to the results file
   --results PATH              results file (default bench/RESULTS.md)
@@ -31,6 +35,10 @@ async function main(): Promise<void> {
       'duration-ms': { type: 'string' },
       'timeout-s': { type: 'string' },
       profile: { type: 'string' },
+      churn: { type: 'boolean', default: false },
+      running: { type: 'string' },
+      rate: { type: 'string' },
+      seconds: { type: 'string' },
       note: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       results: { type: 'string', default: 'bench/RESULTS.md' },
@@ -41,6 +49,7 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
+  if (values.churn) return churn(values);
   const d = LAUNCH_DEFAULTS;
   const r: LaunchResult = await runLaunch({
     agents: positiveInt('agents', values.agents, 1000),
@@ -71,6 +80,39 @@ async function main(): Promise<void> {
       `Agents of cpus:${o.agentCpus};mem:${o.agentMem}, tasks of cpus:${o.taskCpus};mem:${o.taskMem} running ${o.taskDurationMs} ms; ` +
         `${r.options.agents} agents registered in ${r.registerSeconds.toFixed(1)} s (not counted). Latency is ACCEPT sent to TASK_RUNNING received by the framework. ` +
         `Master peak RSS ${r.masterPeakRssMb.toFixed(0)} MiB.${values.note ? ` ${values.note}` : ''}`,
+    ].join('\n'),
+  );
+  process.stdout.write(`# appended to ${values.results}\n`);
+}
+
+async function churn(values: Record<string, string | boolean | undefined>): Promise<void> {
+  const str = (k: string) => values[k] as string | undefined;
+  const c = CHURN_DEFAULTS;
+  const r = await runChurn({
+    ...c,
+    agents: positiveInt('agents', str('agents'), c.agents),
+    running: positiveInt('running', str('running'), c.running),
+    frameworks: positiveInt('frameworks', str('frameworks'), c.frameworks),
+    ratePerSecond: nonNegative('rate', str('rate'), c.ratePerSecond),
+    seconds: positiveInt('seconds', str('seconds'), c.seconds),
+    taskDurationMs: nonNegative('duration-ms', str('duration-ms'), c.taskDurationMs),
+  });
+  process.stdout.write(`${r.line}\n`);
+  if (values['no-write']) return;
+  appendSection(
+    values.results as string,
+    [
+      `## churn, ${new Date().toISOString().slice(0, 10)}`,
+      '',
+      machineLine(),
+      '',
+      '```',
+      r.line,
+      '```',
+      '',
+      `${r.options.running} tasks already running (reported by the agents at registration), ${r.options.frameworks} frameworks; ` +
+        `short tasks (${r.options.taskDurationMs} ms) submitted at ${r.options.ratePerSecond}/s; latency from submission to TASK_RUNNING at the framework, waiting for an offer included.` +
+        (values.note ? ` ${values.note}` : ''),
     ].join('\n'),
   );
   process.stdout.write(`# appended to ${values.results}\n`);

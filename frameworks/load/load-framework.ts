@@ -140,7 +140,17 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
     declines: 0,
   };
   const fromAccept = opts.ratePerSecond === undefined;
-  const maxInFlight = Math.max(16, Math.ceil((opts.maxInFlight ?? 5000) / K));
+  const maxInFlight = opts.maxInFlight ?? 5000;
+  /** Tasks launched and not yet RUNNING, over every instance: the shared budget maxInFlight caps. */
+  let inFlight = 0;
+  let pumpAllScheduled = false;
+  let pumpFrom = 0;
+  /** pumpAll spends freed budget on every instance in turn, starting where the last pass stopped. */
+  const pumpAll = () => {
+    pumpAllScheduled = false;
+    for (let k = 0; k < K && inFlight < maxInFlight; k++) pump(instances[(pumpFrom + k) % K]);
+    pumpFrom = (pumpFrom + 1) % K;
+  };
   const maxPool = 256;
   let stopped = false;
 
@@ -199,6 +209,7 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
       });
     }
     inst.inFlight += n;
+    inFlight += n;
     stats.launched += n;
     stats.accepts++;
     s.launch(offer.id, tasks).catch((err) => {
@@ -208,6 +219,7 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
         if (state[seq] === T_LAUNCHED) {
           state[seq] = T_ENDED;
           inst.inFlight--;
+          inFlight--;
           stats.failed++;
         }
       }
@@ -222,16 +234,11 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
     const s = inst.scheduler;
     if (!s) return;
     const idle: string[] = [];
-    while (
-      !stopped &&
-      inst.pool.length > 0 &&
-      inst.inFlight < maxInFlight &&
-      inst.nextLaunch < inst.nextSubmit
-    ) {
+    while (!stopped && inst.pool.length > 0 && inFlight < maxInFlight && inst.nextLaunch < inst.nextSubmit) {
       const offer = inst.pool.shift() as Offer;
       const n = Math.min(
         inst.nextSubmit - inst.nextLaunch,
-        maxInFlight - inst.inFlight,
+        maxInFlight - inFlight,
         tasksThatFit(offer.resources, opts.taskResources, perOffer),
       );
       if (n > 0) launchOn(inst, s, offer, n);
@@ -258,11 +265,26 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
 
   const onUpdate = (inst: Instance, status: TaskStatus) => {
     const seq = seqOf(status.taskId);
-    if (!(seq >= inst.first && seq < inst.first + inst.count)) return;
+    // Tasks that are not this run's (known from agents after a failover) are acknowledged only.
+    if (ours(inst, status)) track(inst, seq, status);
+    if (!status.uuid || !inst.scheduler) return;
+    if (opts.batchAcks === false) return ackOne(inst, status);
+    inst.acks.push(status);
+    if (inst.acks.length === 1) setImmediate(() => ackBatch(inst));
+  };
+  const ours = (inst: Instance, status: TaskStatus) => {
+    const seq = seqOf(status.taskId);
+    return status.taskId.startsWith(`${taskPrefix}-`) && seq >= inst.first && seq < inst.first + inst.count;
+  };
+  const track = (inst: Instance, seq: number, status: TaskStatus) => {
     const was = state[seq];
     if (was === T_LAUNCHED && (status.state === TaskState.RUNNING || isTerminal(status.state))) {
       inst.inFlight--;
-      setImmediate(() => pump(inst));
+      inFlight--;
+      if (!pumpAllScheduled) {
+        pumpAllScheduled = true;
+        setImmediate(pumpAll);
+      }
     }
     if (status.state === TaskState.RUNNING && was !== T_RUNNING && was !== T_ENDED) {
       state[seq] = T_RUNNING;
@@ -277,18 +299,15 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
         log.warn({ taskId: status.taskId, state: status.state, reason: status.reason }, 'task failed');
       }
     }
-    if (!status.uuid || !inst.scheduler) return;
-    if (opts.batchAcks === false) return ackOne(inst, status);
-    inst.acks.push(status);
-    if (inst.acks.length === 1) setImmediate(() => ackBatch(inst));
   };
-  const acked = (status: TaskStatus) => {
+  const acked = (inst: Instance, status: TaskStatus) => {
+    if (!ours(inst, status)) return;
     stats.acks++;
     if (isTerminal(status.state)) stats.terminalAcked++;
   };
   const ackOne = (inst: Instance, status: TaskStatus) => {
     inst.scheduler?.acknowledge(status).then(
-      () => acked(status),
+      () => acked(inst, status),
       (err) => {
         stats.ackErrors++;
         log.debug({ err, taskId: status.taskId }, 'acknowledge failed');
@@ -306,7 +325,7 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
     }));
     inst.scheduler?.call({ type: 'ACKNOWLEDGE_BATCH', acks }).then(
       () => {
-        for (const s of statuses) acked(s);
+        for (const s of statuses) acked(inst, s);
       },
       (err) => {
         log.debug({ err }, 'ACKNOWLEDGE_BATCH refused; acknowledging one by one');

@@ -1,0 +1,145 @@
+import { DURATION_LABEL, type SeedTask, startSimulator } from '../../actors/simulator/index.js';
+import { startLoad } from '../../frameworks/load/index.js';
+import { FrameworkInfo, resources as R, TaskInfo, TaskState } from '../../protocol/index.js';
+import { ProgressLine, processStats, startBenchEnv, summaryLine } from '../common/index.js';
+
+/** ChurnOptions are the churn point (scenario 4 of BENCHMARKS.md). */
+export interface ChurnOptions {
+  agents: number;
+  /** Tasks already running on the agents (reported at registration, spread evenly). */
+  running: number;
+  frameworks: number;
+  /** Short tasks submitted per second. */
+  ratePerSecond: number;
+  /** How long the churn is measured. */
+  seconds: number;
+  /** How long each churn task runs. */
+  taskDurationMs: number;
+  timeoutMs: number;
+  progress?: boolean;
+}
+
+/** ChurnResult is what the point measured. */
+export interface ChurnResult {
+  options: ChurnOptions;
+  registerSeconds: number;
+  launched: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  maxMs?: number;
+  masterCpuPercent: number;
+  masterRssMb: number;
+  line: string;
+}
+
+export const CHURN_DEFAULTS: ChurnOptions = {
+  agents: 5000,
+  running: 150_000,
+  frameworks: 10,
+  ratePerSecond: 20,
+  seconds: 30,
+  taskDurationMs: 1000,
+  timeoutMs: 600_000,
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * runChurn brings up agents that already run `running` long tasks, subscribes the frameworks,
+ * then submits short tasks at a steady rate and measures submit-to-RUNNING (waiting for an offer
+ * included) over `seconds`.
+ */
+export async function runChurn(o: ChurnOptions): Promise<ChurnResult> {
+  const env = await startBenchEnv();
+  const progress = new ProgressLine(process.stderr, 10_000, o.progress ?? true);
+  try {
+    const frameworks = Array.from({ length: o.frameworks }, (_, i) =>
+      FrameworkInfo.parse({ id: `churn-${i}`, name: `load-churn-${i}`, failoverTimeoutSeconds: 3600 }),
+    );
+    const resources = R.parseResources('cpus:0.1;mem:32');
+    const perAgent = Math.floor(o.running / o.agents);
+    const extra = o.running % o.agents;
+    const seed = (i: number): SeedTask[] =>
+      Array.from({ length: perAgent + (i < extra ? 1 : 0) }, (_, k) => ({
+        framework: frameworks[(i + k) % frameworks.length],
+        task: TaskInfo.parse({
+          taskId: `r${i}-${k}`,
+          name: 'long',
+          resources,
+          command: { value: 'true' },
+          labels: { [DURATION_LABEL]: 'forever' },
+        }),
+        state: TaskState.RUNNING,
+      }));
+    const t0 = performance.now();
+    const sim = await startSimulator({
+      bus: await env.bus('mezzo-sim'),
+      subjects: env.subjects,
+      agents: o.agents,
+      resources: R.parseResources('cpus:32;mem:131072'),
+      validateOutgoing: false,
+      taskDurationMs: o.taskDurationMs,
+      seed,
+    });
+    await sim.whenRegistered(o.agents, o.timeoutMs);
+    const registerSeconds = (performance.now() - t0) / 1000;
+    const total = Math.ceil(o.ratePerSecond * o.seconds);
+    const run = await startLoad({
+      bus: await env.bus('mezzo-load'),
+      prefix: env.subjects.prefix,
+      frameworks: o.frameworks,
+      idPrefix: 'churn',
+      tasks: total,
+      taskResources: resources,
+      taskDurationMs: o.taskDurationMs,
+      ratePerSecond: o.ratePerSecond,
+    });
+    const c0 = processStats(env.master.pid);
+    const s0 = performance.now();
+    const ticker = setInterval(() => {
+      const s = run.stats();
+      progress.update(
+        `churn submitted=${s.submitted}/${total} running+ended=${run.latencies.count} p99=${(run.latencies.recent(0.99) ?? 0).toFixed(1)}ms`,
+      );
+    }, 250);
+    try {
+      await run.until((s) => s.running + s.finished + s.failed >= total, o.timeoutMs);
+    } finally {
+      clearInterval(ticker);
+      progress.done();
+    }
+    const elapsed = (performance.now() - s0) / 1000;
+    const c1 = processStats(env.master.pid);
+    await sleep(o.taskDurationMs);
+    await run.stop();
+    await sim.stop();
+    const r = {
+      options: o,
+      registerSeconds,
+      launched: run.latencies.count,
+      p50Ms: run.latencies.percentile(0.5),
+      p99Ms: run.latencies.percentile(0.99),
+      maxMs: run.latencies.percentile(1),
+      masterCpuPercent: ((c1.cpuSeconds - c0.cpuSeconds) / elapsed) * 100,
+      masterRssMb: c1.rssMb,
+    };
+    return {
+      ...r,
+      line: summaryLine('churn', {
+        agents: o.agents,
+        running: o.running,
+        rate: o.ratePerSecond,
+        seconds: o.seconds,
+        launched: r.launched,
+        p50_ms: r.p50Ms,
+        p99_ms: r.p99Ms,
+        max_ms: r.maxMs,
+        master_cpu_pct: r.masterCpuPercent,
+        master_rss_mb: r.masterRssMb,
+        register_s: registerSeconds,
+      }),
+    };
+  } finally {
+    await env.stop();
+  }
+}

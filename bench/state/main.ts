@@ -1,0 +1,73 @@
+import { parseArgs } from 'node:util';
+import { appendSection, machineLine, positiveInt } from '../common/index.js';
+import { runState, STATE_DEFAULTS, type StateResult } from './index.js';
+
+const HELP = `usage: npm run bench:state -- [options]
+
+Simulated agents register with ${STATE_DEFAULTS.runningPerAgent} running and ${STATE_DEFAULTS.finishedPerAgent} finished tasks each (reported at registration),
+${STATE_DEFAULTS.frameworks} frameworks subscribe and keep launching short tasks; operator GET_STATE is timed
+meanwhile, with the launch latency of the churn before and during. Prints per point
+  state agents=N running=.. finished=.. tasks_in_state=.. state_mb=.. get_state_p50_ms=.. get_state_max_ms=.. churn_p99_before_ms=.. churn_p99_during_ms=.. ...
+and appends them to bench/RESULTS.md.
+
+  --agents N          one point (default: 10000 and 40000)
+  --calls N           GET_STATE calls (default ${STATE_DEFAULTS.calls})
+  --note TEXT         a note to keep with the result
+  --no-write          do not append to the results file
+  --results PATH      results file (default bench/RESULTS.md)
+`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      agents: { type: 'string' },
+      calls: { type: 'string' },
+      note: { type: 'string' },
+      'no-write': { type: 'boolean', default: false },
+      results: { type: 'string', default: 'bench/RESULTS.md' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const points = values.agents ? [positiveInt('agents', values.agents, 0)] : [10_000, 40_000];
+  const results: StateResult[] = [];
+  for (const agents of points) {
+    const r = await runState({
+      ...STATE_DEFAULTS,
+      agents,
+      calls: positiveInt('calls', values.calls, STATE_DEFAULTS.calls),
+    });
+    process.stdout.write(`${r.line}\n`);
+    results.push(r);
+  }
+  if (values['no-write']) return;
+  appendSection(
+    values.results as string,
+    [
+      `## state, ${new Date().toISOString().slice(0, 10)}`,
+      '',
+      machineLine(),
+      '',
+      '```',
+      ...results.map((r) => r.line),
+      '```',
+      '',
+      `GET_STATE through the operator API over NATS (request, encode, transfer, decode and validation in the client included), ${results[0].options.calls} calls one after the other; ` +
+        `meanwhile ${results[0].options.churnPerSecond} short tasks/s are launched and their submit-to-RUNNING latency is compared before and during. ` +
+        'The master keeps at most 1000 completed tasks per framework, so the finished tasks in the view are capped by that.' +
+        (values.note ? ` ${values.note}` : ''),
+    ].join('\n'),
+  );
+  process.stdout.write(`# appended to ${values.results}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`bench:state: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

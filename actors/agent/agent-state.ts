@@ -45,7 +45,7 @@ export interface AgentSettings {
   statusUpdateRetryCapMs: number;
   defaultKillGracePeriodSeconds: number;
   registrationBackoff: BackoffPolicy;
-  /** How long a reattached executor has to REGISTER again before it is killed (default 5000). */
+  /** How long a reattached executor has to REGISTER again before it is killed (default 10000). */
   executorReregistrationTimeoutMs?: number;
 }
 

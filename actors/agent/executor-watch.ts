@@ -32,11 +32,6 @@ export class ExecutorWatch {
     }
   }
 
-  /** pidOf is the pid of a watched executor. */
-  pidOf(key: string): number | undefined {
-    return this.watched.get(key)?.pid;
-  }
-
   /** running counts the watched executors not yet seen gone. */
   running(): number {
     return this.watched.size;

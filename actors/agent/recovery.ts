@@ -162,7 +162,7 @@ export function recoveredContext(base: AgentContext, plan: RecoveryPlan): AgentC
 export const ENDED_WHILE_DOWN = 'Executor terminated while the agent was down';
 
 /** DEFAULT_REREGISTRATION_TIMEOUT_MS is how long a reattached executor has to REGISTER again (Mesos `--executor_reregistration_timeout`). */
-export const DEFAULT_REREGISTRATION_TIMEOUT_MS = 5000;
+export const DEFAULT_REREGISTRATION_TIMEOUT_MS = 10_000;
 
 /**
  * executorReattached tells a live executor of the previous run to RECONNECT. One whose task has a

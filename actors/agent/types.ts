@@ -53,7 +53,7 @@ export interface AgentConfig {
   recoveryTimeoutMs?: number;
   /**
    * How long (ms) an executor the agent took back after a restart has to REGISTER again before it
-   * is killed and its task failed (default 5000; Mesos `--executor_reregistration_timeout`).
+   * is killed and its task failed (default 10000; Mesos `--executor_reregistration_timeout`).
    */
   executorReregistrationTimeoutMs?: number;
   /** Plays the Docker probe (tests of an agent without Docker): true, or why not. */

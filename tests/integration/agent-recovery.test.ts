@@ -93,6 +93,11 @@ function taskPid(workDir: string, frameworkId: string, taskId: string): number |
   return undefined;
 }
 
+/** cgroupOf is `/proc/<pid>/cgroup`: the cgroups a process is in. */
+function cgroupOf(pid: number): string {
+  return readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+}
+
 /** executorPidOf reads a task's executor pid from the agent's checkpoint. */
 function executorPidOf(workDir: string, agentId: string, taskId: string): number | undefined {
   const dir = checkpointDir(workDir, agentId);
@@ -246,6 +251,8 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
       'three task checkpoints',
     );
 
+    // Where the kernel has each long task: its container's cgroups, if the host has them.
+    const cgroups = { 'long-1': cgroupOf(pids['long-1']), 'long-2': cgroupOf(pids['long-2']) };
     first.child.kill('SIGKILL');
     await exited(first.child);
     // The short task finishes while no agent runs; its executor keeps its TASK_FINISHED.
@@ -269,6 +276,9 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     // The long tasks were never interrupted: the same processes run, and the master has them RUNNING.
     expect(alive(pids['long-1'])).toBe(true);
     expect(alive(pids['long-2'])).toBe(true);
+    // Their containers were taken back, not cleaned up as orphans: same cgroups as before.
+    expect(cgroupOf(pids['long-1'])).toBe(cgroups['long-1']);
+    expect(cgroupOf(pids['long-2'])).toBe(cgroups['long-2']);
     const tasks = master.state().tasks;
     expect(tasks.find((t) => t.taskId === 'long-1')).toMatchObject({ state: 'TASK_RUNNING', agentId });
     expect(tasks.find((t) => t.taskId === 'long-2')).toMatchObject({ state: 'TASK_RUNNING', agentId });

@@ -260,7 +260,8 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     await waitFor(() => !alive(pids.short), 15_000, 'the short task to end');
     expect(fw.states('short')).not.toContain('TASK_FINISHED');
 
-    const second = agent(workDir);
+    // A reattached executor that did not REGISTER again within 3 s would be killed.
+    const second = agent(workDir, ['--executor-reregistration-timeout', '3']);
     await waitFor(
       () => second.registeredId() !== undefined,
       60_000,
@@ -274,6 +275,9 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
     );
 
     // The long tasks were never interrupted: the same processes run, and the master has them RUNNING.
+    // (Past the re-registration timeout: their executors answered RECONNECT.)
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(second.out()).not.toContain('did not register again in time');
     expect(alive(pids['long-1'])).toBe(true);
     expect(alive(pids['long-2'])).toBe(true);
     // Their containers were taken back, not cleaned up as orphans: same cgroups as before.

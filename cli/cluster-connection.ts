@@ -85,6 +85,10 @@ export function loadCreds(
   }
 }
 
+function withoutUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 /** tlsOf turns the --tls-* flags into the connection's TLS files; none means plain TCP. */
 export function tlsOf(flags: ConfigFlags): TlsFiles | undefined {
   if (!flags.tlsCa && !flags.tlsCert && !flags.tlsKey) return undefined;
@@ -104,7 +108,7 @@ export async function connectCluster(
   const loaded = loadConfig(flags);
   const url = natsUrlOf(loaded);
   const creds = loadCreds(flags, loaded);
-  const tls = tlsOf(flags);
+  const tls = tlsOf({ tlsCa: loaded.clusterFile?.tlsCa, ...withoutUndefined(flags) });
   let bus: NatsBus;
   try {
     bus = new NatsBus(

@@ -15,6 +15,8 @@ export const ClusterFile = z.object({
   /** The nats-server `mezzo up` spawned: `mezzo creds add` reloads it, its users file is in `natsDir`. */
   natsPid: z.number().int().positive().optional(),
   natsDir: z.string().optional(),
+  /** The CA that signed the certificate of a TLS nats-server (`mezzo up --tls-cert`). */
+  tlsCa: z.string().optional(),
 });
 export type ClusterFile = z.infer<typeof ClusterFile>;
 

@@ -9,7 +9,14 @@ import {
   startAgent,
 } from '../../actors/agent/index.js';
 import { startMaster } from '../../actors/master/index.js';
-import { connectNats, type Logger, NatsBus, startNatsServer, withCredentials } from '../../bus/index.js';
+import {
+  connectNats,
+  type Logger,
+  NatsBus,
+  startNatsServer,
+  type TlsFiles,
+  withCredentials,
+} from '../../bus/index.js';
 import { startBuiltIns } from '../../frameworks/apps/built-ins.js';
 import { subjects as makeSubjects, resources as R } from '../../protocol/index.js';
 import {
@@ -52,9 +59,15 @@ class Interrupted extends Error {
 }
 
 /** busFor opens one validated NATS connection of a component, as its principal when it has one. */
-async function busFor(url: string, name: string, log: Logger, creds?: CredsFile): Promise<NatsBus> {
+async function busFor(
+  url: string,
+  name: string,
+  log: Logger,
+  creds?: CredsFile,
+  tls?: TlsFiles,
+): Promise<NatsBus> {
   const auth = creds ? { user: creds.user, pass: creds.password } : {};
-  return new NatsBus(await connectNats({ servers: url, name, log, ...auth }), log);
+  return new NatsBus(await connectNats({ servers: url, name, log, ...auth, ...(tls ? { tls } : {}) }), log);
 }
 
 /** mkdirp creates a directory (and its parents) and returns it. */
@@ -108,6 +121,14 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
   let exitCode: number = ExitCode.OK;
   try {
     let natsUrl = config.natsUrl;
+    // TLS: the server presents --tls-cert/--tls-key; components trust --tls-ca. Executors are
+    // separate node processes: NODE_EXTRA_CA_CERTS makes them trust it too.
+    const serverTls =
+      flags.tlsCert && flags.tlsKey
+        ? { certFile: resolve(flags.tlsCert), keyFile: resolve(flags.tlsKey) }
+        : undefined;
+    const clientTls = flags.tlsCa ? { caFile: resolve(flags.tlsCa) } : undefined;
+    if (clientTls) process.env.NODE_EXTRA_CA_CERTS = clientTls.caFile;
     let security: ClusterCredentials | undefined;
     let natsServer: { pid: number; dir: string } | undefined;
     if (!natsUrl) {
@@ -141,6 +162,7 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
       const server = await startNatsServer({
         dataDir: natsDir,
         authorization: security?.authorization ?? false,
+        ...(serverTls ? { tls: serverTls } : {}),
       });
       natsUrl = server.url;
       natsServer = { pid: server.pid, dir: natsDir };
@@ -173,7 +195,7 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
       const connect = (name: string) => busFor(natsUrl as string, name, log, security?.master);
       await startLocalMasters(flags.masters as number, replicas, connect, masterOptions, teardown);
     } else {
-      const masterBus = await busFor(natsUrl, 'mezzo-master', log, security?.master);
+      const masterBus = await busFor(natsUrl, 'mezzo-master', log, security?.master, clientTls);
       teardown.add('master connection', () => masterBus.close());
       const master = await startMaster({ bus: masterBus, ...masterOptions });
       teardown.add('master', () => master.stop());
@@ -194,7 +216,7 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
       mkdirSync(workDir, { recursive: true });
       const resources = flags.resources ?? localAgentResources(readMachineFacts(workDir), flags.agents, i);
       const agentCreds = security?.agents[i];
-      const bus = await busFor(natsUrl, `mezzo-agent-${i}`, log, agentCreds);
+      const bus = await busFor(natsUrl, `mezzo-agent-${i}`, log, agentCreds, clientTls);
       try {
         const handle = await startAgent({
           bus,
@@ -241,6 +263,7 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
       agents: agents.map((a) => ({ id: a.handle.agentId, workDir: a.workDir })),
       ...(security ? { creds: security.paths.creds(security.admin.user) } : {}),
       ...(natsServer ? { natsPid: natsServer.pid, natsDir: natsServer.dir } : {}),
+      ...(clientTls ? { tlsCa: clientTls.caFile } : {}),
     });
     teardown.add('cluster.json', () => removeClusterFile(dataDir));
     const mastersNote = (flags.masters ?? 1) > 1 ? ` masters=${flags.masters}` : '';

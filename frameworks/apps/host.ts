@@ -4,9 +4,10 @@ import { type Bus, BusError, type Logger, silentLogger, type Unsubscribe } from 
 import type { Offer, Subscribed, TaskStatus } from '../../protocol/index.js';
 import { Scheduler, StateStore } from '../sdk/index.js';
 import { AppsCall, appsSubject } from './api.js';
-import { Serial } from './serial.js';
+import type { AppStep } from './app-machine.js';
 import type { AppKind } from './spec.js';
 import { KIND_PLURAL } from './spec.js';
+import { StepRunner, StepStoppedError } from './step-runner.js';
 import { bucketName } from './task-text.js';
 
 /** AppHostOptions are what every built-in framework is started with. */
@@ -25,7 +26,7 @@ export interface AppHostOptions {
   clock?: Clock;
 }
 
-/** AppLogic is a framework's decisions, called one at a time. */
+/** AppLogic is a framework's decisions, called one at a time by the app machine. */
 export interface AppLogic {
   /** The framework (re)subscribed: reconcile what it believes runs. */
   subscribed(info: Subscribed): Promise<void>;
@@ -39,7 +40,6 @@ export interface AppLogic {
 export interface AppHost {
   scheduler: Scheduler;
   store: StateStore;
-  serial: Serial;
   clock: Clock;
   log: Logger;
   prefix: string;
@@ -52,7 +52,8 @@ const FRAMEWORK_KEY = 'framework.id';
 /**
  * startAppHost opens the kind's KV bucket, subscribes with the framework id kept there (a restart
  * resubscribes as the same framework and keeps its tasks), serves the apps API for the kind and
- * runs a tick; every callback of `logic` runs serially. `logic` is made once the host exists.
+ * runs a tick; every callback of `logic` runs one at a time through the app machine
+ * (`app-machine.ts`). `logic` is made once the host exists.
  */
 export async function startAppHost(
   kind: AppKind,
@@ -68,17 +69,27 @@ export async function startAppHost(
     replicas: opts.replicas,
   });
   const saved = await store.get(FRAMEWORK_KEY, FrameworkRecord);
-  const serial = new Serial();
   let logic: AppLogic | undefined;
-  let markReady: () => void = () => {};
-  const ready = new Promise<void>((r) => {
-    markReady = r;
-  });
-  // Events can arrive before `logic` exists; the first serial step waits for it.
-  void serial.run(() => ready);
-  const guard = (what: string, step: () => Promise<unknown>) =>
-    serial.run(step).catch((err) => {
-      log.error({ err }, `${what} failed`);
+  // Steps queue from the first event on; the machine runs them once `logic` exists (READY).
+  const runner = new StepRunner((step) => {
+    const l = logic as AppLogic;
+    switch (step.type) {
+      case 'SUBSCRIBED':
+        return l.subscribed(step.info);
+      case 'OFFERS':
+        return l.offers(step.offers);
+      case 'UPDATE':
+        return l.update(step.status);
+      case 'TICK':
+        return l.tick(step.now);
+      case 'CALL':
+        return l.call(step.call);
+    }
+  }, log);
+  const submit = (step: AppStep) =>
+    runner.submit(step).catch((err) => {
+      if (!(err instanceof BusError) && !(err instanceof StepStoppedError))
+        log.error({ err, step: step.type }, 'step failed');
       throw err;
     });
   const scheduler = await Scheduler.start({
@@ -92,11 +103,10 @@ export async function startAppHost(
       checkpoint: true,
     },
     handlers: {
-      subscribed: (info) =>
-        void guard('subscribed', () => (logic as AppLogic).subscribed(info)).catch(() => {}),
-      offers: (offers) => void guard('offers', () => (logic as AppLogic).offers(offers)).catch(() => {}),
+      subscribed: (info) => void submit({ type: 'SUBSCRIBED', info }).catch(() => {}),
+      offers: (offers) => void submit({ type: 'OFFERS', offers }).catch(() => {}),
       // Returned promise: the update is acknowledged only once the state it led to is stored.
-      update: (status) => guard('update', () => (logic as AppLogic).update(status)) as Promise<void>,
+      update: (status) => submit({ type: 'UPDATE', status }) as Promise<never>,
     },
   });
   if (!saved) await store.put(FRAMEWORK_KEY, FrameworkRecord, { id: scheduler.frameworkId });
@@ -104,35 +114,31 @@ export async function startAppHost(
   const host: AppHost = {
     scheduler,
     store,
-    serial,
     clock,
     log,
     prefix,
     async stop() {
       clearInterval(timer);
       for (const s of stops) s();
-      await serial.run(() => undefined);
+      await runner.stop();
       await scheduler.close('framework stopped');
     },
   };
   logic = makeLogic(host);
-  markReady();
-  stops.push(
-    opts.bus.serve(appsSubject(prefix, kind), AppsCall, (call) =>
-      serial
-        .run(() => (logic as AppLogic).call(call))
-        .catch((err) => {
-          if (err instanceof BusError) throw err;
-          log.error({ err, call: call.type }, 'apps request failed');
-          throw err;
-        }),
-    ),
-  );
+  runner.ready();
+  stops.push(opts.bus.serve(appsSubject(prefix, kind), AppsCall, (call) => submit({ type: 'CALL', call })));
   await opts.bus.flush();
-  const timer = setInterval(
-    () => void guard('tick', () => (logic as AppLogic).tick(clock.now())).catch(() => {}),
-    opts.tickMs ?? 250,
-  );
+  // One tick at a time: a slow step does not pile ticks up behind it.
+  let ticking = false;
+  const timer = setInterval(() => {
+    if (ticking) return;
+    ticking = true;
+    void submit({ type: 'TICK', now: clock.now() })
+      .catch(() => {})
+      .finally(() => {
+        ticking = false;
+      });
+  }, opts.tickMs ?? 250);
   return host;
 }
 

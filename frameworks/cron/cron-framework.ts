@@ -12,9 +12,9 @@ import { AppsClient } from '../apps/client.js';
 import { diffSpecs } from '../apps/diff.js';
 import { withEvent } from '../apps/events.js';
 import { badRequest, notFound } from '../apps/host.js';
-import { Serial } from '../apps/serial.js';
 import { CronJobSpec, type JobSpec } from '../apps/spec.js';
 import { formatSpecIssues } from '../apps/spec-file.js';
+import { StepRunner } from '../apps/step-runner.js';
 import { bucketName } from '../apps/task-text.js';
 import { StateStore } from '../sdk/index.js';
 import { type CronState, CronState as CronStateSchema } from './cron-state.js';
@@ -54,7 +54,6 @@ export async function startCronFramework(opts: CronFrameworkOptions): Promise<Cr
     replicas: opts.replicas,
   });
   const jobs = new AppsClient(opts.bus, prefix, 5000);
-  const serial = new Serial();
   const crons = new Map<string, CronState>();
   for (const key of await store.keys('cron.')) {
     const s = await store.get(key, CronStateSchema);
@@ -231,14 +230,22 @@ export async function startCronFramework(opts: CronFrameworkOptions): Promise<Cr
     }
   }
 
+  async function tick(now: number): Promise<void> {
+    for (const s of [...crons.values()])
+      await step(s, now).catch((err) => log.error({ err, cron: s.spec.name }, 'cron step failed'));
+  }
+  // Ticks and requests run one at a time through the app machine, like the other frameworks' steps.
+  const runner = new StepRunner(
+    (st) => (st.type === 'TICK' ? tick(st.now) : handle((st as { call: AppsCall }).call)),
+    log,
+  );
+  runner.ready();
   const stops: Unsubscribe[] = [
     opts.bus.serve(appsSubject(prefix, 'CronJob'), AppsCall, (call) =>
-      serial
-        .run(() => handle(call))
-        .catch((err) => {
-          if (!(err instanceof BusError)) log.error({ err, call: call.type }, 'apps request failed');
-          throw err;
-        }),
+      runner.submit({ type: 'CALL', call }).catch((err) => {
+        if (!(err instanceof BusError)) log.error({ err, call: call.type }, 'apps request failed');
+        throw err;
+      }),
     ),
   ];
   await opts.bus.flush();
@@ -246,12 +253,9 @@ export async function startCronFramework(opts: CronFrameworkOptions): Promise<Cr
   const timer = setInterval(() => {
     if (ticking) return;
     ticking = true;
-    void serial
-      .run(async () => {
-        const now = clock.now();
-        for (const s of [...crons.values()])
-          await step(s, now).catch((err) => log.error({ err, cron: s.spec.name }, 'cron step failed'));
-      })
+    void runner
+      .submit({ type: 'TICK', now: clock.now() })
+      .catch(() => {})
       .finally(() => {
         ticking = false;
       });
@@ -260,7 +264,7 @@ export async function startCronFramework(opts: CronFrameworkOptions): Promise<Cr
     async stop() {
       clearInterval(timer);
       for (const s of stops) s();
-      await serial.run(() => undefined);
+      await runner.stop();
     },
   };
 }

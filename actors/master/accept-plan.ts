@@ -21,7 +21,7 @@ export interface AcceptInput {
   /** Whether the agent exists and is active. */
   agentActive: (agentId: string) => boolean;
   /** Ids of the framework's non-terminal tasks. */
-  activeTaskIds: ReadonlySet<string>;
+  activeTaskIds: { has(taskId: string): boolean };
   offerIds: readonly string[];
   operations: readonly Operation[];
   now: number;

@@ -180,7 +180,8 @@ function accept(state: MasterState, fw: FrameworkRecord, call: Call<'ACCEPT'>, n
       }),
     ),
     agentActive: (id) => state.agents.get(id)?.status === 'ACTIVE',
-    activeTaskIds: new Set(fw.tasks.keys()),
+    // The task map itself: copying it into a Set made every ACCEPT cost O(tasks of the framework).
+    activeTaskIds: fw.tasks,
     offerIds: call.offerIds,
     operations: call.operations,
     now,

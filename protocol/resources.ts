@@ -97,24 +97,28 @@ function isEmptyResource(r: Resource): boolean {
 
 /** normalize merges entries with the same name and role, drops empty ones and sorts by key. */
 export function normalize(rs: readonly Resource[]): Resources {
+  // Hot: the master runs this several times per task. Fresh objects built with a fixed shape (no
+  // `delete`), and keys computed once and sorted as strings (the same order as comparing them).
   const byKey = new Map<string, Resource>();
   for (const r of rs) {
     const k = keyOf(r);
     const prev = byKey.get(k);
     if (!prev) {
-      byKey.set(
-        k,
-        r.ranges ? { ...r, ranges: mergeRanges(r.ranges) } : { ...r, scalar: roundScalar(r.scalar ?? 0) },
-      );
+      const reserved = r.role !== undefined && r.role !== DEFAULT_ROLE;
+      const amount = r.ranges ? { ranges: mergeRanges(r.ranges) } : { scalar: roundScalar(r.scalar ?? 0) };
+      byKey.set(k, reserved ? { name: r.name, ...amount, role: r.role } : { name: r.name, ...amount });
     } else if (prev.ranges) {
       prev.ranges = mergeRanges([...prev.ranges, ...(r.ranges ?? [])]);
     } else {
       prev.scalar = roundScalar((prev.scalar ?? 0) + (r.scalar ?? 0));
     }
   }
-  const out = [...byKey.values()].filter((r) => !isEmptyResource(r));
-  for (const r of out) if (r.role === undefined || r.role === DEFAULT_ROLE) delete r.role;
-  return out.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+  const out: Resource[] = [];
+  for (const k of [...byKey.keys()].sort()) {
+    const r = byKey.get(k) as Resource;
+    if (!isEmptyResource(r)) out.push(r);
+  }
+  return out;
 }
 
 /** add returns a + b. */

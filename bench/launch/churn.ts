@@ -1,5 +1,6 @@
 import { DURATION_LABEL, type SeedTask, startSimulator } from '../../actors/simulator/index.js';
 import { startLoad } from '../../frameworks/load/index.js';
+import { Operator } from '../../frameworks/sdk/index.js';
 import { FrameworkInfo, resources as R, TaskInfo, TaskState } from '../../protocol/index.js';
 import { ProgressLine, processStats, startBenchEnv, summaryLine } from '../common/index.js';
 
@@ -16,6 +17,8 @@ export interface ChurnOptions {
   /** How long each churn task runs. */
   taskDurationMs: number;
   timeoutMs: number;
+  /** node flags for the master process (`--cpu-prof ...`). */
+  masterNodeFlags?: string[];
   progress?: boolean;
 }
 
@@ -29,6 +32,9 @@ export interface ChurnResult {
   maxMs?: number;
   masterCpuPercent: number;
   masterRssMb: number;
+  /** The master's allocation run time (GET_METRICS, over its last 100 runs). */
+  allocationRunP50Ms?: number;
+  allocationRunP99Ms?: number;
   line: string;
 }
 
@@ -50,7 +56,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * included) over `seconds`.
  */
 export async function runChurn(o: ChurnOptions): Promise<ChurnResult> {
-  const env = await startBenchEnv();
+  const env = await startBenchEnv({ nodeFlags: o.masterNodeFlags });
   const progress = new ProgressLine(process.stderr, 10_000, o.progress ?? true);
   try {
     const frameworks = Array.from({ length: o.frameworks }, (_, i) =>
@@ -110,6 +116,9 @@ export async function runChurn(o: ChurnOptions): Promise<ChurnResult> {
     }
     const elapsed = (performance.now() - s0) / 1000;
     const c1 = processStats(env.master.pid);
+    // The master's own view of its allocation runs, to tell allocation time from transport time.
+    const op = await Operator.connect({ nats: await env.bus('mezzo-operator'), prefix: env.subjects.prefix });
+    const { metrics } = await op.call('GET_METRICS');
     await sleep(o.taskDurationMs);
     await run.stop();
     await sim.stop();
@@ -122,6 +131,8 @@ export async function runChurn(o: ChurnOptions): Promise<ChurnResult> {
       maxMs: run.latencies.percentile(1),
       masterCpuPercent: ((c1.cpuSeconds - c0.cpuSeconds) / elapsed) * 100,
       masterRssMb: c1.rssMb,
+      allocationRunP50Ms: metrics['allocator/allocation_run_ms/p50'],
+      allocationRunP99Ms: metrics['allocator/allocation_run_ms/p99'],
     };
     return {
       ...r,
@@ -136,6 +147,8 @@ export async function runChurn(o: ChurnOptions): Promise<ChurnResult> {
         max_ms: r.maxMs,
         master_cpu_pct: r.masterCpuPercent,
         master_rss_mb: r.masterRssMb,
+        alloc_run_p50_ms: r.allocationRunP50Ms,
+        alloc_run_p99_ms: r.allocationRunP99Ms,
         register_s: registerSeconds,
       }),
     };

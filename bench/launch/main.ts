@@ -96,6 +96,7 @@ async function churn(values: Record<string, string | boolean | undefined>): Prom
     ratePerSecond: nonNegative('rate', str('rate'), c.ratePerSecond),
     seconds: positiveInt('seconds', str('seconds'), c.seconds),
     taskDurationMs: nonNegative('duration-ms', str('duration-ms'), c.taskDurationMs),
+    masterNodeFlags: str('profile') ? ['--cpu-prof', `--cpu-prof-dir=${str('profile')}`] : undefined,
   });
   process.stdout.write(`${r.line}\n`);
   if (values['no-write']) return;

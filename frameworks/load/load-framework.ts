@@ -249,7 +249,9 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
     else if (inst.pool.length > maxPool) idle.push(...inst.pool.splice(maxPool).map((o) => o.id));
     if (idle.length > 0) {
       stats.declines += idle.length;
-      s.decline(idle, { refuseSeconds: allLaunched ? 3600 : 1 }).catch(() => {});
+      // Offers beyond what the pool keeps stay away a while: re-offered every second, they would
+      // keep the master busy making and taking back offers nobody uses.
+      s.decline(idle, { refuseSeconds: allLaunched ? 3600 : 30 }).catch(() => {});
     }
     if (inst.nextLaunch >= inst.nextSubmit && inst.pool.length === 0 && !inst.suppressed) {
       inst.suppressed = true;

@@ -1,0 +1,181 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { RegistryStore } from '../../actors/master/registry-store.js';
+import { type SeedTask, startSimulator } from '../../actors/simulator/index.js';
+import { connectNats, NatsBus, silentLogger, startNatsServer, stopChild } from '../../bus/index.js';
+import { Operator } from '../../frameworks/sdk/index.js';
+import { FrameworkInfo, subjects as makeSubjects, resources as R, TaskInfo } from '../../protocol/index.js';
+
+/** FailoverOptions shape one run: N simulated agents holding M running tasks among F frameworks. */
+export interface FailoverOptions {
+  agents: number;
+  tasks: number;
+  frameworks: number;
+  /** The masters' lease ttl (ms): a killed leader's lease outlives it by up to this. */
+  leaseTtlMs: number;
+  timeoutMs: number;
+  log?: (line: string) => void;
+}
+
+/** FailoverResult is what one run measured, from the kill of the leader. */
+export interface FailoverResult {
+  agents: number;
+  tasks: number;
+  /** Until a standby said it leads. */
+  electedMs: number;
+  /** Until the new leader had every agent back (GET_MASTER recoveringAgents = 0). */
+  reregisteredMs: number;
+  /** Tasks the new leader knows once every agent is back. */
+  tasksKnown: number;
+}
+
+interface HaMasterProcess {
+  id: string;
+  child: ChildProcess;
+  out(): string;
+}
+
+function startHaMasterProcess(
+  natsUrl: string,
+  prefix: string,
+  id: string,
+  leaseTtlMs: number,
+): HaMasterProcess {
+  const child = spawn(
+    process.execPath,
+    [resolve('dist/cli/main.js'), 'master', '--ha', '--nats', natsUrl, '--prefix', prefix, '--master-id', id],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: {
+        ...process.env,
+        MEZZO_LOG_LEVEL: 'warn',
+        MEZZO_LEASE_TTL_MS: String(leaseTtlMs),
+        MEZZO_DATA: mkdtempSync(join(tmpdir(), 'mezzo-bench-')),
+      },
+    },
+  );
+  let out = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (s: string) => {
+    out = (out + s).slice(-65_536);
+  });
+  return { id, child, out: () => out };
+}
+
+async function until<T>(
+  check: () => T | Promise<T>,
+  timeoutMs: number,
+  what: string,
+  everyMs = 20,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await Promise.resolve()
+      .then(check)
+      .catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`failover bench: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * runFailover measures a master failover the Mesos way: two masters elect a leader on one
+ * nats-server; simulated agents register holding running tasks; the leader is killed (SIGKILL, so
+ * its lease must expire); the time is taken until the standby leads and until every agent has
+ * re-registered with it, its tasks with it.
+ */
+export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
+  const log = o.log ?? (() => {});
+  const dir = mkdtempSync(join(tmpdir(), 'mezzo-bench-failover-'));
+  const server = await startNatsServer({
+    dataDir: dir,
+    maxPayloadBytes: 64 * 1024 * 1024,
+    authorization: false,
+  });
+  const prefix = `failover${process.pid}.v1`;
+  const subjects = makeSubjects(prefix);
+  const masters = [
+    startHaMasterProcess(server.url, prefix, 'bench-a', o.leaseTtlMs),
+    startHaMasterProcess(server.url, prefix, 'bench-b', o.leaseTtlMs),
+  ];
+  const buses: NatsBus[] = [];
+  const bus = async (name: string) => {
+    const b = new NatsBus(
+      await connectNats({ servers: server.url, name, log: silentLogger }),
+      silentLogger,
+      64 * 1024 * 1024,
+    );
+    buses.push(b);
+    return b;
+  };
+  try {
+    const leadingOf = (m: HaMasterProcess) => /leading epoch=\d+\s*$/.test(m.out());
+    const first = (await until(() => masters.find(leadingOf), 30_000, 'a leader')) as HaMasterProcess;
+    const frameworks = Array.from({ length: o.frameworks }, (_, i) =>
+      FrameworkInfo.parse({ id: `bench-fw-${i}`, name: `bench-${i}`, failoverTimeoutSeconds: 3600 }),
+    );
+    const perAgent = Math.floor(o.tasks / o.agents);
+    const extra = o.tasks % o.agents;
+    const res = R.parseResources('cpus:0.1;mem:32');
+    const seed = (i: number, agentId: string): SeedTask[] =>
+      Array.from({ length: perAgent + (i < extra ? 1 : 0) }, (_, k) => ({
+        framework: frameworks[(i + k) % frameworks.length],
+        task: TaskInfo.parse({
+          taskId: `t-${i}-${k}`,
+          name: 't',
+          agentId,
+          resources: res,
+          command: { value: 'sleep 1d' },
+        }),
+        state: 'TASK_RUNNING',
+      }));
+    const sim = await startSimulator({
+      bus: await bus('bench-sim'),
+      subjects,
+      agents: o.agents,
+      resources: R.parseResources(`cpus:${Math.max(32, perAgent)};mem:${Math.max(131072, perAgent * 64)}`),
+      idPrefix: 'bench',
+      seed,
+      validateOutgoing: false,
+      taskDurationMs: Number.POSITIVE_INFINITY,
+    });
+    await sim.whenRegistered(o.agents, o.timeoutMs);
+    log(`failover: ${o.agents} agents registered with ${first.id}`);
+    // The registry must hold every agent before the kill, or the new leader would not wait for them.
+    const reader = await RegistryStore.open({
+      nc: (await bus('bench-registry')).nc,
+      subjects,
+      replicas: 1,
+      log: silentLogger,
+    });
+    await until(async () => (await reader.load()).agents.size === o.agents, o.timeoutMs, 'the registry', 200);
+    const operator = await Operator.connect({ nats: await bus('bench-operator'), prefix, timeoutMs: 1000 });
+
+    const standby = masters.find((m) => m !== first) as HaMasterProcess;
+    const killedAt = Date.now();
+    first.child.kill('SIGKILL');
+    await until(() => leadingOf(standby), o.timeoutMs, 'the standby to lead', 5);
+    const electedMs = Date.now() - killedAt;
+    await until(
+      async () => {
+        const m = await operator.master();
+        return m.masterId === standby.id && m.recoveringAgents === 0;
+      },
+      o.timeoutMs,
+      'every agent back',
+      10,
+    );
+    const reregisteredMs = Date.now() - killedAt;
+    const tasksKnown = (await operator.tasks()).filter((t) => t.state === 'TASK_RUNNING').length;
+    await sim.stop();
+    return { agents: o.agents, tasks: o.tasks, electedMs, reregisteredMs, tasksKnown };
+  } finally {
+    for (const b of buses) await b.close().catch(() => {});
+    for (const m of masters) await stopChild(m.child, 5000);
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

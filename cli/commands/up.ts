@@ -192,7 +192,7 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
     if ((flags.masters ?? 1) > 1) {
       // Highly available: the masters elect a leader through a lease replicated on the NATS nodes.
       const replicas = natsServer ? HA_NATS_NODES : 1;
-      const connect = (name: string) => busFor(natsUrl as string, name, log, security?.master);
+      const connect = (name: string) => busFor(natsUrl as string, name, log, security?.master, clientTls);
       await startLocalMasters(flags.masters as number, replicas, connect, masterOptions, teardown);
     } else {
       const masterBus = await busFor(natsUrl, 'mezzo-master', log, security?.master, clientTls);
@@ -248,7 +248,7 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
 
     // The built-in services, jobs and cron frameworks, as trusted components of this cluster.
     const builtIns = await startBuiltIns({
-      connect: (name) => busFor(natsUrl as string, name, log, security?.master),
+      connect: (name) => busFor(natsUrl as string, name, log, security?.master, clientTls),
       prefix: config.prefix,
       log,
     });

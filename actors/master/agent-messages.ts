@@ -191,7 +191,7 @@ function register(
     result: {
       agentId,
       masterId: state.config.masterId,
-      heartbeatIntervalSeconds: state.config.agentHeartbeatIntervalSeconds,
+      heartbeatIntervalSeconds: state.config.agentPingTimeoutSeconds,
       capabilities: [AgentCapability.BATCHING],
     },
     effects,

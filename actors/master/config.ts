@@ -6,8 +6,8 @@ export function defaultMasterConfig(overrides: Partial<MasterConfig> = {}): Mast
   return {
     masterId: `m-${randomUUID().replaceAll('-', '').slice(0, 12)}`,
     allocationIntervalMs: 1000,
-    agentHeartbeatIntervalSeconds: 5,
-    maxMissedAgentHeartbeats: 5,
+    agentPingTimeoutSeconds: 15,
+    maxAgentPingTimeouts: 5,
     frameworkHeartbeatIntervalSeconds: 15,
     offerTimeoutMs: 0,
     maxCompletedTasksPerFramework: 1000,

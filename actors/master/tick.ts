@@ -13,7 +13,7 @@ import type { MasterState } from './state.js';
 export function tick(state: MasterState, now: number): Effect[] {
   const effects: Effect[] = [];
   const cfg = state.config;
-  const agentDeadline = cfg.agentHeartbeatIntervalSeconds * 1000 * cfg.maxMissedAgentHeartbeats;
+  const agentDeadline = cfg.agentPingTimeoutSeconds * 1000 * cfg.maxAgentPingTimeouts;
   for (const agent of state.agents.values()) {
     if (agent.status === AgentStatus.ACTIVE && now - agent.lastSeenAt > agentDeadline) {
       effects.push(...removeAgent(state, agent, AgentStatus.UNREACHABLE, now));

@@ -9,10 +9,15 @@ export interface MasterConfig {
   masterId: string;
   /** How often the allocator runs (ms). */
   allocationIntervalMs: number;
-  /** How often agents heartbeat (s), told to them at registration. */
-  agentHeartbeatIntervalSeconds: number;
-  /** Heartbeats an agent may miss before it is marked unreachable. */
-  maxMissedAgentHeartbeats: number;
+  /**
+   * Mesos's agent_ping_timeout (s, default 15): each agent must show it is alive once per this
+   * period. Mesos's master pings and the agent pongs; here the agent sends the HEARTBEAT (told this
+   * period at registration) and the master answers it, so each side learns the other is alive
+   * with one request per period, the same traffic.
+   */
+  agentPingTimeoutSeconds: number;
+  /** Mesos's max_agent_ping_timeouts (default 5): periods without a sign of life before unreachable. */
+  maxAgentPingTimeouts: number;
   /** How often frameworks and the master heartbeat each other (s). */
   frameworkHeartbeatIntervalSeconds: number;
   /** Unused offers are rescinded after this long (ms); 0 keeps them. */

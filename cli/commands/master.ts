@@ -50,8 +50,8 @@ export function haSettings(flags: MasterFlags, env: NodeJS.ProcessEnv = process.
   const reregisterTimeoutMs = num('MEZZO_REREGISTER_TIMEOUT_MS', env.MEZZO_REREGISTER_TIMEOUT_MS, 0);
   const config = {
     ...(masterId ? { masterId } : {}),
-    ...(heartbeat ? { agentHeartbeatIntervalSeconds: heartbeat } : {}),
-    ...(missed ? { maxMissedAgentHeartbeats: missed } : {}),
+    ...(heartbeat ? { agentPingTimeoutSeconds: heartbeat } : {}),
+    ...(missed ? { maxAgentPingTimeouts: missed } : {}),
   };
   return { ha, replicas, leaseTtlMs, masterId, config, reregisterTimeoutMs };
 }

@@ -38,7 +38,7 @@ describe('an agent under the real master', () => {
 
   beforeAll(async () => {
     cluster = await startTestCluster({
-      master: { agentHeartbeatIntervalSeconds: 1 },
+      master: { agentPingTimeoutSeconds: 1 },
       agent: { defaultKillGracePeriodSeconds: 1 },
     });
     ({ nats, subjects: s, agent } = cluster);

@@ -180,7 +180,7 @@ describe('agent checkpointing and recovery, with real agent processes killed by 
       log: silentLogger,
       // Agents are down for a while in these tests, longer on a loaded machine: never let the
       // master take them for unreachable meanwhile (that would make their tasks TASK_LOST).
-      config: { allocationIntervalMs: 100, agentHeartbeatIntervalSeconds: 2, maxMissedAgentHeartbeats: 90 },
+      config: { allocationIntervalMs: 100, agentPingTimeoutSeconds: 2, maxAgentPingTimeouts: 90 },
     });
   });
 

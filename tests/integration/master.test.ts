@@ -61,7 +61,7 @@ describe('the master over NATS', () => {
       bus: await nats.bus('master'),
       subjects: s,
       log: silentLogger,
-      config: { allocationIntervalMs: 100, agentHeartbeatIntervalSeconds: 1 },
+      config: { allocationIntervalMs: 100, agentPingTimeoutSeconds: 1 },
     });
     bus = await nats.bus('peer');
   });

@@ -27,7 +27,7 @@ async function cluster(
     log: silentLogger,
     config: {
       allocationIntervalMs: 100,
-      agentHeartbeatIntervalSeconds: opts.heartbeatS ?? 5,
+      agentPingTimeoutSeconds: opts.heartbeatS ?? 5,
       ...(opts.maxCompleted ? { maxCompletedTasksPerFramework: opts.maxCompleted } : {}),
     },
   });
@@ -47,7 +47,7 @@ async function cluster(
       bus: await (nats as TestNats).bus('master2'),
       subjects,
       log: silentLogger,
-      config: { allocationIntervalMs: 100, agentHeartbeatIntervalSeconds: opts.heartbeatS ?? 5 },
+      config: { allocationIntervalMs: 100, agentPingTimeoutSeconds: opts.heartbeatS ?? 5 },
     });
   };
   return { subjects, sim, master: () => master, restartMaster };

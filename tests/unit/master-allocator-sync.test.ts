@@ -244,7 +244,7 @@ describe('the master and its allocator', () => {
         const state = createMasterState(
           defaultMasterConfig({
             masterId: 'm-sync',
-            agentHeartbeatIntervalSeconds: 1,
+            agentPingTimeoutSeconds: 1,
             frameworkHeartbeatIntervalSeconds: 1,
             offerTimeoutMs: 4_000,
           }),

@@ -20,8 +20,8 @@ function harness() {
   const state: MasterState = createMasterState(
     defaultMasterConfig({
       masterId: 'm-test',
-      agentHeartbeatIntervalSeconds: 1,
-      maxMissedAgentHeartbeats: 3,
+      agentPingTimeoutSeconds: 1,
+      maxAgentPingTimeouts: 3,
       frameworkHeartbeatIntervalSeconds: 1,
     }),
     now,

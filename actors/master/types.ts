@@ -11,9 +11,9 @@ export interface MasterConfig {
   allocationIntervalMs: number;
   /**
    * Mesos's agent_ping_timeout (s, default 15): each agent must show it is alive once per this
-   * period. Mesos's master pings and the agent pongs; here the agent sends the HEARTBEAT (told this
-   * period at registration) and the master answers it, so each side learns the other is alive
-   * with one request per period, the same traffic.
+   * period. Mesos's master pings and the agent pongs; here the agent sends a HEARTBEAT every
+   * period (told it at registration), one message instead of two; a master that does not know the
+   * agent answers it with REREGISTER, and a new leader announces itself to the agents.
    */
   agentPingTimeoutSeconds: number;
   /** Mesos's max_agent_ping_timeouts (default 5): periods without a sign of life before unreachable. */

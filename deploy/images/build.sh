@@ -49,7 +49,11 @@ say "built mezzo/nats:$version"
 app="$ctx/mezzo/rootfs/app"
 mkdir -p "$app" "$ctx/mezzo/rootfs/tmp" "$ctx/mezzo/rootfs/data"
 # Its own build, so that a dist/ in use (by a running cluster or tests) is never rewritten.
-node node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir "$app/dist"
+# tsc still emits on type errors (another change in progress): build from what it emitted, as the
+# tests' global setup does; `npm run build` is where type errors fail.
+node node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir "$app/dist" >&2 ||
+  { [ -f "$app/dist/cli/main.js" ] && say "tsc reported type errors; building from what it emitted"; } ||
+  { say "tsc emitted nothing"; exit 1; }
 cp package.json package-lock.json "$app/"
 (cd "$app" && npm install --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 with_libs "$ctx/mezzo/rootfs" "$(command -v node)" /usr/bin/node

@@ -95,7 +95,7 @@ describe('mezzo up runs the built-in frameworks; apply, get, describe, scale, lo
     expect(r.stdout).toContain('service/web rolled out');
 
     const again = await mezzo(data, ['apply', '-f', 'examples/web.yaml', '--no-wait']);
-    expect(again.stdout).toContain('service/web unchanged');
+    expect(again.stdout, again.stderr).toContain('service/web unchanged');
 
     const get = await mezzo(data, ['get', 'services']);
     expect(get.stdout).toMatch(/web\s+3\/3\s+3\s+1/);

@@ -15,6 +15,7 @@ import { applyAll, registryDiff } from '../../actors/master/registry-diff.js';
 import { restoreFromRegistry } from '../../actors/master/registry-restore.js';
 import { handleSchedulerCall } from '../../actors/master/scheduler-calls.js';
 import { createMasterState } from '../../actors/master/state.js';
+import { tick } from '../../actors/master/tick.js';
 import { AgentInfo, FrameworkInfo, resources as R } from '../../protocol/index.js';
 
 const agent = (id: string, res = 'cpus:4;mem:1024') =>
@@ -239,6 +240,18 @@ describe('registry diff and restore', () => {
     expect(state.allocator.weights()).toMatchObject({ eng: 3 });
     // The restored state says nothing new about the registry: a new leader writes nothing on taking over.
     expect(registryDiff(base(), state, { agents: 'all', frameworks: 'all', roles: true }, 2000)).toEqual([]);
+  });
+
+  it('removes no framework because of the failover: the failover timeout runs from the end of the window', () => {
+    const state = createMasterState(config, 2000, { agentOrder: 'added' });
+    const reg = applyRegistryOp(base(), { type: 'FRAMEWORK_ADDED', framework: fw('f0', 0) });
+    restoreFromRegistry(state, reg, 2000, 12_000);
+    // failoverTimeoutSeconds 0, yet still there during the re-registration window...
+    tick(state, 11_999);
+    expect(state.frameworks.get('f0')?.status).toBe('DISCONNECTED');
+    // ...and removed once the window is over without it resubscribing.
+    tick(state, 12_000);
+    expect(state.frameworks.get('f0')?.status).toBe('REMOVED');
   });
 
   it('gives no reconciliation answer for a task on an agent that has not re-registered yet', () => {

@@ -45,7 +45,7 @@ export async function startBuiltIns(opts: BuiltInsOptions): Promise<BuiltIns> {
       stops.push(() => bus.close());
       const copy = await runWhileLeading(
         { bus, prefix: opts.prefix, name, log: opts.log, replicas: opts.replicas },
-        () => start({ bus, prefix: opts.prefix, log: opts.log, replicas: opts.replicas }),
+        (acting) => start({ bus, prefix: opts.prefix, log: opts.log, replicas: opts.replicas, acting }),
       );
       copies[name] = copy;
       stops.push(() => copy.stop());

@@ -43,7 +43,10 @@ export interface Leading {
  * resubscribes with the FrameworkID kept in KV and reconciles; a copy that loses its lease stops
  * its framework at once (closing, not tearing down, so the tasks stay for the next leader).
  */
-export async function runWhileLeading(opts: LeadingOptions, start: () => Promise<Running>): Promise<Leading> {
+export async function runWhileLeading(
+  opts: LeadingOptions,
+  start: (acting: () => boolean) => Promise<Running>,
+): Promise<Leading> {
   if (!(opts.bus instanceof NatsBus)) throw new Error('runWhileLeading needs a NatsBus (JetStream)');
   const log = (opts.log ?? silentLogger).child({ lease: opts.name });
   const timing = { ttlMs: 5000, renewEveryMs: 1000, pollEveryMs: 500, safetyMs: 750, ...opts.timing };
@@ -63,7 +66,8 @@ export async function runWhileLeading(opts: LeadingOptions, start: () => Promise
         if (running || !lease.isValid()) return;
         log.info({ epoch: term.epoch }, 'leading: starting the framework');
         try {
-          running = await start();
+          // The framework checks the lease before every step it takes.
+          running = await start(() => lease.isValid());
         } catch (err) {
           log.error({ err }, 'the framework did not start; resigning');
           await lease.resign('the framework did not start');

@@ -24,6 +24,8 @@ export interface AppHostOptions {
   /** How often the framework looks at timers: retries, deadlines, schedules (default 250 ms). */
   tickMs?: number;
   clock?: Clock;
+  /** Whether this copy may act now (under a lease: whether it still leads); default always. */
+  acting?: () => boolean;
 }
 
 /** AppLogic is a framework's decisions, called one at a time by the app machine. */
@@ -71,21 +73,25 @@ export async function startAppHost(
   const saved = await store.get(FRAMEWORK_KEY, FrameworkRecord);
   let logic: AppLogic | undefined;
   // Steps queue from the first event on; the machine runs them once `logic` exists (READY).
-  const runner = new StepRunner((step) => {
-    const l = logic as AppLogic;
-    switch (step.type) {
-      case 'SUBSCRIBED':
-        return l.subscribed(step.info);
-      case 'OFFERS':
-        return l.offers(step.offers);
-      case 'UPDATE':
-        return l.update(step.status);
-      case 'TICK':
-        return l.tick(step.now);
-      case 'CALL':
-        return l.call(step.call);
-    }
-  }, log);
+  const runner = new StepRunner(
+    (step) => {
+      const l = logic as AppLogic;
+      switch (step.type) {
+        case 'SUBSCRIBED':
+          return l.subscribed(step.info);
+        case 'OFFERS':
+          return l.offers(step.offers);
+        case 'UPDATE':
+          return l.update(step.status);
+        case 'TICK':
+          return l.tick(step.now);
+        case 'CALL':
+          return l.call(step.call);
+      }
+    },
+    log,
+    opts.acting,
+  );
   const submit = (step: AppStep) =>
     runner.submit(step).catch((err) => {
       if (!(err instanceof BusError) && !(err instanceof StepStoppedError))

@@ -1,10 +1,13 @@
 import { type Actor, createActor, fromPromise, waitFor } from 'xstate';
-import type { Logger } from '../../bus/index.js';
+import { BusError, type Logger } from '../../bus/index.js';
 import { type AppStep, appMachine, type QueuedStep } from './app-machine.js';
 
 /** StepStoppedError is the outcome of a step still queued when the framework stopped. */
-export class StepStoppedError extends Error {
+export class StepStoppedError extends BusError {
   override name = 'StepStoppedError';
+  constructor(message: string) {
+    super(message, 'UNAVAILABLE');
+  }
 }
 
 /**
@@ -20,7 +23,11 @@ export class StepRunner {
   >();
   private nextId = 1;
 
-  constructor(run: (step: AppStep) => Promise<unknown>, log: Logger) {
+  /**
+   * `acting` says whether this copy may act now (under a lease: whether it still leads); a step
+   * that finds it false is not run and fails with StepStoppedError.
+   */
+  constructor(run: (step: AppStep) => Promise<unknown>, log: Logger, acting: () => boolean = () => true) {
     const settle = (id: number, outcome: { value?: unknown; error?: unknown }, failed: boolean) => {
       const p = this.pending.get(id);
       this.pending.delete(id);
@@ -31,6 +38,7 @@ export class StepRunner {
       actors: {
         runStep: fromPromise<void, QueuedStep>(async ({ input }) => {
           try {
+            if (!acting()) throw new StepStoppedError('this copy of the framework is not the active one');
             settle(input.id, { value: await run(input.step) }, false);
           } catch (error) {
             settle(input.id, { error }, true);

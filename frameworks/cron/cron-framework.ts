@@ -32,6 +32,8 @@ export interface CronFrameworkOptions {
   /** How often schedules are checked (default 250 ms; schedules have seconds resolution). */
   tickMs?: number;
   clock?: Clock;
+  /** Whether this copy may act now (under a lease: whether it still leads); default always. */
+  acting?: () => boolean;
 }
 
 /** CronFramework is a running cron framework. */
@@ -238,6 +240,7 @@ export async function startCronFramework(opts: CronFrameworkOptions): Promise<Cr
   const runner = new StepRunner(
     (st) => (st.type === 'TICK' ? tick(st.now) : handle((st as { call: AppsCall }).call)),
     log,
+    opts.acting,
   );
   runner.ready();
   const stops: Unsubscribe[] = [

@@ -15,8 +15,8 @@ describe('services framework with two copies under a lease', () => {
 
   const copy = async (n: number) => {
     const bus = await cluster.nats.bus(`services-${n}`);
-    return runWhileLeading({ bus, prefix: cluster.nats.prefix, name: 'services', timing }, () =>
-      startServicesFramework({ bus, prefix: cluster.nats.prefix }),
+    return runWhileLeading({ bus, prefix: cluster.nats.prefix, name: 'services', timing }, (acting) =>
+      startServicesFramework({ bus, prefix: cluster.nats.prefix, acting }),
     );
   };
 

@@ -74,6 +74,24 @@ describe('app machine', () => {
     expect(ran).toEqual([0]);
   });
 
+  it('runs no step while this copy is not the active one (its lease lapsed)', async () => {
+    let leads = true;
+    const ran: number[] = [];
+    const runner = new StepRunner(
+      async (s) => {
+        ran.push((s as { now: number }).now);
+      },
+      silentLogger,
+      () => leads,
+    );
+    runner.ready();
+    await runner.submit(tick(0));
+    leads = false;
+    await expect(runner.submit(tick(1))).rejects.toBeInstanceOf(StepStoppedError);
+    expect(ran).toEqual([0]);
+    await runner.stop();
+  });
+
   it('queues in starting, works once READY, and only marks a STOP that arrives while a step is in hand', () => {
     const actor = createActor(
       appMachine.provide({

@@ -117,6 +117,8 @@ describe('hostile input to the master and the agent', () => {
       s.masterAgent(agent.agentId),
       s.masterAgent('ag-unknown'),
       s.operator(),
+      s.operatorRead('anyone'),
+      s.operatorWrite('anyone'),
     ];
     for (const subject of targets) {
       for (const { label, payload } of garbage()) {
@@ -139,6 +141,19 @@ describe('hostile input to the master and the agent', () => {
       OperatorResult.GET_HEALTH,
     );
     expect(health.healthy).toBe(true);
+  });
+
+  it('refuses a write call sent on an operator read subject, even without credentials', async () => {
+    const before = stable(master.state());
+    await expect(
+      bus.request(
+        s.operatorRead('anyone'),
+        OperatorCall,
+        { type: 'MARK_AGENT_GONE', agentId: agent.agentId },
+        OperatorResult.MARK_AGENT_GONE,
+      ),
+    ).rejects.toThrow(/MARK_AGENT_GONE changes the cluster: send it on the write subject/);
+    expect(stable(master.state())).toEqual(before);
   });
 
   it('drops every bad message on the agent subjects and keeps serving', async () => {

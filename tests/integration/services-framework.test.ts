@@ -36,7 +36,8 @@ describe('services framework on a real master and agent', () => {
 
   beforeEach(async () => {
     cluster = await startTestCluster({
-      agent: { resources: 'cpus:4;mem:2048;disk:512;ports:[31000-31019]' },
+      // Instances listen on their ports (python http.server): a range away from other tests' agents.
+      agent: { resources: 'cpus:4;mem:2048;disk:512;ports:[38200-38219]' },
     });
     const services = await startServicesFramework({
       bus: await cluster.nats.bus('services'),

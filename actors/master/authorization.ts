@@ -150,7 +150,7 @@ export function authorizeOperatorCall(
 }
 
 /**
- * filterViewable drops from a read's result the frameworks and tasks of frameworks the caller may
+ * filterViewable drops from a read's result the frameworks, tasks and containers of frameworks the caller may
  * not view (VIEW_FRAMEWORK on the framework's principal). Other results pass unchanged.
  */
 export function filterViewable(sec: MasterSecurity, principal: Principal, result: unknown): unknown {
@@ -158,11 +158,16 @@ export function filterViewable(sec: MasterSecurity, principal: Principal, result
     authorize(sec.policy, principal, Action.VIEW_FRAMEWORK, sec.directory.framework(frameworkId)?.name ?? '')
       .allowed;
   if (!result || typeof result !== 'object') return result;
-  const r = result as { frameworks?: { id: string }[]; tasks?: { frameworkId: string }[] };
+  const r = result as {
+    frameworks?: { id: string }[];
+    tasks?: { frameworkId: string }[];
+    containers?: { frameworkId: string }[];
+  };
   return {
     ...r,
     ...(Array.isArray(r.frameworks) ? { frameworks: r.frameworks.filter((f) => may(f.id)) } : {}),
     ...(Array.isArray(r.tasks) ? { tasks: r.tasks.filter((t) => may(t.frameworkId)) } : {}),
+    ...(Array.isArray(r.containers) ? { containers: r.containers.filter((c) => may(c.frameworkId)) } : {}),
   };
 }
 

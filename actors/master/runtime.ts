@@ -285,7 +285,10 @@ export async function startMaster(opts: MasterOptions & { leader?: LeaderContext
         const caller = guard.operator(ctx.subject, call);
         const result = await ask((reply) => ({ type: 'OPERATOR_CALL', now: clock.now(), call, reply }));
         if (call.type !== 'GET_CONTAINERS') return guard.view(caller, result);
-        return gatherContainers(bus, subjects, result as ContainerTargets, call.frameworkId, log);
+        return guard.view(
+          caller,
+          await gatherContainers(bus, subjects, result as ContainerTargets, call.frameworkId, log),
+        );
       }),
     ),
   ];

@@ -113,6 +113,11 @@ describe('filterViewable', () => {
     });
     expect(filterViewable(sec, viewer, result)).toEqual(result);
   });
+
+  it('filters the containers of GET_CONTAINERS the same way', () => {
+    const result = { containers: [{ frameworkId: 'fw-web' }, { frameworkId: 'fw-x' }], unanswered: [] };
+    expect(filterViewable(sec, web, result)).toEqual({ containers: [{ frameworkId: 'fw-web' }], unanswered: [] });
+  });
 });
 
 describe('createCallGuard without security (a test cluster)', () => {

@@ -150,6 +150,8 @@ function register(
       // Ended but not yet acknowledged: keep it among the completed so the ack can be checked.
       if (isTerminal(status.state)) {
         fw.completed.push(record);
+        // Bounded here too: unbounded, every later lookup of an unknown task scanned them all.
+        if (fw.completed.length > state.config.maxCompletedTasksPerFramework) fw.completed.shift();
         if (status.uuid) awaitAck(fw, record);
       } else addTask(state, record);
     } else if (!isTerminal(status.state) && known.agentId === agentId && !isTerminal(known.status.state)) {

@@ -39,6 +39,15 @@ export async function startBenchEnv(
       logLevel: opts.masterLogLevel,
     });
     const s = server;
+    // Ctrl-C on a benchmark must not leave its master and nats-server behind.
+    const onSignal = (signal: NodeJS.Signals) => {
+      master.child.kill('SIGKILL');
+      s.process.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     return {
       natsUrl: s.url,
       natsPid: s.pid,
@@ -51,6 +60,8 @@ export async function startBenchEnv(
         return b;
       },
       async stop() {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         await Promise.all(buses.map((b) => b.close().catch(() => {})));
         await master.stop();
         await s.stop();

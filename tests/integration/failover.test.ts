@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentHandle, startAgent } from '../../actors/agent/index.js';
-import { type HaMasterHandle, startHaMaster } from '../../actors/master/index.js';
+import { startHaMaster } from '../../actors/master/index.js';
+import { RegistryStore } from '../../actors/master/registry-store.js';
+import { startSimulator } from '../../actors/simulator/index.js';
 import { decode, type NatsBus, silentLogger } from '../../bus/index.js';
 import { Operator, Scheduler } from '../../frameworks/sdk/index.js';
 import { subjects as makeSubjects, resources as R, type TaskStatus } from '../../protocol/index.js';
@@ -25,7 +27,7 @@ afterAll(async () => {
 });
 
 /** A master with a NATS connection of its own, and a clock that can be pushed forward. */
-async function haMaster(prefix: string, id: string) {
+async function haMaster(prefix: string, id: string, overrides: Partial<typeof leadership> = {}) {
   const bus = (await nats.bus(id)) as NatsBus;
   const clock = { offset: 0, now: () => Date.now() + clock.offset };
   const handle = await startHaMaster({
@@ -35,7 +37,7 @@ async function haMaster(prefix: string, id: string) {
     log: silentLogger,
     clock,
     config: { masterId: id, allocationIntervalMs: 100 },
-    leadership,
+    leadership: { ...leadership, ...overrides },
   });
   return { id, bus, clock, handle };
 }
@@ -145,6 +147,80 @@ describe('master failover', () => {
       ),
     ).toBe(false);
     await scheduler.close();
+    await operator.close();
+  });
+
+  it('a new leader offers nothing until most known agents are back, and marks the missing ones unreachable after the window', async () => {
+    const prefix = `${nats.prefix}r`;
+    const s = makeSubjects(prefix);
+    const window = { reregisterTimeoutMs: 3000 };
+    const a = await haMaster(prefix, 'm-r1', window);
+    masters.push(a);
+    await a.handle.elected();
+    const b = await haMaster(prefix, 'm-r2', window);
+    masters.push(b);
+    // Two agents: one stays, one dies with the leader and never comes back.
+    const res = R.parseResources('cpus:4;mem:4096');
+    const stays = await startSimulator({
+      bus: await nats.bus('sim-a'),
+      subjects: s,
+      agents: 1,
+      resources: res,
+      idPrefix: 'stays',
+    });
+    const dies = await startSimulator({
+      bus: await nats.bus('sim-b'),
+      subjects: s,
+      agents: 1,
+      resources: res,
+      idPrefix: 'dies',
+    });
+    await stays.whenRegistered(1, 10_000);
+    await dies.whenRegistered(1, 10_000);
+    const reader = await RegistryStore.open({
+      nc: ((await nats.bus('reader')) as NatsBus).nc,
+      subjects: s,
+      replicas: 1,
+      log: silentLogger,
+    });
+    await waitFor(async () => (await reader.load()).agents.size === 2, 10_000, 'both agents in the registry');
+    const offersAt: number[] = [];
+    const scheduler = await Scheduler.start({
+      nats: await nats.bus('fw-r'),
+      prefix,
+      framework: { name: 'recovery', failoverTimeoutSeconds: 600 },
+      log: silentLogger,
+    });
+    scheduler.on('offers', (offers) => void offersAt.push(...offers.map(() => Date.now())));
+    await scheduler.subscribed();
+    await waitFor(() => offersAt.length > 0, 10_000, 'offers from the first leader');
+
+    await a.handle.stop({ release: false });
+    await a.bus.close();
+    await dies.stop();
+    await waitFor(() => b.handle.leading() !== undefined, 15_000, 'the standby leading');
+    const electedAt = Date.now();
+    const before = offersAt.length;
+    const operator = await Operator.connect({ nats: await nats.bus('op-r'), prefix, timeoutMs: 2000 });
+    // One of two agents back is under the 80 % needed: no offers until the window ends.
+    await waitFor(
+      async () => (await operator.master()).recoveringAgents === 1,
+      10_000,
+      'the surviving agent back',
+    );
+    await waitFor(() => offersAt.length > before, 15_000, 'offers after the window');
+    expect(offersAt[before]).toBeGreaterThanOrEqual(electedAt + window.reregisterTimeoutMs - 500);
+    // The agent that never came back is unreachable, and the registry says so.
+    const agents = await operator.agents();
+    expect(agents.find((x) => x.id === dies.agentIds[0])?.status).toBe('UNREACHABLE');
+    expect(agents.find((x) => x.id === stays.agentIds[0])?.status).toBe('ACTIVE');
+    await waitFor(
+      async () => (await reader.load()).agents.get(dies.agentIds[0])?.status === 'UNREACHABLE',
+      10_000,
+      'the registry to record it unreachable',
+    );
+    await scheduler.close();
+    await stays.stop();
     await operator.close();
   });
 

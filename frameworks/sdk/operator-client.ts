@@ -1,4 +1,4 @@
-import { type Bus, type Logger, silentLogger } from '../../bus/index.js';
+import { type Bus, type Logger, silentLogger, splitCredentials } from '../../bus/index.js';
 import {
   type AgentView,
   type FrameworkView,
@@ -30,7 +30,8 @@ export interface OperatorOptions {
   timeoutMs?: number;
   /**
    * The operator principal whose credentials the connection uses: calls then go on its own read
-   * or write subject, by call type. Absent, calls go on the unsecured operator subject.
+   * or write subject, by call type. Default: the user of a URL that carries credentials; absent,
+   * calls go on the unsecured operator subject.
    */
   principal?: string;
 }
@@ -56,9 +57,11 @@ export class Operator {
   /** connect opens an Operator client on a URL or a shared Bus. */
   static async connect(opts: OperatorOptions): Promise<Operator> {
     const { bus, owned } = await openBus(opts.nats, 'mezzo-operator', opts.log ?? silentLogger);
+    // A URL with credentials (`nats://viewer:secret@host`) names the principal too.
+    const fromUrl = typeof opts.nats === 'string' ? splitCredentials(opts.nats).user : undefined;
     return new Operator(bus, makeSubjects(opts.prefix), owned, {
       timeoutMs: opts.timeoutMs,
-      principal: opts.principal,
+      principal: opts.principal ?? fromUrl,
     });
   }
 

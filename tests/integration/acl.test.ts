@@ -1,5 +1,6 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type NatsBus, RemoteError, silentLogger } from '../../bus/index.js';
+import { type NatsBus, RemoteError, silentLogger, withCredentials } from '../../bus/index.js';
 import { Operator, Scheduler } from '../../frameworks/sdk/index.js';
 import {
   isTerminal,
@@ -9,7 +10,7 @@ import {
   resources as R,
   type TaskStatus,
 } from '../../protocol/index.js';
-import { type CredsFile, parsePolicy } from '../../security/index.js';
+import { type CredsFile, parsePolicy, readCreds } from '../../security/index.js';
 import { waitFor } from '../support/processes.js';
 import { type SecureCluster, startSecureCluster } from './auth-cluster.js';
 
@@ -150,6 +151,19 @@ describe('authorization inside the master', () => {
     );
     expect((await ops.quota()).quotas).toEqual([]);
     expect((await ops.updateWeights({ web: 2 })).weights).toEqual([{ role: 'web', weight: 2 }]);
+  });
+
+  it('connects an Operator as the principal a URL with credentials names', async () => {
+    const viewerCreds = readCreds(join(cluster.workDir, '..', '..', 'security', 'creds', 'viewer.json'));
+    const [url] = withCredentials(cluster.url, viewerCreds.user, viewerCreds.password);
+    const op = await Operator.connect({ nats: url });
+    try {
+      expect((await op.health()).healthy).toBe(true);
+      await expect(op.call('MARK_AGENT_GONE', { agentId: cluster.agent.agentId })).rejects.toThrow();
+      expect((await admin.agents())[0].status).toBe('ACTIVE');
+    } finally {
+      await op.close();
+    }
   });
 
   it('hides the frameworks and tasks an operator may not view', async () => {

@@ -187,6 +187,16 @@ describe('mezzo up runs the built-in frameworks; apply, get, describe, scale, lo
       { timeoutMs: 60_000, what: 'doomed to fail' },
     );
     expect(d.stdout).toMatch(/Last failure: job-doomed-\S+-0-1: TASK_FAILED.*exit code 4/);
+    // One task's logs, by task id: its stderr, unprefixed.
+    const taskId = /job-doomed-\S+-0-1/.exec(d.stdout)?.[0] as string;
+    const one = await poll(
+      async () => {
+        const l = await mezzo(data, ['logs', taskId]);
+        return l.stderr === 'no\n' ? l : undefined;
+      },
+      { timeoutMs: 20_000, what: "the failed task's stderr" },
+    );
+    expect(one.code).toBe(0);
     let last = '';
     await poll(
       async () => {

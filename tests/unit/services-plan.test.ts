@@ -190,6 +190,12 @@ describe('service transitions', () => {
     // Not yet past the progress deadline (120 s) without failures: keep going.
     expect(settle(s, T0 + 119_000)).toBe(s);
     expect(settle(s, T0 + 121_000).version).toBe(3);
+    // Without rollbackOnFailure a failed rollout is left as it is.
+    const noRollback = {
+      ...failing,
+      spec: { ...failing.spec, upgrade: { ...failing.spec.upgrade, rollbackOnFailure: false } },
+    };
+    expect(settle(noRollback, T0 + 200_000)).toBe(noRollback);
     // Done: only version 2, all healthy.
     const done = { ...s, instances: { x: inst(2, true), y: inst(2, true), z: inst(2, true) } };
     expect(settle(done, T0).deployment).toBeUndefined();

@@ -145,7 +145,19 @@ export async function connectCluster(
 }
 
 /** explainMasterError turns "nobody answered" into a message that names the cluster. */
-export function explainMasterError(err: unknown, conn: Pick<ClusterConnection, 'describe'>): unknown {
+export function explainMasterError(
+  err: unknown,
+  conn: Pick<ClusterConnection, 'describe'> & { principal?: string },
+): unknown {
+  // The server refused the publish at once: these credentials may not send that call.
+  const denied = /Permissions Violation[^"]*"[^"]*"/.exec(String((err as Error)?.cause ?? ''));
+  if (err instanceof RequestTimeoutError && denied) {
+    return new CliError(
+      `the credentials of ${conn.principal ?? 'this client'} do not allow this call (${denied[0]}); use --creds with a principal that may`,
+      1,
+      { cause: err },
+    );
+  }
   if (err instanceof RequestTimeoutError) {
     return new CliError(
       `no master answered (${conn.describe()}); is \`mezzo up\` or \`mezzo master\` running?`,

@@ -106,6 +106,26 @@ describe('the cluster mezzo up starts', () => {
     await bus.close();
   });
 
+  it('tells a CLI user whose credentials may not send a call so, at once', () => {
+    const creds = join(data, 'security', 'creds', 'viewer.json');
+    const env = { ...process.env, MEZZO_LOG_LEVEL: 'warn', MEZZO_NATS_URL: '', MEZZO_CREDS: '' };
+    const read = spawnSync(process.execPath, [MEZZO, 'agents', '--data', data, '--creds', creds], {
+      env,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(read.status, read.stderr).toBe(0);
+    const write = spawnSync(process.execPath, [MEZZO, 'weights', 'eng=2', '--data', data, '--creds', creds], {
+      env,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(write.status).toBe(1);
+    expect(write.stderr).toMatch(
+      /the credentials of viewer do not allow this call \(Permissions Violation for Publish to "mezzo\.v1\.master\.operator\.viewer\.write"\)/,
+    );
+  });
+
   it('refuses creds add for a name that is taken, and a framework without roles', () => {
     const again = spawnSync(process.execPath, [MEZZO, 'creds', 'add', 'operator', 'admin', '--data', data], {
       encoding: 'utf8',

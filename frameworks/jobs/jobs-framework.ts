@@ -32,6 +32,7 @@ import {
 
 const KEY = (name: string) => `job.${name}`;
 const REVIVE_EVERY_MS = 1000;
+const RECONCILE_EVERY_MS = 60_000;
 
 /** JobsFramework is a running jobs framework. */
 export interface JobsFramework {
@@ -55,6 +56,11 @@ function jobsLogic(host: AppHost): AppLogic {
   const owner = new Map<string, string>();
   let loaded = false;
   let lastRevive = 0;
+  let lastReconcile = clock.now();
+  const liveTasks = () =>
+    [...jobs.values()].flatMap((j) =>
+      activeTasks(j).map(([taskId, t]) => ({ taskId, ...(t.agentId ? { agentId: t.agentId } : {}) })),
+    );
   const tails = new OutputTails();
   const following = new Map<string, () => void>();
   /** follow keeps a task's recent output; called before its launch so the first bytes are seen. */
@@ -123,9 +129,8 @@ function jobsLogic(host: AppHost): AppLogic {
   return {
     async subscribed(info: Subscribed) {
       await load();
-      const active = [...jobs.values()].flatMap((j) =>
-        activeTasks(j).map(([taskId, t]) => ({ taskId, ...(t.agentId ? { agentId: t.agentId } : {}) })),
-      );
+      const active = liveTasks();
+      lastReconcile = clock.now();
       log.info(
         { frameworkId: info.frameworkId, resubscribed: info.resubscribed, active: active.length },
         'subscribed; reconciling',
@@ -212,6 +217,13 @@ function jobsLogic(host: AppHost): AppLogic {
 
     async tick(now: number) {
       await load();
+      // Explicit reconciliation now and then: a lost update cannot strand a completion.
+      if (now - lastReconcile >= RECONCILE_EVERY_MS) {
+        lastReconcile = now;
+        const active = liveTasks();
+        if (active.length)
+          await scheduler.reconcile(active).catch((err) => log.warn({ err }, 'reconcile failed'));
+      }
       for (const job of jobs.values()) {
         const next = expire(job, now);
         if (next !== job) {

@@ -33,6 +33,7 @@ import {
 
 const KEY = (name: string) => `service.${name}`;
 const REVIVE_EVERY_MS = 1000;
+const RECONCILE_EVERY_MS = 60_000;
 
 /** ServicesFramework is a running services framework. */
 export interface ServicesFramework {
@@ -63,6 +64,13 @@ function servicesLogic(host: AppHost): AppLogic {
   const owner = new Map<string, string>();
   let loaded = false;
   let lastRevive = 0;
+  let lastReconcile = clock.now();
+  const liveTasks = () =>
+    [...services.values()].flatMap((s) =>
+      Object.entries(s.instances)
+        .filter(([, i]) => !isTerminal(i.state as TaskState))
+        .map(([taskId, i]) => ({ taskId, agentId: i.agentId })),
+    );
   const tails = new OutputTails();
   const following = new Map<string, () => void>();
   /** follow keeps a task's recent output; called before its launch so the first bytes are seen. */
@@ -159,11 +167,8 @@ function servicesLogic(host: AppHost): AppLogic {
   return {
     async subscribed(info: Subscribed) {
       await load();
-      const active = [...services.values()].flatMap((s) =>
-        Object.entries(s.instances)
-          .filter(([, i]) => !isTerminal(i.state as TaskState))
-          .map(([taskId, i]) => ({ taskId, agentId: i.agentId })),
-      );
+      const active = liveTasks();
+      lastReconcile = clock.now();
       log.info(
         { frameworkId: info.frameworkId, resubscribed: info.resubscribed, active: active.length },
         'subscribed; reconciling',
@@ -267,6 +272,13 @@ function servicesLogic(host: AppHost): AppLogic {
 
     async tick(now: number) {
       await load();
+      // Explicit reconciliation now and then (as Marathon does): a lost update cannot strand an instance.
+      if (now - lastReconcile >= RECONCILE_EVERY_MS) {
+        lastReconcile = now;
+        const active = liveTasks();
+        if (active.length)
+          await scheduler.reconcile(active).catch((err) => log.warn({ err }, 'reconcile failed'));
+      }
       let waiting = false;
       for (const s of [...services.values()]) {
         if (isGone(s)) {

@@ -16,6 +16,8 @@ export const Limits = {
   maxRanges: 1_024,
   /** The most items in one batched message (STATUS_UPDATES, STATUS_UPDATE_ACKS, ACKNOWLEDGE_BATCH). */
   maxBatch: 10_000,
+  /** The most tasks in one page of GET_STATE. */
+  maxStateTasksPerPage: 100_000,
   /** The most tasks named in one RECONCILE. */
   maxReconcileTasks: 100_000,
 } as const;

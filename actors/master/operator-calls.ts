@@ -42,7 +42,9 @@ export function handleOperatorCall(state: MasterState, call: OperatorCall, now: 
     case 'GET_VERSION':
       return read({ version: MEZZO_VERSION, protocol: PROTOCOL_VERSION });
     case 'GET_STATE':
-      return read(stateView(state));
+      return read(
+        stateView(state, call.maxTasks ? { from: call.tasksFrom ?? 0, max: call.maxTasks } : undefined),
+      );
     case 'GET_AGENTS':
       return read({ agents: [...state.agents.values()].map(agentView) });
     case 'GET_FRAMEWORKS':

@@ -68,15 +68,34 @@ export function tasksOf(f: FrameworkRecord): TaskView[] {
   return [...f.completed, ...f.tasks.values()].map(taskView);
 }
 
-/** stateView is the whole GET_STATE answer. */
-export function stateView(state: MasterState): StateView {
+/**
+ * stateView is the GET_STATE answer: everything, or with `page` the tasks from `page.from` (in
+ * the order of the whole answer) up to `page.max` of them, and where the next page starts.
+ */
+export function stateView(state: MasterState, page?: { from: number; max: number }): StateView {
   const frameworks = [...state.frameworks.values()];
-  return {
+  const head = {
     masterId: state.config.masterId,
     version: MEZZO_VERSION,
     startedAt: state.startedAt,
     agents: [...state.agents.values()].map(agentView),
     frameworks: frameworks.map((f) => frameworkView(f, state.allocator.suppressedRoles(f.info.id))),
-    tasks: frameworks.flatMap(tasksOf),
   };
+  if (!page) return { ...head, tasks: frameworks.flatMap(tasksOf) };
+  const total = frameworks.reduce((n, f) => n + f.completed.length + f.tasks.size, 0);
+  const end = Math.min(total, page.from + page.max);
+  const tasks: TaskView[] = [];
+  let at = 0;
+  for (const f of frameworks) {
+    const size = f.completed.length + f.tasks.size;
+    // Only the frameworks the page reaches into are turned into views.
+    if (at + size > page.from && at < end) {
+      for (const t of [...f.completed, ...f.tasks.values()]) {
+        if (at >= page.from && at < end) tasks.push(taskView(t));
+        at++;
+      }
+    } else at += size;
+    if (at >= end) break;
+  }
+  return { ...head, tasks, totalTasks: total, ...(end < total ? { nextTasksFrom: end } : {}) };
 }

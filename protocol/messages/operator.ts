@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id, RoleName } from '../ids.js';
+import { Limits } from '../limits.js';
 import { Resources } from '../resources.js';
 import { ReasonSchema, TaskStateSchema } from '../task-state.js';
 import { CapabilitySchema } from './common.js';
@@ -28,7 +29,15 @@ export const OperatorCall = z.discriminatedUnion('type', [
   z.object({ type: z.literal('GET_HEALTH') }),
   z.object({ type: z.literal('GET_MASTER') }),
   z.object({ type: z.literal('GET_VERSION') }),
-  z.object({ type: z.literal('GET_STATE') }),
+  /**
+   * The whole state; with `maxTasks`, one page of its tasks (from `tasksFrom`, default 0): a large
+   * cluster's tasks do not fit in one message. The answer's `nextTasksFrom` names the next page.
+   */
+  z.object({
+    type: z.literal('GET_STATE'),
+    tasksFrom: z.number().int().nonnegative().optional(),
+    maxTasks: z.number().int().min(1).max(Limits.maxStateTasksPerPage).optional(),
+  }),
   z.object({ type: z.literal('GET_AGENTS') }),
   z.object({ type: z.literal('GET_FRAMEWORKS') }),
   z.object({ type: z.literal('GET_TASKS'), frameworkId: Id.optional() }),
@@ -161,6 +170,9 @@ export const StateView = z.object({
   agents: z.array(AgentView),
   frameworks: z.array(FrameworkView),
   tasks: z.array(TaskView),
+  /** With a paged GET_STATE: every task's count, and where the next page starts (absent on the last). */
+  totalTasks: z.number().int().nonnegative().optional(),
+  nextTasksFrom: z.number().int().nonnegative().optional(),
 });
 export type StateView = z.infer<typeof StateView>;
 

@@ -3,17 +3,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { type Bus, RemoteError, RequestTimeoutError } from '../../bus/index.js';
 import type { CronJobView, JobView, LogsResult, ServiceView } from '../../frameworks/apps/api.js';
+import { startBuiltIns } from '../../frameworks/apps/built-ins.js';
 import { AppsClient } from '../../frameworks/apps/client.js';
 import { type AppKind, KIND_PLURAL } from '../../frameworks/apps/spec.js';
 import { parseSpecs, SpecError } from '../../frameworks/apps/spec-file.js';
 import { isTerminal, subjects, TaskOutput, type TaskState } from '../../protocol/index.js';
 import { action, type ExitBox, type Streams } from '../action.js';
-import { connectCluster } from '../cluster-connection.js';
+import { type ClusterConnection, connectCluster, loadConfig } from '../cluster-connection.js';
 import type { ConfigFlags } from '../config.js';
 import { CliError, ExitCode } from '../errors.js';
 import { ago, table } from '../format.js';
 import { cliLogger } from '../logging.js';
 import { clusterFlags, nonNegativeNumber, withClusterOptions } from '../options.js';
+import { onShutdownSignals } from '../shutdown.js';
 
 /**
  * The app commands (`apply`, `get`, `describe`, `scale`, `delete`, `restart`, `logs`) talk to the
@@ -396,6 +398,40 @@ async function logs(target: string, flags: LogsFlags, streams: Streams): Promise
   });
 }
 
+/**
+ * serveApps runs the built-in frameworks in the foreground against a running cluster, each under
+ * its lease: run it on several hosts and one copy of each acts, the others stand by. On a cluster
+ * with credentials it needs a principal that may run frameworks and use JetStream (the master's).
+ */
+async function serveApps(flags: ConfigFlags, streams: Streams): Promise<number> {
+  const log = cliLogger('mezzo-apps', 'info');
+  const { prefix } = loadConfig(clusterFlags(flags)).config;
+  const shutdown = onShutdownSignals(() => process.exit(ExitCode.INTERRUPTED));
+  const conns: ClusterConnection[] = [];
+  try {
+    const builtIns = await startBuiltIns({
+      connect: async (name) => {
+        const conn = await connectCluster(clusterFlags(flags), name, log);
+        conns.push(conn);
+        return conn.bus;
+      },
+      prefix,
+      log,
+    });
+    const mine = Object.entries(builtIns.leading())
+      .filter(([, l]) => l)
+      .map(([k]) => k);
+    streams.stdout.write(`mezzo apps ready: ${mine.length ? `leading ${mine.join(', ')}` : 'standing by'}\n`);
+    const reason = await shutdown.requested;
+    log.info({ reason }, 'stopping the built-in frameworks');
+    await builtIns.stop();
+    return ExitCode.OK;
+  } finally {
+    for (const c of conns) await c.close().catch(() => {});
+    shutdown.dispose();
+  }
+}
+
 const simple = (
   name: string,
   run: (apps: AppsClient) => Promise<{ message: string }>,
@@ -491,5 +527,11 @@ export function appsCommands(box: ExitBox, streams: Streams): Command[] {
     .option('-f, --follow', 'keep printing output as it comes (Ctrl-C to stop)')
     .action(action(box, streams, (target: string, opts: LogsFlags) => logs(target, opts, streams)));
 
-  return [applyCmd, getCmd, describeCmd, scaleCmd, deleteCmd, restartCmd, logsCmd];
+  const appsCmd = withClusterOptions(
+    new Command('apps').description(
+      'run the built-in services, jobs and cron frameworks in the foreground, each under its lease (mezzo up runs them too)',
+    ),
+  ).action(action(box, streams, (opts: ConfigFlags) => serveApps(opts, streams)));
+
+  return [applyCmd, getCmd, describeCmd, scaleCmd, deleteCmd, restartCmd, logsCmd, appsCmd];
 }

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
       ...results.map((r) => r.line),
       '```',
       '',
-      `GET_STATE through the operator API over NATS (request, encode, transfer, decode and validation in the client included), ${results[0].options.calls} calls one after the other; ` +
+      `GET_STATE through the operator API over NATS (request, encode, transfer, decode and validation in the client included), all pages of ${results[0].options.pageTasks} tasks, ${results[0].options.calls} times one after the other (get_state_*: the whole state; page_max_ms: the longest single answer); ` +
         `meanwhile ${results[0].options.churnPerSecond} short tasks/s are launched and their submit-to-RUNNING latency is compared before and during. ` +
         'The master keeps at most 1000 completed tasks per framework, so the finished tasks in the view are capped by that.' +
         (values.note ? ` ${values.note}` : ''),

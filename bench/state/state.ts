@@ -2,7 +2,7 @@ import { DURATION_LABEL, type SeedTask, startSimulator } from '../../actors/simu
 import { encode } from '../../bus/index.js';
 import { startLoad } from '../../frameworks/load/index.js';
 import { Operator } from '../../frameworks/sdk/index.js';
-import { FrameworkInfo, resources as R, TaskInfo, TaskState } from '../../protocol/index.js';
+import { FrameworkInfo, resources as R, type StateView, TaskInfo, TaskState } from '../../protocol/index.js';
 import { ProgressLine, processStats, startBenchEnv, summaryLine } from '../common/index.js';
 
 /** StateOptions are one GET_STATE point (scenario 6 of BENCHMARKS.md). */
@@ -15,6 +15,8 @@ export interface StateOptions {
   calls: number;
   /** Short tasks launched per second all along (the allocation that must not stall). */
   churnPerSecond: number;
+  /** Tasks per GET_STATE page. */
+  pageTasks: number;
   timeoutMs: number;
   progress?: boolean;
 }
@@ -41,6 +43,7 @@ export const STATE_DEFAULTS = {
   frameworks: 5,
   calls: 5,
   churnPerSecond: 50,
+  pageTasks: 50_000,
   timeoutMs: 600_000,
 };
 
@@ -115,13 +118,28 @@ export async function runState(o: StateOptions): Promise<StateResult> {
       let stateMb: number | undefined;
       let masterTasks = 0;
       let error: string | undefined;
+      let pages = 0;
+      let pageMaxMs = 0;
       for (let i = 0; i < o.calls; i++) {
         const s0 = performance.now();
         try {
-          const view = await op.state();
+          // The whole state, one page of tasks at a time: one message could not hold them all.
+          let from: number | undefined = 0;
+          let bytes = 0;
+          let tasks = 0;
+          pages = 0;
+          while (from !== undefined) {
+            const p0 = performance.now();
+            const view: StateView = await op.call('GET_STATE', { tasksFrom: from, maxTasks: o.pageTasks });
+            pageMaxMs = Math.max(pageMaxMs, performance.now() - p0);
+            pages++;
+            tasks += view.tasks.length;
+            if (i === 0) bytes += encode(view).byteLength;
+            from = view.nextTasksFrom;
+          }
           getStateMs.push(performance.now() - s0);
-          masterTasks = view.tasks.length;
-          if (i === 0) stateMb = encode(view).byteLength / 2 ** 20;
+          masterTasks = tasks;
+          if (i === 0) stateMb = bytes / 2 ** 20;
         } catch (err) {
           error = (err as Error).message.replace(/\s+/g, '_').slice(0, 80);
           break;
@@ -159,6 +177,8 @@ export async function runState(o: StateOptions): Promise<StateResult> {
           state_mb: stateMb,
           get_state_p50_ms: sorted[Math.floor((sorted.length - 1) / 2)],
           get_state_max_ms: sorted.at(-1),
+          pages,
+          page_max_ms: pageMaxMs,
           churn_p99_before_ms: churnP99BeforeMs,
           churn_p99_during_ms: churnP99DuringMs,
           churn_max_during_ms: churnMaxDuringMs,

@@ -130,12 +130,12 @@ describe('the cluster mezzo up starts', () => {
     const again = spawnSync(process.execPath, [MEZZO, 'creds', 'add', 'operator', 'admin', '--data', data], {
       encoding: 'utf8',
     });
-    expect(again.status).toBe(2);
+    expect(again.status, again.stderr).toBe(2);
     expect(again.stderr).toMatch(/a principal named admin already exists/);
     const noRoles = spawnSync(process.execPath, [MEZZO, 'creds', 'add', 'framework', 'web', '--data', data], {
       encoding: 'utf8',
     });
-    expect(noRoles.status).toBe(2);
+    expect(noRoles.status, noRoles.stderr).toBe(2);
     expect(noRoles.stderr).toMatch(/needs --roles/);
   });
 });

@@ -14,7 +14,7 @@ import type { ConfigFlags } from '../config.js';
 import { CliError, ExitCode } from '../errors.js';
 import { ago, table } from '../format.js';
 import { cliLogger } from '../logging.js';
-import { clusterFlags, nonNegativeNumber, withClusterOptions } from '../options.js';
+import { clusterFlags, nonNegativeNumber, positiveInteger, withClusterOptions } from '../options.js';
 import { onShutdownSignals } from '../shutdown.js';
 
 /**
@@ -403,7 +403,7 @@ async function logs(target: string, flags: LogsFlags, streams: Streams): Promise
  * its lease: run it on several hosts and one copy of each acts, the others stand by. On a cluster
  * with credentials it needs a principal that may run frameworks and use JetStream (the master's).
  */
-async function serveApps(flags: ConfigFlags, streams: Streams): Promise<number> {
+async function serveApps(flags: ConfigFlags & { replicas: number }, streams: Streams): Promise<number> {
   const log = cliLogger('mezzo-apps', 'info');
   const { prefix } = loadConfig(clusterFlags(flags)).config;
   const shutdown = onShutdownSignals(() => process.exit(ExitCode.INTERRUPTED));
@@ -417,6 +417,7 @@ async function serveApps(flags: ConfigFlags, streams: Streams): Promise<number> 
       },
       prefix,
       log,
+      replicas: flags.replicas,
     });
     const mine = Object.entries(builtIns.leading())
       .filter(([, l]) => l)
@@ -531,7 +532,14 @@ export function appsCommands(box: ExitBox, streams: Streams): Command[] {
     new Command('apps').description(
       'run the built-in services, jobs and cron frameworks in the foreground, each under its lease (mezzo up runs them too)',
     ),
-  ).action(action(box, streams, (opts: ConfigFlags) => serveApps(opts, streams)));
+  )
+    .option(
+      '--replicas <n>',
+      "replicas of the frameworks' KV buckets and leases (3 or 5 on a JetStream cluster)",
+      positiveInteger,
+      1,
+    )
+    .action(action(box, streams, (opts: ConfigFlags & { replicas: number }) => serveApps(opts, streams)));
 
   return [applyCmd, getCmd, describeCmd, scaleCmd, deleteCmd, restartCmd, logsCmd, appsCmd];
 }

@@ -244,12 +244,30 @@ describe('an HA cluster in containers: 3 NATS nodes, 3 masters, 2 agents', () =>
 
     // Launches the dying leader never acknowledged go again under fresh ids; they must all end too.
     const ids = Array.from({ length: BURST }, (_, i) => `burst-${i}`);
-    await until(
-      () => ids.every((id) => framework.unacked.has(id) || TERMINAL.has(framework.finalState(id) ?? '')),
-      Math.max(180_000, BURST * 400),
-      'every acknowledged task of the burst to end',
-      250,
-    );
+    const pending = () =>
+      ids.filter((id) => !framework.unacked.has(id) && !TERMINAL.has(framework.finalState(id) ?? ''));
+    try {
+      await until(
+        () => pending().length === 0,
+        Math.max(180_000, BURST * 600),
+        'every acknowledged task of the burst to end',
+        250,
+      );
+    } catch (err) {
+      // Say where the stragglers stand: their last update, and what the master answers for them.
+      const left = pending();
+      const seen = framework.updates.length;
+      await framework.scheduler.reconcile(left.slice(0, 50).map((taskId) => ({ taskId }))).catch(() => {});
+      await new Promise((r) => setTimeout(r, 3000));
+      const answers = framework.updates.slice(seen).map((u) => `${u.taskId}:${u.state}`);
+      const last = left.map((id) => framework.finalState(id) ?? 'no update');
+      const byState = Object.fromEntries(
+        [...new Set(last)].map((st) => [st, last.filter((x) => x === st).length]),
+      );
+      throw new Error(
+        `${(err as Error).message}: ${left.length} left ${JSON.stringify(byState)}; reconciliation: ${answers.slice(0, 20).join(' ')}`,
+      );
+    }
     const retried = [...framework.unacked].filter(
       (id) => id.startsWith('burst-') && !framework.finalState(id),
     );

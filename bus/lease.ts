@@ -64,7 +64,7 @@ export function kvLeaseStore(kv: KV, key: string): LeaseStore {
     update: (v, revision) => kv.update(key, encode(v), revision).catch(classify),
     async read() {
       const e = await kv.get(key);
-      if (!e || e.operation !== 'PUT' || e.length === 0) return undefined;
+      if (e?.operation !== 'PUT' || e.length === 0) return undefined;
       const v = e.json<Partial<LeaseHolding>>();
       return {
         holder: String(v.holder),

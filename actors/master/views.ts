@@ -70,16 +70,20 @@ export function tasksOf(f: FrameworkRecord): TaskView[] {
 
 /**
  * stateView is the GET_STATE answer: everything, or with `page` the tasks from `page.from` (in
- * the order of the whole answer) up to `page.max` of them, and where the next page starts.
+ * the order of the whole answer) up to `page.max` of them, and where the next page starts. Agents
+ * and frameworks come with the first page only (`from` 0): later pages are tasks.
  */
 export function stateView(state: MasterState, page?: { from: number; max: number }): StateView {
   const frameworks = [...state.frameworks.values()];
+  const first = !page || page.from === 0;
   const head = {
     masterId: state.config.masterId,
     version: MEZZO_VERSION,
     startedAt: state.startedAt,
-    agents: [...state.agents.values()].map(agentView),
-    frameworks: frameworks.map((f) => frameworkView(f, state.allocator.suppressedRoles(f.info.id))),
+    agents: first ? [...state.agents.values()].map(agentView) : [],
+    frameworks: first
+      ? frameworks.map((f) => frameworkView(f, state.allocator.suppressedRoles(f.info.id)))
+      : [],
   };
   if (!page) return { ...head, tasks: frameworks.flatMap(tasksOf) };
   const total = frameworks.reduce((n, f) => n + f.completed.length + f.tasks.size, 0);

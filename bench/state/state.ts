@@ -43,7 +43,7 @@ export const STATE_DEFAULTS = {
   frameworks: 5,
   calls: 5,
   churnPerSecond: 50,
-  pageTasks: 50_000,
+  pageTasks: 10_000,
   timeoutMs: 600_000,
 };
 

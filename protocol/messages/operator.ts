@@ -31,7 +31,8 @@ export const OperatorCall = z.discriminatedUnion('type', [
   z.object({ type: z.literal('GET_VERSION') }),
   /**
    * The whole state; with `maxTasks`, one page of its tasks (from `tasksFrom`, default 0): a large
-   * cluster's tasks do not fit in one message. The answer's `nextTasksFrom` names the next page.
+   * cluster's tasks do not fit in one message. The answer's `nextTasksFrom` names the next page;
+   * agents and frameworks come with the first page only.
    */
   z.object({
     type: z.literal('GET_STATE'),

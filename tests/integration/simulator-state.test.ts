@@ -66,7 +66,13 @@ describe('GET_STATE of a cluster of simulated agents', () => {
     }
     expect(pages.map((p) => p.tasks.length)).toEqual([20, 20, 10]);
     expect(pages.map((p) => p.nextTasksFrom)).toEqual([20, 40, undefined]);
-    expect(pages.every((p) => p.totalTasks === 50 && p.agents.length === 10)).toBe(true);
+    expect(pages.every((p) => p.totalTasks === 50)).toBe(true);
+    // Agents and frameworks come with the first page only.
+    expect(pages.map((p) => [p.agents.length, p.frameworks.length])).toEqual([
+      [10, 2],
+      [0, 0],
+      [0, 0],
+    ]);
     expect(pages.flatMap((p) => p.tasks.map((t) => t.taskId))).toEqual(whole.tasks.map((t) => t.taskId));
     // Past the end: no tasks, no next page.
     const after = await op.call('GET_STATE', { tasksFrom: 50, maxTasks: 20 });

@@ -15,6 +15,8 @@ export const ClusterFile = z.object({
   /** The nats-server `mezzo up` spawned: `mezzo creds add` reloads it, its users file is in `natsDir`. */
   natsPid: z.number().int().positive().optional(),
   natsDir: z.string().optional(),
+  /** Every node of the nats-server cluster `mezzo up --masters` spawned (each keeps its config in natsDir/n<i>). */
+  natsPids: z.array(z.number().int().positive()).optional(),
   /** The CA that signed the certificate of a TLS nats-server (`mezzo up --tls-cert`). */
   tlsCa: z.string().optional(),
 });

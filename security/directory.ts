@@ -33,24 +33,29 @@ export function directoryOf(principals: readonly Principal[]): PrincipalDirector
 }
 
 /**
- * fileDirectory serves a registry file (`principals.json`) and re-reads it when it changes, at
- * most once per `recheckMs`, so `mezzo creds add` reaches a running master without a restart.
+ * fileDirectory serves a registry file (`principals.json`) and re-reads it when it changes, so
+ * `mezzo creds add` reaches a running master without a restart. It looks (one stat) at most once
+ * per `recheckMs`; the default, 0, looks on every lookup, so that a framework id bound a moment ago
+ * is never taken for an unbound one (which a superuser would own).
  */
-export function fileDirectory(
-  path: string,
-  recheckMs = 1000,
-  now: () => number = Date.now,
-): PrincipalDirectory {
-  let mtime = -1;
+export function fileDirectory(path: string, recheckMs = 0, now: () => number = Date.now): PrincipalDirectory {
+  let version = '';
   let checkedAt = Number.NEGATIVE_INFINITY;
   let current = directoryOf([]);
   const refresh = () => {
     if (now() - checkedAt < recheckMs) return;
     checkedAt = now();
-    const m = statSync(path).mtimeMs;
-    if (m === mtime) return;
-    current = directoryOf(readRegistry(path).principals.map((p) => p.principal));
-    mtime = m;
+    // The registry is replaced by rename: a new inode tells a new version even within one mtime tick.
+    const st = statSync(path);
+    const v = `${st.ino}:${st.mtimeMs}:${st.size}`;
+    if (v === version) return;
+    try {
+      current = directoryOf(readRegistry(path).principals.map((p) => p.principal));
+      version = v;
+    } catch (err) {
+      // A registry edited into something invalid keeps the last good one in force (and is retried).
+      if (!version) throw err;
+    }
   };
   refresh();
   return {

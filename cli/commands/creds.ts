@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { newAgentId } from '../../actors/agent/index.js';
 import { reloadNatsServer, writeNatsAuthorization } from '../../bus/index.js';
@@ -73,6 +74,17 @@ export function principalFrom(kind: string, name: string, flags: CredsAddFlags):
   return parsed.data;
 }
 
+/** nodeDirs lists the per-node config directories of a local nats-server cluster. */
+function nodeDirs(natsDir: string): string[] {
+  try {
+    return readdirSync(natsDir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && /^n\d+$/.test(e.name))
+      .map((e) => join(natsDir, e.name));
+  } catch {
+    return [];
+  }
+}
+
 /**
  * reloadLocalServer points the nats-server `mezzo up` runs at the new users and asks it to reload;
  * it says so, or why not (no running cluster in this data dir: the users apply at the next start).
@@ -82,9 +94,13 @@ function reloadLocalServer(dataDir: string, registry: Registry): string {
   if (!file?.natsPid || !file.natsDir || !processAlive(file.natsPid)) {
     return 'no running nats-server of `mezzo up` here; the credentials apply when the cluster starts';
   }
-  writeNatsAuthorization(file.natsDir, renderAuthorization(registry.principals, registry.prefix));
-  reloadNatsServer(file.natsPid);
-  return `nats-server (pid ${file.natsPid}) reloaded`;
+  const authorization = renderAuthorization(registry.principals, registry.prefix);
+  // One server keeps its config in natsDir; the nodes of a cluster each in natsDir/n<i>.
+  const dirs = [file.natsDir, ...nodeDirs(file.natsDir)];
+  for (const dir of dirs) if (existsSync(join(dir, 'nats.conf'))) writeNatsAuthorization(dir, authorization);
+  const pids = [...new Set([file.natsPid, ...(file.natsPids ?? [])])].filter(processAlive);
+  for (const pid of pids) reloadNatsServer(pid);
+  return `nats-server (pid ${pids.join(', ')}) reloaded`;
 }
 
 /** credsAdd issues one principal's credentials into `<data>/security/` and reloads a local server. */

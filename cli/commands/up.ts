@@ -130,7 +130,7 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
     const clientTls = flags.tlsCa ? { caFile: resolve(flags.tlsCa) } : undefined;
     if (clientTls) process.env.NODE_EXTRA_CA_CERTS = clientTls.caFile;
     let security: ClusterCredentials | undefined;
-    let natsServer: { pid: number; dir: string } | undefined;
+    let natsServer: { pid: number; dir: string; pids?: number[] } | undefined;
     if (!natsUrl) {
       // Secure by default: every component gets its own principal, and anonymous clients are refused.
       if (!flags.insecure) {
@@ -154,7 +154,7 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
           },
         );
         natsUrl = cluster.urls.join(',');
-        natsServer = { pid: cluster.servers[0].pid, dir: natsDir };
+        natsServer = { pid: cluster.servers[0].pid, dir: natsDir, pids: cluster.servers.map((s) => s.pid) };
       }
     }
     if (!natsUrl) {
@@ -263,6 +263,7 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
       agents: agents.map((a) => ({ id: a.handle.agentId, workDir: a.workDir })),
       ...(security ? { creds: security.paths.creds(security.admin.user) } : {}),
       ...(natsServer ? { natsPid: natsServer.pid, natsDir: natsServer.dir } : {}),
+      ...(natsServer?.pids ? { natsPids: natsServer.pids } : {}),
       ...(clientTls ? { tlsCa: clientTls.caFile } : {}),
     });
     teardown.add('cluster.json', () => removeClusterFile(dataDir));

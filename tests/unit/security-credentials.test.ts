@@ -99,4 +99,13 @@ describe('the principal directory', () => {
     expect(d.byName('viewer')?.kind).toBe('operator');
     expect(reg.principals).toHaveLength(2);
   });
+
+  it('keeps the last good registry in force when the file is broken, and refuses a broken one at start', () => {
+    const paths = securityPaths(dir);
+    issueCredentials(paths, loadOrCreateRegistry(paths, 'mezzo.v1'), web);
+    const d = fileDirectory(paths.registry);
+    writeFileSync(paths.registry, '{ not json');
+    expect(d.framework('fw-web')?.name).toBe('web');
+    expect(() => fileDirectory(paths.registry)).toThrow(/cannot read principals file/);
+  });
 });

@@ -116,7 +116,10 @@ describe('filterViewable', () => {
 
   it('filters the containers of GET_CONTAINERS the same way', () => {
     const result = { containers: [{ frameworkId: 'fw-web' }, { frameworkId: 'fw-x' }], unanswered: [] };
-    expect(filterViewable(sec, web, result)).toEqual({ containers: [{ frameworkId: 'fw-web' }], unanswered: [] });
+    expect(filterViewable(sec, web, result)).toEqual({
+      containers: [{ frameworkId: 'fw-web' }],
+      unanswered: [],
+    });
   });
 });
 

@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { appsSubject } from '../../frameworks/apps/api.js';
 import { AppsClient } from '../../frameworks/apps/client.js';
 import { startJobsFramework } from '../../frameworks/jobs/index.js';
 import { waitFor } from '../support/apps.js';
@@ -96,6 +98,26 @@ describe('jobs framework on a real master and agent', () => {
     expect(done.phase).toBe('Succeeded');
     expect(done.tasks.map((t) => `${t.index}/${t.attempt}`).sort()).toEqual(['0/0', '1/0', '2/0']);
   }, 90_000);
+
+  it('answers malformed and unsupported requests with a clear error and stays up', async () => {
+    const bus = await cluster.nats.bus('hostile');
+    const subject = appsSubject(cluster.nats.prefix, 'Job');
+    await expect(bus.request(subject, z.unknown(), { type: 'NOPE' }, z.unknown())).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+    await expect(
+      bus.request(subject, z.unknown(), { type: 'GET', name: 'Not A Name' }, z.unknown()),
+    ).rejects.toThrow(/name:/);
+    await expect(
+      bus.request(subject, z.unknown(), { type: 'SCALE', name: 'x', instances: 2 }, z.unknown()),
+    ).rejects.toThrow(/jobs cannot scale; only services can/);
+    await expect(client.get('Job', 'missing')).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: 'job missing not found',
+    });
+    await client.apply({ kind: 'Job', name: 'after', command: 'true' });
+    expect((await client.get('Job', 'after')).name).toBe('after');
+  }, 60_000);
 
   it('refuses an invalid job naming the field, and a changed spec for an existing job', async () => {
     await expect(

@@ -24,6 +24,11 @@ export type Unsubscribe = () => void;
  */
 export interface Bus {
   publish<S extends z.ZodType>(subject: string, schema: S, msg: z.input<S>): void;
+  /**
+   * publishUnchecked sends a message its sender built from input it validated itself, without a
+   * second validation (the master's per-task hot path). Optional: callers fall back to publish.
+   */
+  publishUnchecked?(subject: string, msg: unknown): void;
   request<C extends z.ZodType, R extends z.ZodType>(
     subject: string,
     callSchema: C,
@@ -68,6 +73,10 @@ export class NatsBus implements Bus {
 
   publish<S extends z.ZodType>(subject: string, schema: S, msg: z.input<S>): void {
     this.nc.publish(subject, encode(parseWith(schema, msg)));
+  }
+
+  publishUnchecked(subject: string, msg: unknown): void {
+    this.nc.publish(subject, encode(msg));
   }
 
   async request<C extends z.ZodType, R extends z.ZodType>(

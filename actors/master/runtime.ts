@@ -1,4 +1,5 @@
 import { createActor } from 'xstate';
+import type { ZodType } from 'zod';
 import { BusError } from '../../bus/index.js';
 import {
   AgentToMaster,
@@ -17,6 +18,7 @@ import { defaultMasterConfig } from './config.js';
 import { gatherContainers } from './container-relay.js';
 import type { ContainerTargets } from './containers.js';
 import { type Effect, MasterError } from './effects.js';
+import { isHot } from './hot-messages.js';
 import {
   type LeadershipConfig,
   mayAllocate,
@@ -118,14 +120,19 @@ export async function startMaster(opts: MasterOptions & { leader?: LeaderContext
     if (effects.length === 0 || !acting()) return;
     for (const e of effects) {
       try {
+        // Per-task messages the master built from validated input skip a second validation.
+        const hot = isHot(e);
+        const send = (subject: string, schema: ZodType, msg: unknown) =>
+          hot && bus.publishUnchecked
+            ? bus.publishUnchecked(subject, msg)
+            : bus.publish(subject, schema, msg);
         if (e.kind === 'allocate') scheduleAllocation();
         else if (!leader) {
-          if (e.kind === 'framework')
-            bus.publish(subjects.frameworkEvents(e.frameworkId), SchedulerEvent, e.event);
-          else bus.publish(subjects.agent(e.agentId), MasterToBatchingAgent, e.message);
+          if (e.kind === 'framework') send(subjects.frameworkEvents(e.frameworkId), SchedulerEvent, e.event);
+          else send(subjects.agent(e.agentId), MasterToBatchingAgent, e.message);
         } else if (e.kind === 'framework')
-          bus.publish(subjects.frameworkEvents(e.frameworkId), StampedSchedulerEvent, { ...e.event, epoch });
-        else bus.publish(subjects.agent(e.agentId), StampedMasterToBatchingAgent, { ...e.message, epoch });
+          send(subjects.frameworkEvents(e.frameworkId), StampedSchedulerEvent, { ...e.event, epoch });
+        else send(subjects.agent(e.agentId), StampedMasterToBatchingAgent, { ...e.message, epoch });
       } catch (err) {
         log.error({ err, effect: e.kind }, 'could not deliver an effect');
       }

@@ -212,6 +212,14 @@ function statusUpdate(state: MasterState, agent: AgentRecord, msg: Msg<'STATUS_U
   if (!fw || fw.status === FrameworkStatus.REMOVED) return [ack];
   const effects: Effect[] = [];
   const task = findTask(fw, status.taskId);
+  // An agent speaks only as itself (NATS lets it publish only on its own subject): an update that
+  // names another agent is neither applied nor forwarded, so frameworks never hear a forged source.
+  if (status.agentId !== agent.info.id) {
+    throw new MasterError(
+      'FORBIDDEN',
+      `agent ${agent.info.id} cannot report a status update as agent ${status.agentId}`,
+    );
+  }
   if (task && task.agentId === agent.info.id) {
     rememberUuid(task, status.uuid);
     if (updateTask(state, fw, task, status)) effects.push({ kind: 'allocate' });

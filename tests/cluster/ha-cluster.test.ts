@@ -371,7 +371,7 @@ describe('an HA cluster in containers: 3 NATS nodes, 3 masters, 2 agents', () =>
     for (const n of networks) docker('network', 'disconnect', n, container.getId());
     await until(
       async () => (await operator.agents()).find((a) => a.id === agentId)?.status === 'UNREACHABLE',
-      30_000,
+      60_000,
       'the agent unreachable',
       250,
     );

@@ -103,7 +103,7 @@ export function masterNode(network: StartedNetwork, id: string): Promise<Started
       MEZZO_MASTER_ID: id,
       MEZZO_LEASE_TTL_MS: '3000',
       MEZZO_AGENT_HEARTBEAT_INTERVAL_S: '1',
-      MEZZO_AGENT_MAX_MISSED_HEARTBEATS: '10',
+      MEZZO_AGENT_MAX_MISSED_HEARTBEATS: '20',
       MEZZO_REREGISTER_TIMEOUT_MS: '15000',
     })
     .withWaitStrategy(Wait.forLogMessage(/mezzo master \S+ standing by/))

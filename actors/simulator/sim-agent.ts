@@ -39,6 +39,8 @@ export interface SimTask {
   queue: StatusUpdate[];
   /** When the head was last sent (by the injected clock); undefined until sent. */
   sentAt?: number;
+  /** How many times the head was resent; the wait before the next resend doubles each time. */
+  resends?: number;
 }
 
 /** SimAgent is one simulated agent: plain data, so that thousands live in one Map. */
@@ -137,6 +139,7 @@ export function pushUpdate(
   t.queue.push(update);
   if (t.queue.length > 1) return undefined;
   t.sentAt = ctx.now;
+  t.resends = 0;
   return update;
 }
 
@@ -213,6 +216,7 @@ export function acknowledge(
   const next = t.queue[0];
   if (next) {
     t.sentAt = now;
+    t.resends = 0;
     return { next, acked: head };
   }
   t.sentAt = undefined;
@@ -295,13 +299,20 @@ export function onControl(
   }
 }
 
-/** dueRetries lists the in-flight updates of an agent that have waited longer than `retryMs`. */
-export function dueRetries(agent: SimAgent, now: number, retryMs: number): Outgoing[] {
+/**
+ * dueRetries lists the in-flight updates of an agent due to be sent again: the first resend after
+ * `retryMs`, then twice as long each time up to `capMs`, as a real agent backs off (so that updates
+ * nobody acknowledges, those of a framework that is away, do not flood the master).
+ */
+export function dueRetries(agent: SimAgent, now: number, retryMs: number, capMs = 600_000): Outgoing[] {
   const out: Outgoing[] = [];
   for (const t of agent.tasks.values()) {
     const head = t.queue[0];
-    if (head && t.sentAt !== undefined && now - t.sentAt >= retryMs) {
+    if (!head || t.sentAt === undefined) continue;
+    const wait = Math.min(capMs, retryMs * 2 ** (t.resends ?? 0));
+    if (now - t.sentAt >= wait) {
       t.sentAt = now;
+      t.resends = (t.resends ?? 0) + 1;
       out.push(head);
     }
   }

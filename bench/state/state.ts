@@ -110,10 +110,12 @@ export async function runState(o: StateOptions): Promise<StateResult> {
         prefix: env.subjects.prefix,
         timeoutMs: 120_000,
       });
-      // Churn settles, and the seeded finished tasks' updates get acknowledged.
+      // Churn settles (the first offers), then a quiet window to compare with.
+      await sleep(5000);
+      const settled = run.latencies.count;
       await sleep(5000);
       const before = run.latencies.count;
-      const churnP99BeforeMs = run.latencies.recent(0.99);
+      const churnP99BeforeMs = run.latencies.since(settled, 0.99);
       const getStateMs: number[] = [];
       let stateMb: number | undefined;
       let masterTasks = 0;
@@ -148,8 +150,8 @@ export async function runState(o: StateOptions): Promise<StateResult> {
       }
       await sleep(1000);
       const during = run.latencies.count - before;
-      const churnP99DuringMs = during > 0 ? run.latencies.recent(0.99) : undefined;
-      const churnMaxDuringMs = during > 0 ? run.latencies.recent(1) : undefined;
+      const churnP99DuringMs = during > 0 ? run.latencies.since(before, 0.99) : undefined;
+      const churnMaxDuringMs = during > 0 ? run.latencies.since(before, 1) : undefined;
       const masterRssMb = processStats(env.master.pid).rssMb;
       await run.stop();
       await sim.stop();

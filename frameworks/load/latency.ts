@@ -32,6 +32,11 @@ export class Latencies {
     return pick(this.all.subarray(0, this.n), q);
   }
 
+  /** since is the percentile over the samples recorded after the first `from` ones. */
+  since(from: number, q: number): number | undefined {
+    return pick(this.all.subarray(Math.min(from, this.n), this.n), q);
+  }
+
   /** recent is the percentile over the latest window of samples. */
   recent(q: number): number | undefined {
     return pick(this.window.subarray(0, Math.min(this.w, this.window.length)), q);

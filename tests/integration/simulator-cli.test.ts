@@ -58,7 +58,8 @@ describe('mezzo simulate', () => {
     await expect
       .poll(() => m.state().agents.filter((a) => a.status === 'ACTIVE').length, { timeout: 20_000 })
       .toBe(30);
-    expect(out()).toContain('mezzo simulate agents=30 resources=cpus:8;mem:4096');
+    // The line is written once the agents are up; it may still be in the pipe.
+    await expect.poll(out, { timeout: 5000 }).toContain('mezzo simulate agents=30 resources=cpus:8;mem:4096');
     const agents = m.state().agents;
     expect(agents.every((a) => a.id.startsWith('rehearsal-'))).toBe(true);
     expect(agents[0].total).toEqual([

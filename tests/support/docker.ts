@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,11 +25,17 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
   return false;
 }
 
+/** DOCKERD_LOG is where a dockerd started for the tests logs (the same file `npm run images` uses). */
+const DOCKERD_LOG = '/var/log/mezzo-dockerd.log';
+
 /**
  * startTestDocker gives a test file a Docker engine: the one on /var/run/docker.sock if it answers,
- * else a dockerd it starts itself (root only; its log in a temp file), which `stop` ends with
- * SIGTERM to that one pid. Where dockerd is missing or cannot start, it says why, and the caller
- * asserts the no-Docker behaviour instead. `MEZZO_TEST_NO_DOCKER=1` plays a host without Docker.
+ * else a dockerd it starts itself (root only). A dockerd started here stays up for the rest of the
+ * run, as the system's would, and is shared: test files run in parallel, so one file stopping
+ * the engine would pull it from under another's containers or image build (two files starting one
+ * at once is fine: the second dockerd exits on the first's pid file, and both wait for the
+ * socket). Where dockerd is missing or cannot start, it says why, and the caller asserts the
+ * no-Docker behaviour instead. `MEZZO_TEST_NO_DOCKER=1` plays a host without Docker.
  */
 export async function startTestDocker(): Promise<TestDocker> {
   if (process.env.MEZZO_TEST_NO_DOCKER)
@@ -39,40 +45,20 @@ export async function startTestDocker(): Promise<TestDocker> {
     return { available: true, docker: dockerClient(socketPath), socketPath, stop: noop };
   if (process.getuid?.() !== 0)
     return { available: false, why: 'not root: cannot start dockerd', stop: noop };
-  const logDir = mkdtempSync(join(tmpdir(), 'mezzo-dockerd-'));
-  const logFile = join(logDir, 'dockerd.log');
-  const log = openSync(logFile, 'a');
-  let child: ChildProcess;
   try {
-    child = spawn('dockerd', ['--data-root', '/var/lib/docker', '--host', `unix://${socketPath}`], {
+    const log = openSync(DOCKERD_LOG, 'a');
+    const child = spawn('dockerd', ['--data-root', '/var/lib/docker', '--host', `unix://${socketPath}`], {
       stdio: ['ignore', log, log],
+      detached: true,
     });
+    child.once('error', () => {});
+    child.unref();
   } catch (err) {
     return { available: false, why: `cannot spawn dockerd: ${(err as Error).message}`, stop: noop };
   }
-  let exited = false;
-  const gone = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      exited = true;
-      resolve();
-    });
-    child.once('error', () => {
-      exited = true;
-      resolve();
-    });
-  });
-  const stop = async () => {
-    if (!exited && child.pid !== undefined) child.kill('SIGTERM');
-    await Promise.race([gone, new Promise((r) => setTimeout(r, 15_000))]);
-    if (!exited) child.kill('SIGKILL');
-    rmSync(logDir, { recursive: true, force: true });
-  };
-  const up = await waitFor(async () => !exited && (await probeDocker(socketPath, 500)) === true, 30_000);
-  if (!up) {
-    await stop();
-    return { available: false, why: `dockerd did not come up (see its log at ${logFile})`, stop: noop };
-  }
-  return { available: true, docker: dockerClient(socketPath), socketPath, stop };
+  const up = await waitFor(async () => (await probeDocker(socketPath, 500)) === true, 30_000);
+  if (!up) return { available: false, why: `dockerd did not come up (see ${DOCKERD_LOG})`, stop: noop };
+  return { available: true, docker: dockerClient(socketPath), socketPath, stop: noop };
 }
 
 /** libsOf lists the shared libraries `ldd` names for a binary (resolved paths as the binary asks for them). */

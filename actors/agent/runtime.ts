@@ -11,10 +11,10 @@ import {
   AgentToMaster,
   ExecutorToAgent,
   LeaderAnnouncement,
-  StampedMasterToAgent,
   MEZZO_VERSION,
   resources as R,
   Registered,
+  StampedMasterToAgent,
 } from '../../protocol/index.js';
 import { systemClock } from '../common/index.js';
 import { ExecutorEnv } from '../executor/index.js';

@@ -191,7 +191,8 @@ const RECENT_UUIDS = 8;
 /** rememberUuid records the uuid of an agent update so its acknowledgement can be checked. */
 export function rememberUuid(task: TaskRecord, uuid: string | undefined): void {
   if (!uuid) return;
-  const list = (task.recentUuids ??= []);
+  task.recentUuids ??= [];
+  const list = task.recentUuids;
   if (list.includes(uuid)) return;
   list.push(uuid);
   if (list.length > RECENT_UUIDS) list.shift();

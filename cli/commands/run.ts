@@ -291,7 +291,12 @@ export function runCommand(box: ExitBox, streams: Streams): Command {
     .option('--user <user>', 'user to run the task as')
     .option('--shell', 'run the arguments, joined with spaces, as a shell command line')
     .option('--no-shell', 'run the arguments as a program and its arguments, without a shell')
-    .option('--rlimit <type=soft[:hard]>', 'POSIX limit of the task, e.g. nofile=1024:4096 (repeatable)', collect, [])
+    .option(
+      '--rlimit <type=soft[:hard]>',
+      'POSIX limit of the task, e.g. nofile=1024:4096 (repeatable)',
+      collect,
+      [],
+    )
     .option('--image <name>', 'run the command in a Docker container of this image (it must be on the agent)')
     .option('--health-cmd <command>', 'health check: a shell command that exits 0 while the task is healthy')
     .option('--health-http <port[/path]>', 'health check: GET http://127.0.0.1:PORT/path answers 2xx or 3xx')

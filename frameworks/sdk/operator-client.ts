@@ -186,7 +186,9 @@ export class Operator {
    * containers lists the live containers with their resource statistics, gathered by the master
    * from every active agent (or one); agents that did not answer are listed in `unanswered`.
    */
-  containers(filter: { agentId?: string; frameworkId?: string } = {}): Promise<OperatorResult<'GET_CONTAINERS'>> {
+  containers(
+    filter: { agentId?: string; frameworkId?: string } = {},
+  ): Promise<OperatorResult<'GET_CONTAINERS'>> {
     return this.call('GET_CONTAINERS', filter);
   }
 

@@ -169,7 +169,9 @@ export const HealthCheck = z
     gracePeriodSeconds: Seconds(3600).default(10),
     consecutiveFailures: z.number().int().min(0).max(1000).default(3),
     command: CommandInfo.optional(),
-    http: z.object({ port: Port, path: z.string().max(1024).regex(/^\//, 'a path starts with /').default('/') }).optional(),
+    http: z
+      .object({ port: Port, path: z.string().max(1024).regex(/^\//, 'a path starts with /').default('/') })
+      .optional(),
     tcp: z.object({ port: Port }).optional(),
   })
   .refine((h) => h.type !== 'COMMAND' || !!h.command, { message: 'a COMMAND health check needs a command' })

@@ -218,7 +218,7 @@ describe('DOCKER tasks on a real agent', () => {
       await waitFor(async () => (await labelled()).length === 0, 5000, 'the container to be removed');
     });
 
-    it('reports a running container\'s statistics from the engine through GET_CONTAINERS', async () => {
+    it("reports a running container's statistics from the engine through GET_CONTAINERS", async () => {
       fw.launch({ taskId: 'measured', ...docker(TINY_IMAGE, { shell: false, argv: ['sleep', '60'] }) });
       await fw.state('measured', (s) => s === 'TASK_RUNNING');
       const op = new Operator(await cluster.nats.bus('operator'), cluster.subjects);

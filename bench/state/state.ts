@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { DURATION_LABEL, type SeedTask, startSimulator } from '../../actors/simulator/index.js';
-import { encode } from '../../bus/index.js';
 import { startLoad } from '../../frameworks/load/index.js';
-import { Operator } from '../../frameworks/sdk/index.js';
-import { FrameworkInfo, resources as R, type StateView, TaskInfo, TaskState } from '../../protocol/index.js';
+import { FrameworkInfo, resources as R, TaskInfo, TaskState } from '../../protocol/index.js';
 import { ProgressLine, processStats, startBenchEnv, summaryLine } from '../common/index.js';
+import type { Fetched } from './fetch-state.js';
 
 /** StateOptions are one GET_STATE point (scenario 6 of BENCHMARKS.md). */
 export interface StateOptions {
@@ -48,6 +49,35 @@ export const STATE_DEFAULTS = {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** probe runs the GET_STATE probe process and returns what it measured. */
+function probe(natsUrl: string, prefix: string, calls: number, pageTasks: number): Promise<Fetched> {
+  // The built probe, like the master process (tests run this file from source).
+  const script = resolve('dist/bench/state/probe-main.js');
+  const child = spawn(
+    process.execPath,
+    [script, '--nats', natsUrl, '--prefix', prefix, '--calls', String(calls), '--page', String(pageTasks)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      try {
+        if (code !== 0) throw new Error(`state probe exited ${code}: ${err.slice(-2000)}`);
+        resolve(JSON.parse(out.trim().split('\n').at(-1) as string) as Fetched);
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
 
 /**
  * runState registers N simulated agents that already run `runningPerAgent` tasks and hold
@@ -110,49 +140,19 @@ export async function runState(o: StateOptions): Promise<StateResult> {
       const finished = o.agents * o.finishedPerAgent;
       const ackDeadline = Date.now() + 120_000;
       while (sim.stats().terminalAcked < finished && Date.now() < ackDeadline) await sleep(100);
-      const op = await Operator.connect({
-        nats: await env.bus('mezzo-operator'),
-        prefix: env.subjects.prefix,
-        timeoutMs: 120_000,
-      });
       // Churn settles (the first offers), then a quiet window to compare with.
       await sleep(5000);
       const settled = run.latencies.count;
       await sleep(5000);
       const before = run.latencies.count;
       const churnP99BeforeMs = run.latencies.since(settled, 0.99);
-      const getStateMs: number[] = [];
-      let stateMb: number | undefined;
-      let masterTasks = 0;
-      let error: string | undefined;
-      let pages = 0;
-      let pageMaxMs = 0;
-      for (let i = 0; i < o.calls; i++) {
-        const s0 = performance.now();
-        try {
-          // The whole state, one page of tasks at a time: one message could not hold them all.
-          let from: number | undefined = 0;
-          let bytes = 0;
-          let tasks = 0;
-          pages = 0;
-          while (from !== undefined) {
-            const p0 = performance.now();
-            const view: StateView = await op.call('GET_STATE', { tasksFrom: from, maxTasks: o.pageTasks });
-            pageMaxMs = Math.max(pageMaxMs, performance.now() - p0);
-            pages++;
-            tasks += view.tasks.length;
-            if (i === 0) bytes += encode(view).byteLength;
-            from = view.nextTasksFrom;
-          }
-          getStateMs.push(performance.now() - s0);
-          masterTasks = tasks;
-          if (i === 0) stateMb = bytes / 2 ** 20;
-        } catch (err) {
-          error = (err as Error).message.replace(/\s+/g, '_').slice(0, 80);
-          break;
-        }
-        await sleep(200);
-      }
+      // The operator runs in a process of its own (see probe-main.ts).
+      const { getStateMs, stateMb, masterTasks, pages, pageMaxMs, error } = await probe(
+        env.natsUrl,
+        env.subjects.prefix,
+        o.calls,
+        o.pageTasks,
+      );
       await sleep(1000);
       const during = run.latencies.count - before;
       const churnP99DuringMs = during > 0 ? run.latencies.since(before, 0.99) : undefined;

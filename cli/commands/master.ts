@@ -45,8 +45,8 @@ export function haSettings(flags: MasterFlags, env: NodeJS.ProcessEnv = process.
   if (masterId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(masterId))
     throw new CliError('--master-id (MEZZO_MASTER_ID) must be 1-64 letters, digits, - or _', ExitCode.USAGE);
   // Timing of agent health and of the re-registration window after a failover (tests, small clusters).
-  const heartbeat = num('MEZZO_AGENT_HEARTBEAT_INTERVAL_S', env.MEZZO_AGENT_HEARTBEAT_INTERVAL_S, 1);
-  const missed = num('MEZZO_AGENT_MAX_MISSED_HEARTBEATS', env.MEZZO_AGENT_MAX_MISSED_HEARTBEATS, 1);
+  const heartbeat = num('MEZZO_AGENT_PING_TIMEOUT_S', env.MEZZO_AGENT_PING_TIMEOUT_S, 1);
+  const missed = num('MEZZO_MAX_AGENT_PING_TIMEOUTS', env.MEZZO_MAX_AGENT_PING_TIMEOUTS, 1);
   const reregisterTimeoutMs = num('MEZZO_REREGISTER_TIMEOUT_MS', env.MEZZO_REREGISTER_TIMEOUT_MS, 0);
   const config = {
     ...(masterId ? { masterId } : {}),

@@ -102,8 +102,8 @@ export function masterNode(network: StartedNetwork, id: string): Promise<Started
       MEZZO_REPLICAS: '3',
       MEZZO_MASTER_ID: id,
       MEZZO_LEASE_TTL_MS: '3000',
-      MEZZO_AGENT_HEARTBEAT_INTERVAL_S: '1',
-      MEZZO_AGENT_MAX_MISSED_HEARTBEATS: '20',
+      MEZZO_AGENT_PING_TIMEOUT_S: '1',
+      MEZZO_MAX_AGENT_PING_TIMEOUTS: '20',
       MEZZO_REREGISTER_TIMEOUT_MS: '15000',
     })
     .withWaitStrategy(Wait.forLogMessage(/mezzo master \S+ standing by/))

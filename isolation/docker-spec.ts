@@ -31,6 +31,8 @@ export interface DockerTaskSpec {
   ports?: number[];
   /** GPU indices the task was given (the engine's NVIDIA device requests). */
   gpus?: number[];
+  /** The user (name or uid[:gid], as the image knows it) the command runs as. */
+  user?: string;
   /** The sandbox on the host. */
   sandbox: string;
   agentId: string;
@@ -81,6 +83,7 @@ export function dockerCreateOptions(spec: DockerTaskSpec): ContainerCreateOption
     Cmd: dockerCmd(spec),
     Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
     WorkingDir: DOCKER_SANDBOX,
+    ...(spec.user ? { User: spec.user } : {}),
     Labels: dockerLabels(spec),
     ...(published.length ? { ExposedPorts: Object.fromEntries(published.map((p) => [`${p}/tcp`, {}])) } : {}),
     AttachStdin: false,

@@ -49,6 +49,7 @@ export function dockerTaskSpec(file: TaskFile, sandbox: string): DockerTaskSpec 
     cpus: R.scalar(file.task.resources, 'cpus'),
     memMb: R.scalar(file.task.resources, 'mem'),
     rlimits: file.task.rlimits,
+    ...(command.user ? { user: command.user } : {}),
     ...portsOf(file),
     ...(file.isolation?.gpus?.length ? { gpus: file.isolation.gpus } : {}),
     sandbox,

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, chownSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { CommandInfo, TaskOutput } from '../../protocol/index.js';
 import { createOutputPump } from './output-pump.js';
+import { lookupUser, selfUser, type UserSwitch, userSwitch } from './task-user.js';
 
 /** How long after the task exits its output may take to close before the executor stops waiting. */
 const OUTPUT_CLOSE_GRACE_MS = 2000;
@@ -27,6 +28,8 @@ export interface TaskProcessOptions {
    * environment; absent, the program runs as it is.
    */
   wrap?(program: string, args: string[]): { program: string; args: string[]; env: Record<string, string> };
+  /** Decides how to become the command's user (default: the passwd database, this process's user). */
+  switchUser?: (user: string | undefined) => UserSwitch;
 }
 
 /** TaskProcess is a running task. */
@@ -95,11 +98,30 @@ export function startTaskProcess(opts: TaskProcessOptions, events: TaskProcessEv
   let finished = false;
   let pid: number | undefined;
 
+  // The task's user, entered last (setpriv right before the program), so wrappers still run as root.
+  const as = (opts.switchUser ?? ((u) => userSwitch(u, selfUser(), lookupUser)))(opts.command.user);
+  if (as.kind === 'refused') {
+    finished = true;
+    void Promise.all([stdout.end(), stderr.end()]).then(() =>
+      events.failed(program, { code: as.code, message: as.message }),
+    );
+    return { signal() {} };
+  }
+  const userEnv: Record<string, string> = {};
+  let [runProgram, runArgs] = [program, args];
+  if (as.kind === 'switch') {
+    [runProgram, runArgs] = [as.wrapper[0], [...as.wrapper.slice(1), program, ...args]];
+    Object.assign(userEnv, { USER: as.user.name, LOGNAME: as.user.name });
+    // The task writes its own files in its sandbox (and its private tmp).
+    for (const dir of [opts.sandbox, join(opts.sandbox, 'tmp')])
+      if (existsSync(dir)) chownSync(dir, as.user.uid, as.user.gid);
+  }
   const missing = opts.wrap ? missingProgram(program, opts.env.PATH) : undefined;
-  const plan = opts.wrap && !missing ? opts.wrap(program, args) : { program, args, env: {} };
+  const plan =
+    opts.wrap && !missing ? opts.wrap(runProgram, runArgs) : { program: runProgram, args: runArgs, env: {} };
   const child = spawn(missing ? program : plan.program, missing ? args : plan.args, {
     cwd: opts.sandbox,
-    env: { ...opts.env, ...plan.env },
+    env: { ...opts.env, ...userEnv, ...plan.env },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -323,6 +323,33 @@ describe('isolation on a real agent', () => {
     expect(out).toBe('64\n128\n0\n');
   }, 15_000);
 
+  it('runs a task as the user its command names, inside its cgroups, owning its sandbox; an unknown user fails clearly', async () => {
+    const a = await agent();
+    const script = 'id -un; touch mine; stat -c %U mine; grep -c mezzo /proc/self/cgroup';
+    const taskId = run(a.agentId, script, 'cpus:0.1;mem:32', { command: { value: script, user: 'nobody' } });
+    const end = await state(taskId, TERMINAL);
+    if (process.getuid?.() !== 0) {
+      // Only root may switch users: the task fails and says why.
+      expect(end).toMatchObject({ state: 'TASK_FAILED', message: expect.stringContaining('not root') });
+      return;
+    }
+    expect(end.state).toBe('TASK_FINISHED');
+    const out = readFileSync(
+      findFile(join(a.workDir, 'frameworks', framework.id, 'executors', taskId), 'stdout') ?? '',
+      'utf8',
+    ).split('\n');
+    expect(out.slice(0, 2)).toEqual(['nobody', 'nobody']);
+    if (a.isolation.on.includes(IsolatorName.CGROUPS_MEM)) expect(Number(out[2])).toBeGreaterThan(0);
+    const ghost = run(a.agentId, 'true', 'cpus:0.1;mem:32', {
+      command: { value: 'true', user: 'ghost-user' },
+    });
+    expect(await state(ghost, TERMINAL)).toMatchObject({
+      state: 'TASK_FAILED',
+      reason: 'REASON_COMMAND_EXECUTOR_FAILED',
+      message: expect.stringContaining('user ghost-user does not exist on this agent'),
+    });
+  }, 20_000);
+
   it('denies a task the device files of the GPUs it was not given (cgroups/devices on v1)', async () => {
     const bin = mkdtempSync(join(tmpdir(), 'mezzo-fake-gpus-'));
     dirs.push(bin);

@@ -251,6 +251,8 @@ export async function up(flags: UpFlags, streams: Streams): Promise<number> {
       connect: (name) => busFor(natsUrl as string, name, log, security?.master, clientTls),
       prefix: config.prefix,
       log,
+      // On the clustered nats-servers of --masters N, their state and leases are replicated too.
+      ...((flags.masters ?? 1) > 1 && natsServer ? { replicas: HA_NATS_NODES } : {}),
     });
     teardown.add('frameworks', () => builtIns.stop());
     checkpoint();

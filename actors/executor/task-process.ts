@@ -99,7 +99,9 @@ export function startTaskProcess(opts: TaskProcessOptions, events: TaskProcessEv
   let pid: number | undefined;
 
   // The task's user, entered last (setpriv right before the program), so wrappers still run as root.
-  const as = (opts.switchUser ?? ((u) => userSwitch(u, selfUser(), lookupUser)))(opts.command.user);
+  const as: UserSwitch = !opts.command.user
+    ? { kind: 'same' }
+    : (opts.switchUser ?? ((u) => userSwitch(u, selfUser(), lookupUser)))(opts.command.user);
   if (as.kind === 'refused') {
     finished = true;
     void Promise.all([stdout.end(), stderr.end()]).then(() =>

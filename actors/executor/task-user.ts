@@ -62,7 +62,15 @@ export function userSwitch(
   };
 }
 
-/** selfUser is who the executor runs as. */
+/**
+ * selfUser is who the executor runs as. A host (or a FROM-scratch image) without a passwd entry
+ * for it has no name: the uid stands in.
+ */
 export function selfUser(): { uid: number; name: string } {
-  return { uid: process.getuid?.() ?? -1, name: userInfo().username };
+  const uid = process.getuid?.() ?? -1;
+  try {
+    return { uid, name: userInfo().username };
+  } catch {
+    return { uid, name: String(uid) };
+  }
 }

@@ -66,10 +66,12 @@ export function userSwitch(
  * selfUser is who the executor runs as. A host (or a FROM-scratch image) without a passwd entry
  * for it has no name: the uid stands in.
  */
-export function selfUser(): { uid: number; name: string } {
-  const uid = process.getuid?.() ?? -1;
+export function selfUser(
+  uid: number = process.getuid?.() ?? -1,
+  info: () => { username: string } = userInfo,
+): { uid: number; name: string } {
   try {
-    return { uid, name: userInfo().username };
+    return { uid, name: info().username };
   } catch {
     return { uid, name: String(uid) };
   }

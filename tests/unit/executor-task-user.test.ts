@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePasswd, type TaskUser, userSwitch } from '../../actors/executor/task-user.js';
+import { parsePasswd, selfUser, type TaskUser, userSwitch } from '../../actors/executor/task-user.js';
 import { dockerCreateOptions } from '../../isolation/index.js';
 
 const users: Record<string, TaskUser> = {
@@ -48,6 +48,14 @@ describe('running a task as its user', () => {
     ],
   ])('%s', (_what, user, self, want) => {
     expect(userSwitch(user, self, lookup)).toEqual(want);
+  });
+
+  it('names the agent by uid where the passwd database does not know it (a FROM-scratch image)', () => {
+    expect(selfUser(0, () => ({ username: 'root' }))).toEqual({ uid: 0, name: 'root' });
+    const noPasswd = () => {
+      throw new Error('ENOENT: no such file or directory, uv_os_get_passwd');
+    };
+    expect(selfUser(0, noPasswd)).toEqual({ uid: 0, name: '0' });
   });
 
   it('gives a DOCKER task its user as the container user', () => {

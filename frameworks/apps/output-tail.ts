@@ -17,6 +17,27 @@ export interface TaskTail {
 export class OutputTails {
   private readonly tails = new Map<string, TaskTail>();
   private readonly decoder = new TextDecoder();
+  private readonly following = new Map<string, () => void>();
+
+  /** `followOutput` subscribes to a task's output (the SDK Scheduler's); it returns the unsubscribe. */
+  constructor(
+    private readonly followOutput?: (taskId: string, onChunk: (chunk: TaskOutput) => void) => () => void,
+  ) {}
+
+  /** follow keeps a task's recent output; called before its launch so the first bytes are seen. */
+  follow(taskId: string): void {
+    if (!this.followOutput || this.following.has(taskId)) return;
+    this.following.set(
+      taskId,
+      this.followOutput(taskId, (chunk) => this.add(taskId, chunk)),
+    );
+  }
+
+  /** unfollow stops following a task (its tail stays until keepOnly drops it). */
+  unfollow(taskId: string): void {
+    this.following.get(taskId)?.();
+    this.following.delete(taskId);
+  }
 
   /** add appends a chunk to a task's tail. */
   add(taskId: string, chunk: TaskOutput): void {

@@ -61,20 +61,7 @@ function jobsLogic(host: AppHost): AppLogic {
     [...jobs.values()].flatMap((j) =>
       activeTasks(j).map(([taskId, t]) => ({ taskId, ...(t.agentId ? { agentId: t.agentId } : {}) })),
     );
-  const tails = new OutputTails();
-  const following = new Map<string, () => void>();
-  /** follow keeps a task's recent output; called before its launch so the first bytes are seen. */
-  function follow(taskId: string): void {
-    if (following.has(taskId)) return;
-    following.set(
-      taskId,
-      scheduler.followOutput(taskId, (chunk) => tails.add(taskId, chunk)),
-    );
-  }
-  function unfollow(taskId: string): void {
-    following.get(taskId)?.();
-    following.delete(taskId);
-  }
+  const tails = new OutputTails((taskId, onChunk) => scheduler.followOutput(taskId, onChunk));
 
   async function load(): Promise<void> {
     if (loaded) return;
@@ -135,7 +122,7 @@ function jobsLogic(host: AppHost): AppLogic {
         { frameworkId: info.frameworkId, resubscribed: info.resubscribed, active: active.length },
         'subscribed; reconciling',
       );
-      for (const a of active) follow(a.taskId);
+      for (const a of active) tails.follow(a.taskId);
       if (active.length)
         await scheduler.reconcile(active).catch((err) => log.warn({ err }, 'reconcile failed'));
       await scheduler.revive().catch(() => {});
@@ -164,7 +151,7 @@ function jobsLogic(host: AppHost): AppLogic {
           }
           const taskId = jobTaskId(next, l.index, l.attempt);
           const env = { JOB_NAME: job.spec.name, JOB_INDEX: String(l.index), JOB_ATTEMPT: String(l.attempt) };
-          follow(taskId);
+          tails.follow(taskId);
           batch.add(
             spot.offer,
             taskInfoFor(job.spec, taskId, `${job.spec.name}-${l.index}`, spot.fit, env, {
@@ -208,7 +195,7 @@ function jobsLogic(host: AppHost): AppLogic {
         if (!isTerminal(status.state)) await scheduler.kill(status.taskId, status.agentId).catch(() => {});
         return;
       }
-      if (isTerminal(status.state)) unfollow(status.taskId);
+      if (isTerminal(status.state)) tails.unfollow(status.taskId);
       const next = taskUpdated(job, status, clock.now());
       if (next === job) return;
       await save(next);
@@ -278,7 +265,7 @@ function jobsLogic(host: AppHost): AppLogic {
           jobs.delete(call.name);
           for (const id of Object.keys(job.tasks)) {
             owner.delete(id);
-            unfollow(id);
+            tails.unfollow(id);
           }
           tails.keepOnly(new Set(owner.keys()));
           return {

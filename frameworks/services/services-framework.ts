@@ -71,20 +71,7 @@ function servicesLogic(host: AppHost): AppLogic {
         .filter(([, i]) => !isTerminal(i.state as TaskState))
         .map(([taskId, i]) => ({ taskId, agentId: i.agentId })),
     );
-  const tails = new OutputTails();
-  const following = new Map<string, () => void>();
-  /** follow keeps a task's recent output; called before its launch so the first bytes are seen. */
-  function follow(taskId: string): void {
-    if (following.has(taskId)) return;
-    following.set(
-      taskId,
-      scheduler.followOutput(taskId, (chunk) => tails.add(taskId, chunk)),
-    );
-  }
-  function unfollow(taskId: string): void {
-    following.get(taskId)?.();
-    following.delete(taskId);
-  }
+  const tails = new OutputTails((taskId, onChunk) => scheduler.followOutput(taskId, onChunk));
 
   async function load(): Promise<void> {
     if (loaded) return;
@@ -173,7 +160,7 @@ function servicesLogic(host: AppHost): AppLogic {
         { frameworkId: info.frameworkId, resubscribed: info.resubscribed, active: active.length },
         'subscribed; reconciling',
       );
-      for (const a of active) follow(a.taskId);
+      for (const a of active) tails.follow(a.taskId);
       if (active.length)
         await scheduler.reconcile(active).catch((err) => log.warn({ err }, 'reconcile failed'));
       await reviveSoon(clock.now(), true);
@@ -210,7 +197,7 @@ function servicesLogic(host: AppHost): AppLogic {
           const hc = s.spec.healthCheck
             ? healthCheckFor(s.spec.healthCheck, spot.fit.ports, names)
             : undefined;
-          follow(taskId);
+          tails.follow(taskId);
           batch.add(
             spot.offer,
             taskInfoFor(
@@ -264,7 +251,7 @@ function servicesLogic(host: AppHost): AppLogic {
         return;
       }
       const now = clock.now();
-      if (isTerminal(status.state)) unfollow(status.taskId);
+      if (isTerminal(status.state)) tails.unfollow(status.taskId);
       const next = taskUpdated(s, status, now);
       if (next !== s) await save(next);
       if (services.has(next.spec.name)) await act(next, now);

@@ -1,39 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor as poll } from '../support/apps.js';
+import { MEZZO, type Ran, mezzo as runMezzo } from '../support/cli.js';
 import { waitFor } from '../support/processes.js';
 
-const MEZZO = resolve('dist/cli/main.js');
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function mezzo(data: string, args: string[], timeoutMs = 30_000): Promise<Ran> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [MEZZO, ...args], {
-      env: { ...process.env, MEZZO_DATA: data, MEZZO_NATS_URL: '', MEZZO_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      fail(new Error(`mezzo ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      // Tables lose their borders, so assertions read `web 3/3 3 1`.
-      done({ code, stdout: stdout.replace(/[│┌┐└┘├┤┬┴┼─]/g, ' '), stderr });
-    });
-  });
+/** mezzo runs a CLI command; tables lose their borders, so assertions read `web 3/3 3 1`. */
+async function mezzo(data: string, args: string[], timeoutMs = 30_000): Promise<Ran> {
+  const r = await runMezzo(data, args, { timeoutMs });
+  return { ...r, stdout: r.stdout.replace(/[│┌┐└┘├┤┬┴┼─]/g, ' ') };
 }
 
 describe('mezzo up runs the built-in frameworks; apply, get, describe, scale, logs, delete', () => {

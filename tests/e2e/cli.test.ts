@@ -1,44 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MEZZO, mezzo } from '../support/cli.js';
 import { alive, commandLine, descendants, waitFor } from '../support/processes.js';
-
-const MEZZO = resolve('dist/cli/main.js');
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** mezzo runs one CLI command against the test cluster's data dir. */
-function mezzo(
-  data: string,
-  args: string[],
-  opts: { onSpawn?: (c: ChildProcess) => void; timeoutMs?: number } = {},
-): Promise<Ran> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [MEZZO, ...args], {
-      env: { ...process.env, MEZZO_DATA: data, MEZZO_NATS_URL: '', MEZZO_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      fail(new Error(`mezzo ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, opts.timeoutMs ?? 30_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-    opts.onSpawn?.(child);
-  });
-}
 
 describe('mezzo up and the CLI, end to end', () => {
   let data: string;

@@ -14,3 +14,22 @@ export function nonNegative(name: string, text: string | undefined, fallback: nu
     throw new Error(`--${name} takes a non-negative number, not "${text}"`);
   return x;
 }
+
+/** RESULT_OPTIONS are the parseArgs options every benchmark takes besides its own. */
+export const RESULT_OPTIONS = {
+  note: { type: 'string' },
+  'no-write': { type: 'boolean', default: false },
+  results: { type: 'string', default: 'bench/RESULTS.md' },
+  help: { type: 'boolean', default: false },
+} as const;
+
+/** runBench runs a benchmark's main and exits: 0 when it ends, 1 with its stack when it throws. */
+export function runBench(name: string, main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      process.stderr.write(`${name}: ${(err as Error)?.stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

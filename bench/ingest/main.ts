@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { appendSection, machineLine, positiveInt } from '../common/index.js';
+import { appendSection, machineLine, positiveInt, RESULT_OPTIONS, runBench } from '../common/index.js';
 import { INGEST_DEFAULTS, type IngestResult, runIngest } from './index.js';
 
 const HELP = `usage: npm run bench:ingest -- [options]
@@ -24,10 +24,7 @@ async function main(): Promise<void> {
       agents: { type: 'string' },
       burst: { type: 'string' },
       'steady-s': { type: 'string' },
-      note: { type: 'string' },
-      'no-write': { type: 'boolean', default: false },
-      results: { type: 'string', default: 'bench/RESULTS.md' },
-      help: { type: 'boolean', default: false },
+      ...RESULT_OPTIONS,
     },
   });
   if (values.help) {
@@ -66,10 +63,4 @@ async function main(): Promise<void> {
   process.stdout.write(`# appended to ${values.results}\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    process.stderr.write(`bench:ingest: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench('bench:ingest', main);

@@ -1,5 +1,12 @@
 import { parseArgs } from 'node:util';
-import { appendSection, machineLine, nonNegative, positiveInt } from '../common/index.js';
+import {
+  appendSection,
+  machineLine,
+  nonNegative,
+  positiveInt,
+  RESULT_OPTIONS,
+  runBench,
+} from '../common/index.js';
 import { CHURN_DEFAULTS, LAUNCH_DEFAULTS, type LaunchResult, runChurn, runLaunch } from './index.js';
 
 const HELP = `usage: npm run bench:launch -- [options]
@@ -39,10 +46,7 @@ async function main(): Promise<void> {
       running: { type: 'string' },
       rate: { type: 'string' },
       seconds: { type: 'string' },
-      note: { type: 'string' },
-      'no-write': { type: 'boolean', default: false },
-      results: { type: 'string', default: 'bench/RESULTS.md' },
-      help: { type: 'boolean', default: false },
+      ...RESULT_OPTIONS,
     },
   });
   if (values.help) {
@@ -119,10 +123,4 @@ async function churn(values: Record<string, string | boolean | undefined>): Prom
   process.stdout.write(`# appended to ${values.results}\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    process.stderr.write(`bench:launch: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench('bench:launch', main);

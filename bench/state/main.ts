@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { appendSection, machineLine, positiveInt } from '../common/index.js';
+import { appendSection, machineLine, positiveInt, RESULT_OPTIONS, runBench } from '../common/index.js';
 import { runState, STATE_DEFAULTS, type StateResult } from './index.js';
 
 const HELP = `usage: npm run bench:state -- [options]
@@ -22,10 +22,7 @@ async function main(): Promise<void> {
     options: {
       agents: { type: 'string' },
       calls: { type: 'string' },
-      note: { type: 'string' },
-      'no-write': { type: 'boolean', default: false },
-      results: { type: 'string', default: 'bench/RESULTS.md' },
-      help: { type: 'boolean', default: false },
+      ...RESULT_OPTIONS,
     },
   });
   if (values.help) {
@@ -64,10 +61,4 @@ async function main(): Promise<void> {
   process.stdout.write(`# appended to ${values.results}\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    process.stderr.write(`bench:state: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench('bench:state', main);

@@ -14,7 +14,7 @@ import { MasterError, type Outcome } from './effects.js';
 import { metricsView } from './metrics.js';
 import { kill } from './scheduler-calls.js';
 import type { FrameworkRecord, MasterState } from './state.js';
-import { agentView, frameworkView, stateView, tasksOf } from './views.js';
+import { agentView, frameworkView, stateAnswer, tasksPage } from './views.js';
 
 /** handleOperatorCall answers an operator call; reads change nothing. */
 export function handleOperatorCall(state: MasterState, call: OperatorCall, now: number): Outcome<unknown> {
@@ -42,9 +42,7 @@ export function handleOperatorCall(state: MasterState, call: OperatorCall, now: 
     case 'GET_VERSION':
       return read({ version: MEZZO_VERSION, protocol: PROTOCOL_VERSION });
     case 'GET_STATE':
-      return read(
-        stateView(state, call.maxTasks ? { from: call.tasksFrom ?? 0, max: call.maxTasks } : undefined),
-      );
+      return read(stateAnswer(state, call));
     case 'GET_AGENTS':
       return read({ agents: [...state.agents.values()].map(agentView) });
     case 'GET_FRAMEWORKS':
@@ -60,7 +58,7 @@ export function handleOperatorCall(state: MasterState, call: OperatorCall, now: 
       const fws = call.frameworkId
         ? [state.frameworks.get(call.frameworkId) as FrameworkRecord]
         : [...state.frameworks.values()];
-      return read({ tasks: fws.flatMap(tasksOf) });
+      return read(tasksPage(fws, call));
     }
     case 'KILL_TASK': {
       const owners = [...state.frameworks.values()].filter(

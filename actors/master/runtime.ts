@@ -32,6 +32,7 @@ import type { Registry, RegistryOp } from './registry.js';
 import { applyAll, type RegistryScope, registryDiff } from './registry-diff.js';
 import { restoreFromRegistry } from './registry-restore.js';
 import { createMasterState } from './state.js';
+import { viewableAnswer } from './task-table-view.js';
 import type { MasterHandle, MasterOptions } from './types.js';
 import { stateView } from './views.js';
 
@@ -291,7 +292,7 @@ export async function startMaster(opts: MasterOptions & { leader?: LeaderContext
       bus.serve(subject, OperatorCall, async (call, ctx) => {
         const caller = guard.operator(ctx.subject, call);
         const result = await ask((reply) => ({ type: 'OPERATOR_CALL', now: clock.now(), call, reply }));
-        if (call.type !== 'GET_CONTAINERS') return guard.view(caller, result);
+        if (call.type !== 'GET_CONTAINERS') return viewableAnswer(guard, caller, result);
         return guard.view(
           caller,
           await gatherContainers(bus, subjects, result as ContainerTargets, call.frameworkId, log),

@@ -3,9 +3,12 @@ import {
   type FrameworkView,
   MEZZO_VERSION,
   type StateView,
+  type TasksAs,
+  type TaskTableWire,
   type TaskView,
 } from '../../protocol/index.js';
 import type { AgentRecord, FrameworkRecord, MasterState, TaskRecord } from './state.js';
+import { commandText, forEachTask, taskTablePage } from './task-table.js';
 
 /** agentView is an agent as operators see it. */
 export function agentView(a: AgentRecord): AgentView {
@@ -45,7 +48,6 @@ export function frameworkView(f: FrameworkRecord, suppressedRoles: string[]): Fr
 
 /** taskView is a task as operators see it; the environment never leaves the master. */
 export function taskView(t: TaskRecord): TaskView {
-  const c = t.info.command;
   return {
     taskId: t.info.taskId,
     frameworkId: t.frameworkId,
@@ -58,25 +60,98 @@ export function taskView(t: TaskRecord): TaskView {
     exitCode: t.status.exitCode,
     healthy: t.healthy ?? t.status.healthy,
     resources: t.info.resources,
-    command: c.shell ? (c.value ?? '') : (c.argv ?? []).join(' '),
+    command: commandText(t),
     updatedAt: t.status.timestamp,
   };
 }
 
 /** tasksOf lists a framework's tasks, terminal ones first (oldest first), then active ones. */
 export function tasksOf(f: FrameworkRecord): TaskView[] {
-  return [...f.completed, ...f.tasks.values()].map(taskView);
+  const out: TaskView[] = [];
+  for (const t of f.completed) out.push(taskView(t));
+  for (const t of f.tasks.values()) out.push(taskView(t));
+  return out;
+}
+
+/** TasksPage is a page of tasks as objects or as a table, with the paging fields of the answer. */
+export type TasksPage = Pick<StateView, 'totalTasks' | 'nextTasksFrom'> & {
+  tasks: TaskView[];
+  taskTable?: TaskTableWire;
+};
+
+/** PageRequest is what a paged or table GET_STATE / GET_TASKS asks for. */
+export interface PageRequest {
+  tasksFrom?: number;
+  maxTasks?: number;
+  tasksAs?: TasksAs;
 }
 
 /**
- * stateView is the GET_STATE answer: everything, or with `page` the tasks from `page.from` (in
- * the order of the whole answer) up to `page.max` of them, and where the next page starts. Agents
- * and frameworks come with the first page only (`from` 0): later pages are tasks.
+ * tasksPage answers for the tasks of `frameworks`: all as objects (no paging, no table asked),
+ * or the page from `tasksFrom` of at most `maxTasks` tasks as objects or a table. A table page
+ * also stops at about TASK_TABLE_PAGE_BYTES, so that it fits in one message.
+ */
+export function tasksPage(frameworks: readonly FrameworkRecord[], req: PageRequest): TasksPage {
+  if (req.tasksAs !== 'table') return objectsPage(frameworks, req);
+  const page = taskTablePage(frameworks, req.tasksFrom ?? 0, {
+    maxRows: req.maxTasks ?? Number.MAX_SAFE_INTEGER,
+    maxBytes: TASK_TABLE_PAGE_BYTES,
+  });
+  return {
+    tasks: [],
+    taskTable: page.table,
+    totalTasks: page.totalTasks,
+    ...(page.nextTasksFrom !== undefined ? { nextTasksFrom: page.nextTasksFrom } : {}),
+  };
+}
+
+/** objectsPage is tasksPage as TaskView objects: all of them, or one page. */
+export function objectsPage(
+  frameworks: readonly FrameworkRecord[],
+  req: PageRequest,
+): Pick<StateView, 'tasks' | 'totalTasks' | 'nextTasksFrom'> {
+  if (req.maxTasks === undefined && req.tasksFrom === undefined)
+    return { tasks: frameworks.flatMap(tasksOf) };
+  const from = req.tasksFrom ?? 0;
+  const max = req.maxTasks ?? Number.MAX_SAFE_INTEGER;
+  const total = frameworks.reduce((n, f) => n + f.completed.length + f.tasks.size, 0);
+  const tasks: TaskView[] = [];
+  forEachTask(frameworks, from, (t) => tasks.push(taskView(t)) < max);
+  const end = from + tasks.length;
+  return { tasks, totalTasks: total, ...(end < total ? { nextTasksFrom: end } : {}) };
+}
+
+/**
+ * TASK_TABLE_PAGE_BYTES is about how large one table page may grow: well under the 8 MiB that
+ * `mezzo up`'s nats-server accepts per message.
+ */
+export const TASK_TABLE_PAGE_BYTES = 4 * 1024 * 1024;
+
+/** StateAnswer is GET_STATE's answer as the master sends it (a table travels as its wire form). */
+export type StateAnswer = Omit<StateView, 'tasks' | 'taskTable'> & TasksPage;
+
+/**
+ * stateView is the GET_STATE answer as TaskView objects: everything, or with `page` the tasks
+ * from `page.from` (in the order of the whole answer) up to `page.max` of them, and where the next
+ * page starts. Agents and frameworks come with the first page only (`from` 0): later pages are tasks.
  */
 export function stateView(state: MasterState, page?: { from: number; max: number }): StateView {
   const frameworks = [...state.frameworks.values()];
-  const first = !page || page.from === 0;
-  const head = {
+  return {
+    ...stateHead(state, frameworks, !page || page.from === 0),
+    ...objectsPage(frameworks, page ? { tasksFrom: page.from, maxTasks: page.max } : {}),
+  };
+}
+
+/** stateAnswer is the GET_STATE answer for a request, with its tasks as tasksPage shapes them. */
+export function stateAnswer(state: MasterState, req: PageRequest): StateAnswer {
+  const frameworks = [...state.frameworks.values()];
+  return { ...stateHead(state, frameworks, (req.tasksFrom ?? 0) === 0), ...tasksPage(frameworks, req) };
+}
+
+/** stateHead is the GET_STATE answer besides tasks: agents and frameworks with the first page only. */
+function stateHead(state: MasterState, frameworks: readonly FrameworkRecord[], first: boolean) {
+  return {
     masterId: state.config.masterId,
     version: MEZZO_VERSION,
     startedAt: state.startedAt,
@@ -85,21 +160,4 @@ export function stateView(state: MasterState, page?: { from: number; max: number
       ? frameworks.map((f) => frameworkView(f, state.allocator.suppressedRoles(f.info.id)))
       : [],
   };
-  if (!page) return { ...head, tasks: frameworks.flatMap(tasksOf) };
-  const total = frameworks.reduce((n, f) => n + f.completed.length + f.tasks.size, 0);
-  const end = Math.min(total, page.from + page.max);
-  const tasks: TaskView[] = [];
-  let at = 0;
-  for (const f of frameworks) {
-    const size = f.completed.length + f.tasks.size;
-    // Only the frameworks the page reaches into are turned into views.
-    if (at + size > page.from && at < end) {
-      for (const t of [...f.completed, ...f.tasks.values()]) {
-        if (at >= page.from && at < end) tasks.push(taskView(t));
-        at++;
-      }
-    } else at += size;
-    if (at >= end) break;
-  }
-  return { ...head, tasks, totalTasks: total, ...(end < total ? { nextTasksFrom: end } : {}) };
 }

@@ -5,6 +5,16 @@ import { Resources } from '../resources.js';
 import { ReasonSchema, TaskStateSchema } from '../task-state.js';
 import { CapabilitySchema } from './common.js';
 import { ContainersView } from './containers.js';
+import { TaskTable } from './task-table.js';
+
+export * from './task-table.js';
+
+/**
+ * TasksAs chooses how GET_STATE and GET_TASKS answer with tasks: `objects` (the default) as
+ * TaskView objects in `tasks`, `table` as one columnar TaskTable in `taskTable` (and `tasks` empty).
+ */
+export const TasksAs = z.enum(['objects', 'table']);
+export type TasksAs = z.infer<typeof TasksAs>;
 
 /** RoleWeight is one role's weight in weighted DRF: its share counts as allocation / weight. */
 export const RoleWeight = z.object({
@@ -32,16 +42,25 @@ export const OperatorCall = z.discriminatedUnion('type', [
   /**
    * The whole state; with `maxTasks`, one page of its tasks (from `tasksFrom`, default 0): a large
    * cluster's tasks do not fit in one message. The answer's `nextTasksFrom` names the next page;
-   * agents and frameworks come with the first page only.
+   * agents and frameworks come with the first page only. `tasksAs: 'table'` answers with a
+   * TaskTable; a table page may hold fewer than `maxTasks` tasks, to stay within a message.
    */
   z.object({
     type: z.literal('GET_STATE'),
     tasksFrom: z.number().int().nonnegative().optional(),
     maxTasks: z.number().int().min(1).max(Limits.maxStateTasksPerPage).optional(),
+    tasksAs: TasksAs.optional(),
   }),
   z.object({ type: z.literal('GET_AGENTS') }),
   z.object({ type: z.literal('GET_FRAMEWORKS') }),
-  z.object({ type: z.literal('GET_TASKS'), frameworkId: Id.optional() }),
+  /** Tasks of one framework or all; paged and shaped like GET_STATE's tasks. */
+  z.object({
+    type: z.literal('GET_TASKS'),
+    frameworkId: Id.optional(),
+    tasksFrom: z.number().int().nonnegative().optional(),
+    maxTasks: z.number().int().min(1).max(Limits.maxStateTasksPerPage).optional(),
+    tasksAs: TasksAs.optional(),
+  }),
   z.object({ type: z.literal('KILL_TASK'), taskId: Id, frameworkId: Id.optional() }),
   z.object({ type: z.literal('TEARDOWN'), frameworkId: Id }),
   z.object({ type: z.literal('MARK_AGENT_GONE'), agentId: Id }),
@@ -171,11 +190,22 @@ export const StateView = z.object({
   agents: z.array(AgentView),
   frameworks: z.array(FrameworkView),
   tasks: z.array(TaskView),
+  /** With `tasksAs: 'table'`: the (page's) tasks as columns, validated and readable as TaskRows. */
+  taskTable: TaskTable.optional(),
   /** With a paged GET_STATE: every task's count, and where the next page starts (absent on the last). */
   totalTasks: z.number().int().nonnegative().optional(),
   nextTasksFrom: z.number().int().nonnegative().optional(),
 });
 export type StateView = z.infer<typeof StateView>;
+
+/** TasksView is GET_TASKS's result: tasks as objects or a table, paged like GET_STATE's. */
+export const TasksView = z.object({
+  tasks: z.array(TaskView),
+  taskTable: TaskTable.optional(),
+  totalTasks: z.number().int().nonnegative().optional(),
+  nextTasksFrom: z.number().int().nonnegative().optional(),
+});
+export type TasksView = z.infer<typeof TasksView>;
 
 /**
  * RoleView is one role as operators see it (GET_ROLES): its weight, quota, what its frameworks
@@ -210,7 +240,7 @@ export const OperatorResult = {
   GET_STATE: StateView,
   GET_AGENTS: z.object({ agents: z.array(AgentView) }),
   GET_FRAMEWORKS: z.object({ frameworks: z.array(FrameworkView) }),
-  GET_TASKS: z.object({ tasks: z.array(TaskView) }),
+  GET_TASKS: TasksView,
   KILL_TASK: z.object({ frameworkId: Id, agentId: Id }),
   TEARDOWN: z.object({ frameworkId: Id }),
   MARK_AGENT_GONE: z.object({ agentId: Id }),

@@ -1,0 +1,312 @@
+import {
+  decodeTaskTable,
+  HealthCode,
+  packFloats,
+  packIndexes,
+  type Reason,
+  type Resources,
+  TASK_TABLE_REASONS,
+  TASK_TABLE_STATES,
+  TASK_TABLE_VERSION,
+  type TaskState,
+  type TaskTableWire,
+  type TaskView,
+} from '../../protocol/index.js';
+import type { FrameworkRecord, TaskRecord } from './state.js';
+
+/**
+ * forEachTask calls `visit` on the tasks from position `from` (in the order of the whole answer:
+ * framework by framework, terminal tasks oldest first, then active ones) until it returns false
+ * or the tasks run out. Frameworks before `from` are skipped by their size, and no framework's
+ * tasks are copied.
+ */
+export function forEachTask(
+  frameworks: Iterable<FrameworkRecord>,
+  from: number,
+  visit: (t: TaskRecord) => boolean,
+): void {
+  let at = 0;
+  for (const f of frameworks) {
+    const size = f.completed.length + f.tasks.size;
+    if (at + size <= from) {
+      at += size;
+      continue;
+    }
+    for (let i = Math.max(0, from - at); i < f.completed.length; i++) {
+      if (!visit(f.completed[i])) return;
+    }
+    let skip = Math.max(0, from - at - f.completed.length);
+    for (const t of f.tasks.values()) {
+      if (skip > 0) skip--;
+      else if (!visit(t)) return;
+    }
+    at += size;
+  }
+}
+
+/** commandText is a task's command as one line: the shell line, or the argv joined by spaces. */
+export function commandText(t: TaskRecord): string {
+  const c = t.info.command;
+  return c.shell ? (c.value ?? '') : (c.argv ?? []).join(' ');
+}
+
+// A resource vector's dictionary key, computed once per vector: vectors are never mutated in place.
+const resourceKeys = new WeakMap<Resources, string>();
+
+function resourcesKey(r: Resources): string {
+  let key = resourceKeys.get(r);
+  if (key === undefined) {
+    key = JSON.stringify(r);
+    resourceKeys.set(r, key);
+  }
+  return key;
+}
+
+const STATE_CODE = new Map(TASK_TABLE_STATES.map((s, i) => [s, i]));
+const REASON_CODE = new Map(TASK_TABLE_REASONS.map((r, i) => [r, i + 1]));
+
+/** Bytes one row takes besides its id and new dictionary entries (worst-case index widths). */
+const ROW_BYTES = 7 * 4 + 3 + 2 * 8 + 2;
+
+/** TableLimits bound one table: at most `maxRows` rows and about `maxBytes` encoded bytes. */
+export interface TableLimits {
+  maxRows: number;
+  maxBytes: number;
+}
+
+/**
+ * TaskTableBuilder collects task records into a TaskTable (protocol/messages/task-table.ts):
+ * dictionaries are filled as rows come, and `add` says no once the table is full.
+ */
+export class TaskTableBuilder {
+  private n = 0;
+  private bytes = 0;
+  private readonly ids: string[] = [];
+  private readonly dicts = {
+    frameworks: new Dictionary<string>(),
+    agents: new Dictionary<string>(),
+    roles: new Dictionary<string>(),
+    strings: new Dictionary<string>(),
+    resources: new Dictionary<Resources>(),
+  };
+  private readonly framework: Uint32Array;
+  private readonly agent: Uint32Array;
+  private readonly name: Uint32Array;
+  private readonly command: Uint32Array;
+  private readonly role: Uint32Array;
+  private readonly message: Uint32Array;
+  private readonly resources: Uint32Array;
+  private readonly state: Uint8Array;
+  private readonly reason: Uint8Array;
+  private readonly healthy: Uint8Array;
+  private readonly exitCode: Float64Array;
+  private readonly updatedAt: Float64Array;
+
+  constructor(private readonly limits: TableLimits) {
+    const rows = limits.maxRows;
+    this.framework = new Uint32Array(rows);
+    this.agent = new Uint32Array(rows);
+    this.name = new Uint32Array(rows);
+    this.command = new Uint32Array(rows);
+    this.role = new Uint32Array(rows);
+    this.message = new Uint32Array(rows);
+    this.resources = new Uint32Array(rows);
+    this.state = new Uint8Array(rows);
+    this.reason = new Uint8Array(rows);
+    this.healthy = new Uint8Array(rows);
+    this.exitCode = new Float64Array(rows);
+    this.updatedAt = new Float64Array(rows);
+  }
+
+  /** rows is how many rows the table holds. */
+  get rows(): number {
+    return this.n;
+  }
+
+  /**
+   * add appends a task's row and returns true, or returns false and changes nothing when the
+   * table is full (a table always takes its first row, whatever its size).
+   */
+  add(t: TaskRecord): boolean {
+    const s = t.status;
+    return this.addRow(
+      t.info.taskId,
+      t.frameworkId,
+      t.agentId,
+      t.role,
+      t.info.name,
+      commandText(t),
+      s.message,
+      t.info.resources,
+      s.state,
+      s.reason,
+      t.healthy ?? s.healthy,
+      s.exitCode,
+      s.timestamp,
+    );
+  }
+
+  /** addView is add for a task as operators see it (a row read back from a table). */
+  addView(v: TaskView): boolean {
+    return this.addRow(
+      v.taskId,
+      v.frameworkId,
+      v.agentId,
+      v.role,
+      v.name,
+      v.command,
+      v.message,
+      v.resources,
+      v.state,
+      v.reason,
+      v.healthy,
+      v.exitCode,
+      v.updatedAt,
+    );
+  }
+
+  private addRow(
+    id: string,
+    frameworkId: string,
+    agentId: string,
+    role: string | undefined,
+    name: string,
+    command: string,
+    message: string | undefined,
+    resources: Resources,
+    state: TaskState,
+    reason: Reason | undefined,
+    healthy: boolean | undefined,
+    exitCode: number | undefined,
+    updatedAt: number,
+  ): boolean {
+    const i = this.n;
+    if (i >= this.limits.maxRows) return false;
+    const d = this.dicts;
+    const resKey = resourcesKey(resources);
+    // Estimate before touching anything, so that a refused row leaves no dictionary entries.
+    let grow = ROW_BYTES + id.length;
+    if (!d.frameworks.has(frameworkId)) grow += frameworkId.length + 2;
+    if (!d.agents.has(agentId)) grow += agentId.length + 2;
+    if (!d.strings.has(name)) grow += name.length * 3 + 2;
+    if (!d.strings.has(command)) grow += command.length * 3 + 5;
+    if (message !== undefined && !d.strings.has(message)) grow += message.length * 3 + 5;
+    if (!d.resources.has(resKey)) grow += resKey.length * 2;
+    if (i > 0 && this.bytes + grow > this.limits.maxBytes) return false;
+    this.bytes += grow;
+
+    this.ids.push(id);
+    this.framework[i] = d.frameworks.code(frameworkId, frameworkId);
+    this.agent[i] = d.agents.code(agentId, agentId);
+    this.name[i] = d.strings.code(name, name);
+    this.command[i] = d.strings.code(command, command);
+    this.role[i] = role ? d.roles.code(role, role) + 1 : 0;
+    this.message[i] = message === undefined ? 0 : d.strings.code(message, message) + 1;
+    this.resources[i] = d.resources.code(resKey, resources);
+    this.state[i] = STATE_CODE.get(state) ?? 0;
+    this.reason[i] = reason ? (REASON_CODE.get(reason) ?? 0) : 0;
+    this.healthy[i] =
+      healthy === undefined ? HealthCode.NONE : healthy ? HealthCode.HEALTHY : HealthCode.UNHEALTHY;
+    this.exitCode[i] = exitCode ?? Number.NaN;
+    this.updatedAt[i] = updatedAt;
+    this.n++;
+    return true;
+  }
+
+  /** build packs what was added into a wire TaskTable. */
+  build(): TaskTableWire {
+    const n = this.n;
+    const d = this.dicts;
+    const idx = (col: Uint32Array, codes: number) => packIndexes(col.subarray(0, n), codes);
+    return {
+      version: TASK_TABLE_VERSION,
+      rows: n,
+      ids: this.ids,
+      frameworks: d.frameworks.values,
+      agents: d.agents.values,
+      roles: d.roles.values,
+      strings: d.strings.values,
+      resources: d.resources.values,
+      columns: {
+        framework: idx(this.framework, d.frameworks.values.length),
+        agent: idx(this.agent, d.agents.values.length),
+        name: idx(this.name, d.strings.values.length),
+        command: idx(this.command, d.strings.values.length),
+        role: idx(this.role, d.roles.values.length + 1),
+        message: idx(this.message, d.strings.values.length + 1),
+        resources: idx(this.resources, d.resources.values.length),
+        state: this.state.slice(0, n),
+        reason: this.reason.slice(0, n),
+        healthy: this.healthy.slice(0, n),
+        exitCode: packFloats(this.exitCode.slice(0, n)),
+        updatedAt: packFloats(this.updatedAt.slice(0, n)),
+      },
+    };
+  }
+}
+
+/** Dictionary numbers distinct values by key, in the order they are first seen. */
+class Dictionary<V> {
+  readonly values: V[] = [];
+  private readonly codes = new Map<string, number>();
+  private lastKey: string | undefined;
+  private lastCode = 0;
+
+  has(key: string): boolean {
+    return key === this.lastKey || this.codes.has(key);
+  }
+
+  code(key: string, value: V): number {
+    // Neighbouring rows often repeat a value (a framework's tasks come together).
+    if (key === this.lastKey) return this.lastCode;
+    let code = this.codes.get(key);
+    if (code === undefined) {
+      code = this.values.length;
+      this.values.push(value);
+      this.codes.set(key, code);
+    }
+    this.lastKey = key;
+    this.lastCode = code;
+    return code;
+  }
+}
+
+/** TablePage is one page of tasks as a table, and where the next page starts. */
+export interface TablePage {
+  table: TaskTableWire;
+  totalTasks: number;
+  nextTasksFrom?: number;
+}
+
+/**
+ * taskTablePage builds the table of the tasks from position `from`, as many as `limits` allow,
+ * in the order forEachTask walks them.
+ */
+export function taskTablePage(
+  frameworks: readonly FrameworkRecord[],
+  from: number,
+  limits: TableLimits,
+): TablePage {
+  const total = frameworks.reduce((n, f) => n + f.completed.length + f.tasks.size, 0);
+  const builder = new TaskTableBuilder({
+    maxRows: Math.max(0, Math.min(limits.maxRows, total - from)),
+    maxBytes: limits.maxBytes,
+  });
+  if (from < total) forEachTask(frameworks, from, (t) => builder.add(t));
+  const end = from + builder.rows;
+  return { table: builder.build(), totalTasks: total, ...(end < total ? { nextTasksFrom: end } : {}) };
+}
+
+/**
+ * restrictTaskTable keeps the rows of the frameworks `keep` accepts, in a table of their own: the
+ * dictionaries are rebuilt, so nothing of the other frameworks' tasks is left in it.
+ */
+export function restrictTaskTable(
+  wire: TaskTableWire,
+  keep: (frameworkId: string) => boolean,
+): TaskTableWire {
+  const rows = decodeTaskTable(wire);
+  const builder = new TaskTableBuilder({ maxRows: rows.length, maxBytes: Number.MAX_SAFE_INTEGER });
+  for (let i = 0; i < rows.length; i++) if (keep(rows.frameworkId(i))) builder.addView(rows.at(i));
+  return builder.build();
+}

@@ -3,15 +3,25 @@ import {
   type AgentView,
   type FrameworkView,
   isReadOperatorCall,
+  Limits,
   subjects as makeSubjects,
   OperatorCall,
   OperatorResult,
   type Resources,
   type RoleView,
+  type StateView,
   type Subjects,
+  type TasksView,
   type TaskView,
 } from '../../protocol/index.js';
 import { type BusSource, openBus } from './connection.js';
+import { type TaskPage, TaskRowList } from './operator-rows.js';
+
+/**
+ * StateRows is the master's whole state with its tasks as a TaskRowList: fetched page by page as
+ * task tables, and made into TaskView objects only when asked.
+ */
+export type StateRows = Omit<StateView, 'tasks' | 'taskTable' | 'nextTasksFrom'> & { tasks: TaskRowList };
 
 /** OperatorCallType names every operator call. */
 export type OperatorCallType = OperatorCall['type'];
@@ -102,9 +112,61 @@ export class Operator {
     return this.call('GET_VERSION');
   }
 
-  /** state is the master's whole view: agents, frameworks and tasks. */
-  state(): Promise<OperatorResult<'GET_STATE'>> {
-    return this.call('GET_STATE');
+  /**
+   * state is the master's whole view: agents, frameworks and tasks (fetched as task tables, page
+   * by page, and returned as TaskView objects). A large cluster's tasks are better read with
+   * stateRows().
+   */
+  async state(): Promise<OperatorResult<'GET_STATE'>> {
+    const s = await this.stateRows();
+    return { ...s, tasks: s.tasks.toArray() };
+  }
+
+  /**
+   * stateRows is state() with the tasks left as rows: every page of GET_STATE as a task table
+   * (`pageTasks` tasks per page at most; the master may send fewer to keep a page within a
+   * message). Pages are read one after the other, so tasks that start or end meanwhile may be
+   * missed or seen twice, as with any paged read.
+   */
+  async stateRows(pageTasks: number = Limits.maxStateTasksPerPage): Promise<StateRows> {
+    let first: StateView | undefined;
+    const pages = await this.pagesOf((tasksFrom) =>
+      this.call('GET_STATE', { tasksFrom, maxTasks: pageTasks, tasksAs: 'table' }).then((view) => {
+        first ??= view;
+        return view;
+      }),
+    );
+    const { tasks: _, taskTable: __, nextTasksFrom: ___, ...head } = first as StateView;
+    return { ...head, tasks: pages };
+  }
+
+  /** taskRows lists active and recently completed tasks, of one framework or all, as rows (see stateRows). */
+  taskRows(frameworkId?: string, pageTasks: number = Limits.maxStateTasksPerPage): Promise<TaskRowList> {
+    return this.pagesOf((tasksFrom) =>
+      this.call('GET_TASKS', {
+        ...(frameworkId ? { frameworkId } : {}),
+        tasksFrom,
+        maxTasks: pageTasks,
+        tasksAs: 'table',
+      }),
+    );
+  }
+
+  /** pagesOf asks for pages from 0 until the answer names no next one. */
+  private async pagesOf(ask: (tasksFrom: number) => Promise<TasksView>): Promise<TaskRowList> {
+    const pages: TaskPage[] = [];
+    let from: number | undefined = 0;
+    while (from !== undefined) {
+      const page: TasksView = await ask(from);
+      // A master without tables answers objects.
+      pages.push(page.taskTable ?? page.tasks);
+      const next = page.nextTasksFrom;
+      if (next !== undefined && next <= from) {
+        throw new Error(`the master named page ${next} after page ${from}: paging would not end`);
+      }
+      from = next;
+    }
+    return new TaskRowList(pages);
   }
 
   /** agents lists the agents with their total, used and offered resources. */
@@ -119,7 +181,7 @@ export class Operator {
 
   /** tasks lists active and recently completed tasks, of one framework or all. */
   async tasks(frameworkId?: string): Promise<TaskView[]> {
-    return (await this.call('GET_TASKS', frameworkId ? { frameworkId } : {})).tasks;
+    return (await this.taskRows(frameworkId)).toArray();
   }
 
   /** killTask kills a task on its framework's behalf; name the framework when task ids clash. */

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { FrameworkRecord, TaskRecord } from '../../actors/master/state.js';
-import { forEachTask, TaskTableBuilder, taskTablePage } from '../../actors/master/task-table.js';
+import {
+  forEachTask,
+  restrictTaskTable,
+  TaskTableBuilder,
+  taskTablePage,
+} from '../../actors/master/task-table.js';
 import { taskView } from '../../actors/master/views.js';
 import { decode, encode } from '../../bus/index.js';
 import {
@@ -143,6 +148,15 @@ describe('the task table builder', () => {
     const t = b.build();
     expect([t.rows, t.ids, t.frameworks, t.agents]).toEqual([1, ['t-first'], ['fw-1'], ['a-1']]);
     expect(overTheWire(t).length).toBe(1);
+  });
+
+  it('restricts a table to some frameworks, naming nothing of the others', () => {
+    const records = varied();
+    const t = restrictTaskTable(tableOf(records), (id) => id === 'fw-2');
+    expect(t.frameworks).toEqual(['fw-2']);
+    expect(t.agents).toEqual(['a-2', 'a-1']);
+    expect(t.strings.some((s) => s.includes('t-plain') || s.includes('echo'))).toBe(false);
+    expect(overTheWire(t).toArray()).toEqual(records.filter((r) => r.frameworkId === 'fw-2').map(taskView));
   });
 
   it('has a code for every task state and every reason', () => {

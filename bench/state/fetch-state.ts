@@ -1,6 +1,5 @@
-import { encode } from '../../bus/index.js';
 import type { Operator } from '../../frameworks/sdk/index.js';
-import type { StateView } from '../../protocol/index.js';
+import type { StateView, TasksAs } from '../../protocol/index.js';
 
 /** Fetched is what timing GET_STATE `calls` times, page by page, measured. */
 export interface Fetched {
@@ -9,39 +8,69 @@ export interface Fetched {
   masterTasks: number;
   pages: number;
   pageMaxMs: number;
+  /** Making every row of the first call's state into a TaskView object (tables only). */
+  materializeMs?: number;
   error?: string;
 }
 
+/** PageBytes measures the encoded size of one GET_STATE page, outside the timed calls. */
+export type PageBytes = (tasksFrom: number, maxTasks: number, tasksAs: TasksAs) => Promise<number>;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** fetchState gets the whole state `calls` times, one page of `pageTasks` tasks at a time. */
-export async function fetchState(op: Operator, calls: number, pageTasks: number): Promise<Fetched> {
+/**
+ * fetchState gets the whole state `calls` times, one page of at most `pageTasks` tasks at a time
+ * (a table page may hold fewer: the master keeps each within a message), with its tasks as
+ * `tasksAs`; `pageBytes`, when given, sizes the state once afterwards.
+ */
+export async function fetchState(
+  op: Operator,
+  calls: number,
+  pageTasks: number,
+  tasksAs: TasksAs = 'table',
+  pageBytes?: PageBytes,
+): Promise<Fetched> {
   const out: Fetched = { getStateMs: [], masterTasks: 0, pages: 0, pageMaxMs: 0 };
+  const starts: number[] = [];
   for (let i = 0; i < calls; i++) {
     const s0 = performance.now();
     try {
       // One message could not hold every task of a large cluster.
       let from: number | undefined = 0;
-      let bytes = 0;
       let tasks = 0;
+      const views: StateView[] = [];
       out.pages = 0;
+      if (i === 0) starts.length = 0;
       while (from !== undefined) {
         const p0 = performance.now();
-        const view: StateView = await op.call('GET_STATE', { tasksFrom: from, maxTasks: pageTasks });
+        const view: StateView = await op.call('GET_STATE', { tasksFrom: from, maxTasks: pageTasks, tasksAs });
         out.pageMaxMs = Math.max(out.pageMaxMs, performance.now() - p0);
         out.pages++;
-        tasks += view.tasks.length;
-        if (i === 0) bytes += encode(view).byteLength;
+        tasks += view.taskTable?.length ?? view.tasks.length;
+        if (i === 0) {
+          starts.push(from);
+          views.push(view);
+        }
         from = view.nextTasksFrom;
       }
       out.getStateMs.push(performance.now() - s0);
       out.masterTasks = tasks;
-      if (i === 0) out.stateMb = bytes / 2 ** 20;
+      if (i === 0 && tasksAs === 'table') {
+        const m0 = performance.now();
+        let made = 0;
+        for (const v of views) made += v.taskTable?.toArray().length ?? 0;
+        out.materializeMs = made === tasks ? performance.now() - m0 : undefined;
+      }
     } catch (err) {
       out.error = (err as Error).message.replace(/\s+/g, '_').slice(0, 80);
       break;
     }
     await sleep(200);
+  }
+  if (pageBytes && !out.error) {
+    let bytes = 0;
+    for (const from of starts) bytes += await pageBytes(from, pageTasks, tasksAs);
+    out.stateMb = bytes / 2 ** 20;
   }
   return out;
 }

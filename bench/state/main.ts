@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { TasksAs } from '../../protocol/index.js';
 import { appendSection, machineLine, positiveInt, RESULT_OPTIONS, runBench } from '../common/index.js';
 import { runState, STATE_DEFAULTS, type StateResult } from './index.js';
 
@@ -7,21 +8,32 @@ const HELP = `usage: npm run bench:state -- [options]
 Simulated agents register with ${STATE_DEFAULTS.runningPerAgent} running and ${STATE_DEFAULTS.finishedPerAgent} finished tasks each (reported at registration),
 ${STATE_DEFAULTS.frameworks} frameworks subscribe and keep launching short tasks; operator GET_STATE is timed
 meanwhile, with the launch latency of the churn before and during. Prints per point
-  state agents=N running=.. finished=.. tasks_in_state=.. state_mb=.. get_state_p50_ms=.. get_state_max_ms=.. churn_p99_before_ms=.. churn_p99_during_ms=.. ...
+  state agents=N running=.. finished=.. tasks_in_state=.. state_mb=.. get_state_p50_ms=.. get_state_max_ms=.. pages=.. page_max_ms=.. tasks_as=.. materialize_ms=.. churn_p99_before_ms=.. churn_p99_during_ms=.. ...
 and appends them to bench/RESULTS.md.
 
   --agents N          one point (default: 10000 and 40000)
   --calls N           GET_STATE calls (default ${STATE_DEFAULTS.calls})
+  --page N            tasks per page at most (default ${STATE_DEFAULTS.pageTasks}; a table page stops at about 4 MiB)
+  --as table|objects  tasks as a columnar task table (default) or as TaskView objects
   --note TEXT         a note to keep with the result
   --no-write          do not append to the results file
   --results PATH      results file (default bench/RESULTS.md)
 `;
+
+/** tasksAs parses `--as`. */
+function tasksAs(text: string | undefined): TasksAs {
+  const parsed = TasksAs.safeParse(text ?? STATE_DEFAULTS.tasksAs);
+  if (!parsed.success) throw new Error(`--as takes ${TasksAs.options.join(' or ')}, not "${text}"`);
+  return parsed.data;
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       agents: { type: 'string' },
       calls: { type: 'string' },
+      page: { type: 'string' },
+      as: { type: 'string' },
       ...RESULT_OPTIONS,
     },
   });
@@ -36,6 +48,8 @@ async function main(): Promise<void> {
       ...STATE_DEFAULTS,
       agents,
       calls: positiveInt('calls', values.calls, STATE_DEFAULTS.calls),
+      pageTasks: positiveInt('page', values.page, STATE_DEFAULTS.pageTasks),
+      tasksAs: tasksAs(values.as),
     });
     process.stdout.write(`${r.line}\n`);
     results.push(r);
@@ -52,7 +66,7 @@ async function main(): Promise<void> {
       ...results.map((r) => r.line),
       '```',
       '',
-      `GET_STATE through the operator API over NATS (request, encode, transfer, decode and validation in the client included), all pages of ${results[0].options.pageTasks} tasks, ${results[0].options.calls} times one after the other (get_state_*: the whole state; page_max_ms: the longest single answer); ` +
+      `GET_STATE through the operator API over NATS (request, encode, transfer, decode and validation in the client included), tasks as ${results[0].options.tasksAs ?? 'table'}, all pages of at most ${results[0].options.pageTasks} tasks, ${results[0].options.calls} times one after the other (get_state_*: the whole state; page_max_ms: the longest single answer; state_mb: the raw replies; materialize_ms: making every row of a table into a TaskView object, once, outside get_state); ` +
         `meanwhile ${results[0].options.churnPerSecond} short tasks/s are launched and their submit-to-RUNNING latency is compared before and during. ` +
         'The master keeps at most 1000 completed tasks per framework, so the finished tasks in the view are capped by that.' +
         (values.note ? ` ${values.note}` : ''),

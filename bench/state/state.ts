@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { DURATION_LABEL, type SeedTask, startSimulator } from '../../actors/simulator/index.js';
 import { startLoad } from '../../frameworks/load/index.js';
-import { FrameworkInfo, resources as R, TaskInfo, TaskState } from '../../protocol/index.js';
+import { FrameworkInfo, resources as R, TaskInfo, TaskState, type TasksAs } from '../../protocol/index.js';
 import { ProgressLine, processStats, startBenchEnv, summaryLine } from '../common/index.js';
 import type { Fetched } from './fetch-state.js';
 
@@ -16,8 +16,10 @@ export interface StateOptions {
   calls: number;
   /** Short tasks launched per second all along (the allocation that must not stall). */
   churnPerSecond: number;
-  /** Tasks per GET_STATE page. */
+  /** Tasks per GET_STATE page at most (a table page may hold fewer: the master keeps it within a message). */
   pageTasks: number;
+  /** How GET_STATE sends tasks: as a columnar table (the default) or as TaskView objects. */
+  tasksAs?: TasksAs;
   timeoutMs: number;
   progress?: boolean;
 }
@@ -44,19 +46,30 @@ export const STATE_DEFAULTS = {
   frameworks: 5,
   calls: 5,
   churnPerSecond: 50,
-  pageTasks: 10_000,
+  pageTasks: 100_000,
+  tasksAs: 'table' as TasksAs,
   timeoutMs: 600_000,
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** probe runs the GET_STATE probe process and returns what it measured. */
-function probe(natsUrl: string, prefix: string, calls: number, pageTasks: number): Promise<Fetched> {
+function probe(
+  natsUrl: string,
+  prefix: string,
+  calls: number,
+  pageTasks: number,
+  tasksAs: TasksAs,
+): Promise<Fetched> {
   // The built probe, like the master process (tests run this file from source).
   const script = resolve('dist/bench/state/probe-main.js');
   const child = spawn(
     process.execPath,
-    [script, '--nats', natsUrl, '--prefix', prefix, '--calls', String(calls), '--page', String(pageTasks)],
+    [
+      script,
+      ...['--nats', natsUrl, '--prefix', prefix, '--calls', String(calls), '--page', String(pageTasks)],
+      ...['--as', tasksAs],
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -147,11 +160,13 @@ export async function runState(o: StateOptions): Promise<StateResult> {
       const before = run.latencies.count;
       const churnP99BeforeMs = run.latencies.since(settled, 0.99);
       // The operator runs in a process of its own (see probe-main.ts).
-      const { getStateMs, stateMb, masterTasks, pages, pageMaxMs, error } = await probe(
+      const tasksAs = o.tasksAs ?? 'table';
+      const { getStateMs, stateMb, masterTasks, pages, pageMaxMs, materializeMs, error } = await probe(
         env.natsUrl,
         env.subjects.prefix,
         o.calls,
         o.pageTasks,
+        tasksAs,
       );
       await sleep(1000);
       const during = run.latencies.count - before;
@@ -185,6 +200,8 @@ export async function runState(o: StateOptions): Promise<StateResult> {
           get_state_max_ms: sorted.at(-1),
           pages,
           page_max_ms: pageMaxMs,
+          tasks_as: tasksAs,
+          materialize_ms: materializeMs,
           churn_p99_before_ms: churnP99BeforeMs,
           churn_p99_during_ms: churnP99DuringMs,
           churn_max_during_ms: churnMaxDuringMs,

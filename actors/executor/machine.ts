@@ -81,6 +81,16 @@ export type ExecutorEvent =
    */
   | { type: 'HEALTH_RESULT'; ok: boolean; message?: string; now: number; uuid: string; killUuid: string }
   | { type: 'ACK'; uuid: string }
+  /**
+   * A sign that the agent is there (its process still runs, or it spoke): in `reporting` the
+   * executor waits `giveUp` from the last one before it stops waiting for acknowledgements.
+   */
+  | { type: 'AGENT_ALIVE' }
+  /**
+   * The agent does not know this executor (Mesos's ShutdownExecutor): kill the task as a KILL
+   * would, and once it has ended stop waiting for acknowledgements that will never come.
+   */
+  | { type: 'SHUTDOWN'; now?: number; uuid?: string }
   | { type: 'RESEND' };
 
 /** RESEND_ID names the one pending resend timer. */
@@ -209,7 +219,9 @@ const requestKill = executorSetup.assign(({ context, event }) => ({
   gracePeriodSeconds:
     (event.type === 'KILL' ? event.gracePeriodSeconds : undefined) ?? context.defaultGracePeriodSeconds,
   killStamp:
-    event.type === 'KILL' && event.now !== undefined && event.uuid !== undefined
+    (event.type === 'KILL' || event.type === 'SHUTDOWN') &&
+    event.now !== undefined &&
+    event.uuid !== undefined
       ? { now: event.now, uuid: event.uuid }
       : context.killStamp,
 }));
@@ -264,7 +276,8 @@ const killingEntered = executorSetup.enqueueActions(({ context, event, enqueue }
  * on its exit the terminal state. A KILL (from the agent, or a signal to the executor) sends
  * SIGTERM to the task's process group and SIGKILL after the grace period. Every update is resent
  * every second until the agent acknowledges it, one at a time in order; the machine is done once
- * the terminal update is acknowledged, or after `giveUp` without an agent.
+ * the terminal update is acknowledged, or after `giveUp` without a sign of the agent (AGENT_ALIVE
+ * restarts the wait), or when the agent says it does not know this executor (SHUTDOWN).
  */
 export const executorMachine = executorSetup.createMachine({
   id: 'executor',
@@ -314,12 +327,14 @@ export const executorMachine = executorSetup.createMachine({
         CONTAINER_FAILED: { target: 'reporting', actions: ended },
         TASK_EXITED: { target: 'reporting', actions: ended },
         KILL: { actions: requestKill },
+        SHUTDOWN: { actions: requestKill },
       },
     },
     running: {
       exit: executorSetup.enqueueActions(({ enqueue }) => enqueue.cancel(PROBE_ID)),
       on: {
         KILL: { target: 'killing', actions: requestKill },
+        SHUTDOWN: { target: 'killing', actions: requestKill },
         TASK_EXITED: { target: 'reporting', actions: ended },
         PROBE: {
           actions: executorSetup.enqueueActions(({ context, enqueue }) => {
@@ -339,6 +354,9 @@ export const executorMachine = executorSetup.createMachine({
         TASK_EXITED: { target: 'reporting', actions: ended },
       },
     },
+    // The terminal update stays until the agent has it: while the agent shows signs of life the
+    // executor waits however long it takes (a loaded agent is slow, not gone), and an exit before
+    // the acknowledgement would make the agent fail a task whose end it has not read yet.
     reporting: {
       always: { guard: 'allAcknowledged', target: 'done' },
       after: {
@@ -346,7 +364,19 @@ export const executorMachine = executorSetup.createMachine({
           target: 'done',
           actions: {
             type: 'warn',
-            params: { message: 'no agent acknowledged the terminal update; exiting anyway' },
+            params: { message: 'no sign of the agent while the terminal update waits; exiting anyway' },
+          },
+        },
+      },
+      on: {
+        AGENT_ALIVE: { target: 'reporting', reenter: true },
+        SHUTDOWN: {
+          target: 'done',
+          actions: {
+            type: 'warn',
+            params: {
+              message: 'the agent does not know this executor: its updates will never be acknowledged',
+            },
           },
         },
       },

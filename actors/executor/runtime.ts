@@ -39,11 +39,27 @@ export interface ExecutorOptions {
   /** Resend interval of unacknowledged updates (ms, default 1000). */
   resendMs?: number;
   /**
-   * How long to wait for the terminal update's acknowledgement before exiting anyway (ms, default
-   * 60000). An agent that checkpoints gives its executors its recovery timeout here (through
+   * How long to wait for the terminal update's acknowledgement without any sign of the agent
+   * before exiting anyway (ms, default 60000). An agent that checkpoints gives its executors its recovery timeout here (through
    * RECOVERY_TIMEOUT_ENV), so that a task that ends while the agent restarts is still reported.
    */
   giveUpMs?: number;
+  /**
+   * Whether the agent that launched this executor still runs (default: this process's parent is
+   * still the one it started with). Checked every `aliveCheckMs` (default 1000); while it holds,
+   * the executor waits for its terminal update's acknowledgement however long the agent takes.
+   */
+  agentAlive?: () => boolean;
+  aliveCheckMs?: number;
+}
+
+/**
+ * parentIsAlive tells whether this process's parent is still the one it had when this was called:
+ * the agent spawns its executors, and an executor whose agent died is handed to another parent.
+ */
+export function parentIsAlive(): () => boolean {
+  const parent = process.ppid;
+  return () => parent > 1 && process.ppid === parent;
 }
 
 /**
@@ -327,13 +343,19 @@ export async function runExecutor(opts: ExecutorOptions): Promise<ExecutorRun> {
     send({ type: 'RESEND' });
   };
   const unsubscribe = bus.listen(subjects.executor(agentId, executorId), AgentToExecutor, (msg) => {
+    send({ type: 'AGENT_ALIVE' });
     if (msg.type === 'ACK') send({ type: 'ACK', uuid: msg.uuid });
     else if (msg.type === 'KILL')
       send({ type: 'KILL', gracePeriodSeconds: msg.gracePeriodSeconds, ...stamp() });
     else if (msg.type === 'RECONNECT') reconnect();
-    else send({ type: 'KILL', ...stamp() });
+    else send({ type: 'SHUTDOWN', ...stamp() });
   });
   await bus.flush();
+  const agentAlive = opts.agentAlive ?? parentIsAlive();
+  const aliveTimer = setInterval(() => {
+    if (agentAlive()) send({ type: 'AGENT_ALIVE' });
+  }, opts.aliveCheckMs ?? 1000);
+  aliveTimer.unref();
 
   const done = new Promise<void>((resolve) => {
     actor.subscribe({
@@ -345,7 +367,10 @@ export async function runExecutor(opts: ExecutorOptions): Promise<ExecutorRun> {
       },
     });
   })
-    .then(() => probes.abort())
+    .then(() => {
+      clearInterval(aliveTimer);
+      probes.abort();
+    })
     .then(destroy)
     .then(() => unsubscribe());
   actor.start();

@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Network, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { decode, type NatsBus } from '../../bus/index.js';
@@ -279,7 +282,9 @@ describe('an HA cluster in containers: 3 NATS nodes, 3 masters, 2 agents', () =>
       `cluster leader-killed acknowledged=${[...framework.acked].filter((i) => i.startsWith('burst-')).length} unacknowledged=${retried.length}`,
     );
 
-    expect(framework.mismatches(ids.filter((i) => framework.acked.has(i)))).toEqual([]);
+    const mismatched = framework.mismatches(ids.filter((i) => framework.acked.has(i)));
+    if (mismatched.length > 0) executorLogsOf(agents, mismatched.map((m) => m.split(' ')[0]).slice(0, 10));
+    expect(mismatched).toEqual([]);
     expect(framework.mismatches(retriedIds)).toEqual([]);
     expect(framework.repeatedStates()).toEqual([]);
     expect(framework.updates.filter((u) => u.state === 'TASK_KILLED' || u.state === 'TASK_LOST')).toEqual([]);
@@ -412,6 +417,26 @@ describe('an HA cluster in containers: 3 NATS nodes, 3 masters, 2 agents', () =>
 /** dumpLogs prints the last lines of containers' logs, to tell why a test failed. */
 function dumpLogs(cs: StartedTestContainer[]): void {
   for (const c of cs) console.log(`--- ${c.getName()}\n${logsOf(c).split('\n').slice(-40).join('\n')}`);
+}
+
+/**
+ * executorLogsOf copies the agents' data directories out of their containers and prints the
+ * executor logs of the given tasks (their sandboxes are `.../executors/<taskId>/runs/<id>/`).
+ */
+function executorLogsOf(cs: StartedTestContainer[], taskIds: string[]): void {
+  for (const c of cs) {
+    const dir = mkdtempSync(join(tmpdir(), 'mezzo-cluster-'));
+    spawnQuiet('cp', `${c.getId()}:/data`, dir);
+    const walk = (d: string): string[] =>
+      readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? walk(join(d, e.name)) : e.name === 'executor.log' ? [join(d, e.name)] : [],
+      );
+    for (const file of walk(dir)) {
+      const id = taskIds.find((t) => file.includes(`/executors/${t}/`));
+      if (id) console.log(`--- ${c.getName()} ${id}: ${file}\n${readFileSync(file, 'utf8').slice(-6000)}`);
+    }
+    console.log(`(${c.getName()}'s data kept in ${dir})`);
+  }
 }
 
 function spawnQuiet(...args: string[]): void {

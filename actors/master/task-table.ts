@@ -50,16 +50,23 @@ export function commandText(t: TaskRecord): string {
   return c.shell ? (c.value ?? '') : (c.argv ?? []).join(' ');
 }
 
-// A resource vector's dictionary key, computed once per vector: vectors are never mutated in place.
-const resourceKeys = new WeakMap<Resources, string>();
-
+/** resourcesKey is a resource vector's dictionary key: equal vectors, equal keys. */
 function resourcesKey(r: Resources): string {
-  let key = resourceKeys.get(r);
-  if (key === undefined) {
-    key = JSON.stringify(r);
-    resourceKeys.set(r, key);
-  }
+  let key = '';
+  for (const x of r) key += `${x.name}(${x.role ?? '*'}):${x.scalar ?? JSON.stringify(x.ranges)};`;
   return key;
+}
+
+/** sameScalars tells two resource vectors of scalars apart cheaply (ranges: not the same, to be safe). */
+function sameScalars(a: Resources, b: Resources): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x.name !== y.name || x.scalar !== y.scalar || x.role !== y.role || x.ranges || y.ranges) return false;
+  }
+  return true;
 }
 
 const STATE_CODE = new Map(TASK_TABLE_STATES.map((s, i) => [s, i]));
@@ -83,11 +90,11 @@ export class TaskTableBuilder {
   private bytes = 0;
   private readonly ids: string[] = [];
   private readonly dicts = {
-    frameworks: new Dictionary<string>(),
-    agents: new Dictionary<string>(),
-    roles: new Dictionary<string>(),
-    strings: new Dictionary<string>(),
-    resources: new Dictionary<Resources>(),
+    frameworks: new Dictionary(),
+    agents: new Dictionary(),
+    roles: new Dictionary(),
+    strings: new Dictionary(),
+    resources: new ResourceDictionary(),
   };
   private readonly framework: Uint32Array;
   private readonly agent: Uint32Array;
@@ -183,26 +190,28 @@ export class TaskTableBuilder {
     const i = this.n;
     if (i >= this.limits.maxRows) return false;
     const d = this.dicts;
-    const resKey = resourcesKey(resources);
-    // Estimate before touching anything, so that a refused row leaves no dictionary entries.
-    let grow = ROW_BYTES + id.length;
-    if (!d.frameworks.has(frameworkId)) grow += frameworkId.length + 2;
-    if (!d.agents.has(agentId)) grow += agentId.length + 2;
-    if (!d.strings.has(name)) grow += name.length * 3 + 2;
-    if (!d.strings.has(command)) grow += command.length * 3 + 5;
-    if (message !== undefined && !d.strings.has(message)) grow += message.length * 3 + 5;
-    if (!d.resources.has(resKey)) grow += resKey.length * 2;
-    if (i > 0 && this.bytes + grow > this.limits.maxBytes) return false;
-    this.bytes += grow;
-
-    this.ids.push(id);
+    const before = d.frameworks.bytes + d.agents.bytes + d.roles.bytes + d.strings.bytes + d.resources.bytes;
+    const marks = [d.frameworks.size, d.agents.size, d.roles.size, d.strings.size, d.resources.size] as const;
     this.framework[i] = d.frameworks.code(frameworkId, frameworkId);
     this.agent[i] = d.agents.code(agentId, agentId);
     this.name[i] = d.strings.code(name, name);
     this.command[i] = d.strings.code(command, command);
     this.role[i] = role ? d.roles.code(role, role) + 1 : 0;
     this.message[i] = message === undefined ? 0 : d.strings.code(message, message) + 1;
-    this.resources[i] = d.resources.code(resKey, resources);
+    this.resources[i] = d.resources.code(resources);
+    const after = d.frameworks.bytes + d.agents.bytes + d.roles.bytes + d.strings.bytes + d.resources.bytes;
+    const grow = ROW_BYTES + id.length + after - before;
+    if (i > 0 && this.bytes + grow > this.limits.maxBytes) {
+      // The row does not fit: what it added to the dictionaries goes too.
+      d.frameworks.truncate(marks[0]);
+      d.agents.truncate(marks[1]);
+      d.roles.truncate(marks[2]);
+      d.strings.truncate(marks[3]);
+      d.resources.truncate(marks[4]);
+      return false;
+    }
+    this.bytes += grow;
+    this.ids.push(id);
     this.state[i] = STATE_CODE.get(state) ?? 0;
     this.reason[i] = reason ? (REASON_CODE.get(reason) ?? 0) : 0;
     this.healthy[i] =
@@ -245,18 +254,20 @@ export class TaskTableBuilder {
   }
 }
 
-/** Dictionary numbers distinct values by key, in the order they are first seen. */
-class Dictionary<V> {
-  readonly values: V[] = [];
+/** Dictionary numbers distinct strings in the order they are first seen, and counts their bytes. */
+class Dictionary {
+  readonly values: string[] = [];
+  /** About how many bytes the entries take encoded (UTF-8 at worst, and a header). */
+  bytes = 0;
   private readonly codes = new Map<string, number>();
   private lastKey: string | undefined;
   private lastCode = 0;
 
-  has(key: string): boolean {
-    return key === this.lastKey || this.codes.has(key);
+  get size(): number {
+    return this.values.length;
   }
 
-  code(key: string, value: V): number {
+  code(key: string, value: string): number {
     // Neighbouring rows often repeat a value (a framework's tasks come together).
     if (key === this.lastKey) return this.lastCode;
     let code = this.codes.get(key);
@@ -264,10 +275,59 @@ class Dictionary<V> {
       code = this.values.length;
       this.values.push(value);
       this.codes.set(key, code);
+      this.bytes += value.length * 3 + 5;
     }
     this.lastKey = key;
     this.lastCode = code;
     return code;
+  }
+
+  /** truncate forgets the entries from `size` on. */
+  truncate(size: number): void {
+    for (const v of this.values.splice(size)) {
+      this.codes.delete(v);
+      this.bytes -= v.length * 3 + 5;
+    }
+    this.lastKey = undefined;
+  }
+}
+
+/** ResourceDictionary numbers distinct resource vectors; a repeat of the last one costs a comparison. */
+class ResourceDictionary {
+  readonly values: Resources[] = [];
+  bytes = 0;
+  private readonly keys: string[] = [];
+  private readonly codes = new Map<string, number>();
+  private last: Resources | undefined;
+  private lastCode = 0;
+
+  get size(): number {
+    return this.values.length;
+  }
+
+  code(r: Resources): number {
+    if (this.last && sameScalars(this.last, r)) return this.lastCode;
+    const key = resourcesKey(r);
+    let code = this.codes.get(key);
+    if (code === undefined) {
+      code = this.values.length;
+      this.values.push(r);
+      this.keys.push(key);
+      this.codes.set(key, code);
+      this.bytes += key.length * 2;
+    }
+    this.last = r;
+    this.lastCode = code;
+    return code;
+  }
+
+  truncate(size: number): void {
+    this.values.splice(size);
+    for (const k of this.keys.splice(size)) {
+      this.codes.delete(k);
+      this.bytes -= k.length * 2;
+    }
+    this.last = undefined;
   }
 }
 

@@ -255,7 +255,7 @@ export class TaskTableBuilder {
 }
 
 /** Dictionary numbers distinct strings in the order they are first seen, and counts their bytes. */
-class Dictionary {
+export class Dictionary {
   readonly values: string[] = [];
   /** About how many bytes the entries take encoded (UTF-8 at worst, and a header). */
   bytes = 0;
@@ -292,21 +292,25 @@ class Dictionary {
   }
 }
 
-/** ResourceDictionary numbers distinct resource vectors; a repeat of the last one costs a comparison. */
-class ResourceDictionary {
+/**
+ * ResourceDictionary numbers distinct resource vectors; a repeat of the last one (of the same
+ * `slot`, for callers that look up several columns in turn) costs a comparison.
+ */
+export class ResourceDictionary {
   readonly values: Resources[] = [];
   bytes = 0;
   private readonly keys: string[] = [];
   private readonly codes = new Map<string, number>();
-  private last: Resources | undefined;
-  private lastCode = 0;
+  private readonly last: (Resources | undefined)[] = [];
+  private readonly lastCode: number[] = [];
 
   get size(): number {
     return this.values.length;
   }
 
-  code(r: Resources): number {
-    if (this.last && sameScalars(this.last, r)) return this.lastCode;
+  code(r: Resources, slot = 0): number {
+    const last = this.last[slot];
+    if (last && sameScalars(last, r)) return this.lastCode[slot];
     const key = resourcesKey(r);
     let code = this.codes.get(key);
     if (code === undefined) {
@@ -316,8 +320,8 @@ class ResourceDictionary {
       this.codes.set(key, code);
       this.bytes += key.length * 2;
     }
-    this.last = r;
-    this.lastCode = code;
+    this.last[slot] = r;
+    this.lastCode[slot] = code;
     return code;
   }
 
@@ -327,7 +331,7 @@ class ResourceDictionary {
       this.codes.delete(k);
       this.bytes -= k.length * 2;
     }
-    this.last = undefined;
+    this.last.length = 0;
   }
 }
 

@@ -1,4 +1,5 @@
 import {
+  type AgentTableWire,
   type AgentView,
   type FrameworkView,
   MEZZO_VERSION,
@@ -9,6 +10,7 @@ import {
 } from '../../protocol/index.js';
 import type { AgentRecord, FrameworkRecord, MasterState, TaskRecord } from './state.js';
 import { commandText, forEachTask, taskTablePage } from './task-table.js';
+import { agentTable } from './task-table-agents.js';
 
 /** agentView is an agent as operators see it. */
 export function agentView(a: AgentRecord): AgentView {
@@ -84,6 +86,8 @@ export interface PageRequest {
   tasksFrom?: number;
   maxTasks?: number;
   tasksAs?: TasksAs;
+  /** GET_STATE only: the agents as an AgentTable. */
+  agentsAs?: TasksAs;
 }
 
 /**
@@ -128,7 +132,8 @@ export function objectsPage(
 export const TASK_TABLE_PAGE_BYTES = 4 * 1024 * 1024;
 
 /** StateAnswer is GET_STATE's answer as the master sends it (a table travels as its wire form). */
-export type StateAnswer = Omit<StateView, 'tasks' | 'taskTable'> & TasksPage;
+export type StateAnswer = Omit<StateView, 'tasks' | 'taskTable' | 'agentTable'> &
+  TasksPage & { agentTable?: AgentTableWire };
 
 /**
  * stateView is the GET_STATE answer as TaskView objects: everything, or with `page` the tasks
@@ -146,16 +151,28 @@ export function stateView(state: MasterState, page?: { from: number; max: number
 /** stateAnswer is the GET_STATE answer for a request, with its tasks as tasksPage shapes them. */
 export function stateAnswer(state: MasterState, req: PageRequest): StateAnswer {
   const frameworks = [...state.frameworks.values()];
-  return { ...stateHead(state, frameworks, (req.tasksFrom ?? 0) === 0), ...tasksPage(frameworks, req) };
+  const first = (req.tasksFrom ?? 0) === 0;
+  if (req.agentsAs !== 'table' || !first)
+    return { ...stateHead(state, frameworks, first), ...tasksPage(frameworks, req) };
+  return {
+    ...stateHead(state, frameworks, first, false),
+    agentTable: agentTable([...state.agents.values()]),
+    ...tasksPage(frameworks, req),
+  };
 }
 
 /** stateHead is the GET_STATE answer besides tasks: agents and frameworks with the first page only. */
-function stateHead(state: MasterState, frameworks: readonly FrameworkRecord[], first: boolean) {
+function stateHead(
+  state: MasterState,
+  frameworks: readonly FrameworkRecord[],
+  first: boolean,
+  agents = first,
+) {
   return {
     masterId: state.config.masterId,
     version: MEZZO_VERSION,
     startedAt: state.startedAt,
-    agents: first ? [...state.agents.values()].map(agentView) : [],
+    agents: agents ? [...state.agents.values()].map(agentView) : [],
     frameworks: first
       ? frameworks.map((f) => frameworkView(f, state.allocator.suppressedRoles(f.info.id)))
       : [],

@@ -8,7 +8,7 @@ export interface Fetched {
   masterTasks: number;
   pages: number;
   pageMaxMs: number;
-  /** Making every row of the first call's state into a TaskView object (tables only). */
+  /** Making every row of the first call's state into a TaskView (and AgentView) object (tables only). */
   materializeMs?: number;
   error?: string;
 }
@@ -43,7 +43,12 @@ export async function fetchState(
       if (i === 0) starts.length = 0;
       while (from !== undefined) {
         const p0 = performance.now();
-        const view: StateView = await op.call('GET_STATE', { tasksFrom: from, maxTasks: pageTasks, tasksAs });
+        const view: StateView = await op.call('GET_STATE', {
+          tasksFrom: from,
+          maxTasks: pageTasks,
+          tasksAs,
+          agentsAs: tasksAs,
+        });
         out.pageMaxMs = Math.max(out.pageMaxMs, performance.now() - p0);
         out.pages++;
         tasks += view.taskTable?.length ?? view.tasks.length;
@@ -59,6 +64,7 @@ export async function fetchState(
         const m0 = performance.now();
         let made = 0;
         for (const v of views) made += v.taskTable?.toArray().length ?? 0;
+        views[0]?.agentTable?.toArray();
         out.materializeMs = made === tasks ? performance.now() - m0 : undefined;
       }
     } catch (err) {

@@ -14,7 +14,7 @@ and appends them to bench/RESULTS.md.
   --agents N          one point (default: 10000 and 40000)
   --calls N           GET_STATE calls (default ${STATE_DEFAULTS.calls})
   --page N            tasks per page at most (default ${STATE_DEFAULTS.pageTasks}; a table page stops at about 4 MiB)
-  --as table|objects  tasks as a columnar task table (default) or as TaskView objects
+  --as table|objects  tasks and agents as columnar tables (default) or as objects
   --note TEXT         a note to keep with the result
   --no-write          do not append to the results file
   --results PATH      results file (default bench/RESULTS.md)
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       ...results.map((r) => r.line),
       '```',
       '',
-      `GET_STATE through the operator API over NATS (request, encode, transfer, decode and validation in the client included), tasks as ${results[0].options.tasksAs ?? 'table'}, all pages of at most ${results[0].options.pageTasks} tasks, ${results[0].options.calls} times one after the other (get_state_*: the whole state; page_max_ms: the longest single answer; state_mb: the raw replies; materialize_ms: making every row of a table into a TaskView object, once, outside get_state); ` +
+      `GET_STATE through the operator API over NATS (request, encode, transfer, decode and validation in the client included), tasks and agents as ${results[0].options.tasksAs ?? 'table'}, all pages of at most ${results[0].options.pageTasks} tasks, ${results[0].options.calls} times one after the other (get_state_*: the whole state; page_max_ms: the longest single answer; state_mb: the raw replies; materialize_ms: making every row of a table into a TaskView object, once, outside get_state); ` +
         `meanwhile ${results[0].options.churnPerSecond} short tasks/s are launched and their submit-to-RUNNING latency is compared before and during. ` +
         'The master keeps at most 1000 completed tasks per framework, so the finished tasks in the view are capped by that.' +
         (values.note ? ` ${values.note}` : ''),

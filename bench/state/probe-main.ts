@@ -28,9 +28,13 @@ async function main(): Promise<void> {
   const subject = makeSubjects(values.prefix).operator();
   const pageBytes: PageBytes = async (tasksFrom, maxTasks, as) =>
     (
-      await nc.request(subject, encode({ type: 'GET_STATE', tasksFrom, maxTasks, tasksAs: as }), {
-        timeout: 120_000,
-      })
+      await nc.request(
+        subject,
+        encode({ type: 'GET_STATE', tasksFrom, maxTasks, tasksAs: as, agentsAs: as }),
+        {
+          timeout: 120_000,
+        },
+      )
     ).data.byteLength;
   const fetched = await fetchState(op, Number(values.calls), Number(values.page), tasksAs, pageBytes);
   process.stdout.write(`${JSON.stringify(fetched)}\n`);

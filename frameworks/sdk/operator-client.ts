@@ -21,7 +21,9 @@ import { type TaskPage, TaskRowList } from './operator-rows.js';
  * StateRows is the master's whole state with its tasks as a TaskRowList: fetched page by page as
  * task tables, and made into TaskView objects only when asked.
  */
-export type StateRows = Omit<StateView, 'tasks' | 'taskTable' | 'nextTasksFrom'> & { tasks: TaskRowList };
+export type StateRows = Omit<StateView, 'tasks' | 'taskTable' | 'agentTable' | 'nextTasksFrom'> & {
+  tasks: TaskRowList;
+};
 
 /** OperatorCallType names every operator call. */
 export type OperatorCallType = OperatorCall['type'];
@@ -123,7 +125,8 @@ export class Operator {
   }
 
   /**
-   * stateRows is state() with the tasks left as rows: every page of GET_STATE as a task table
+   * stateRows is state() with the tasks left as rows: the agents as an agent table (made into
+   * AgentView objects) and every page of GET_STATE's tasks as a task table
    * (`pageTasks` tasks per page at most; the master may send fewer to keep a page within a
    * message). Pages are read one after the other, so tasks that start or end meanwhile may be
    * missed or seen twice, as with any paged read.
@@ -131,13 +134,16 @@ export class Operator {
   async stateRows(pageTasks: number = Limits.maxStateTasksPerPage): Promise<StateRows> {
     let first: StateView | undefined;
     const pages = await this.pagesOf((tasksFrom) =>
-      this.call('GET_STATE', { tasksFrom, maxTasks: pageTasks, tasksAs: 'table' }).then((view) => {
-        first ??= view;
-        return view;
-      }),
+      this.call('GET_STATE', { tasksFrom, maxTasks: pageTasks, tasksAs: 'table', agentsAs: 'table' }).then(
+        (view) => {
+          first ??= view;
+          return view;
+        },
+      ),
     );
-    const { tasks: _, taskTable: __, nextTasksFrom: ___, ...head } = first as StateView;
-    return { ...head, tasks: pages };
+    const { tasks: _, taskTable: __, nextTasksFrom: ___, agentTable, ...head } = first as StateView;
+    // Agents are few next to tasks: they are made into objects here (a master without tables sent objects).
+    return { ...head, agents: agentTable ? agentTable.toArray() : head.agents, tasks: pages };
   }
 
   /** taskRows lists active and recently completed tasks, of one framework or all, as rows (see stateRows). */

@@ -3,15 +3,18 @@ import { Id, RoleName } from '../ids.js';
 import { Limits } from '../limits.js';
 import { Resources } from '../resources.js';
 import { ReasonSchema, TaskStateSchema } from '../task-state.js';
+import { AgentTable } from './agent-table.js';
 import { CapabilitySchema } from './common.js';
 import { ContainersView } from './containers.js';
 import { TaskTable } from './task-table.js';
 
+export * from './agent-table.js';
 export * from './task-table.js';
 
 /**
- * TasksAs chooses how GET_STATE and GET_TASKS answer with tasks: `objects` (the default) as
- * TaskView objects in `tasks`, `table` as one columnar TaskTable in `taskTable` (and `tasks` empty).
+ * TasksAs chooses how GET_STATE and GET_TASKS answer with tasks (and GET_STATE with agents, as
+ * `agentsAs`): `objects` (the default) as TaskView objects in `tasks`, `table` as one columnar
+ * TaskTable in `taskTable` (and `tasks` empty).
  */
 export const TasksAs = z.enum(['objects', 'table']);
 export type TasksAs = z.infer<typeof TasksAs>;
@@ -44,12 +47,14 @@ export const OperatorCall = z.discriminatedUnion('type', [
    * cluster's tasks do not fit in one message. The answer's `nextTasksFrom` names the next page;
    * agents and frameworks come with the first page only. `tasksAs: 'table'` answers with a
    * TaskTable; a table page may hold fewer than `maxTasks` tasks, to stay within a message.
+   * `agentsAs: 'table'` answers the agents as one AgentTable in `agentTable` (and `agents` empty).
    */
   z.object({
     type: z.literal('GET_STATE'),
     tasksFrom: z.number().int().nonnegative().optional(),
     maxTasks: z.number().int().min(1).max(Limits.maxStateTasksPerPage).optional(),
     tasksAs: TasksAs.optional(),
+    agentsAs: TasksAs.optional(),
   }),
   z.object({ type: z.literal('GET_AGENTS') }),
   z.object({ type: z.literal('GET_FRAMEWORKS') }),
@@ -190,6 +195,8 @@ export const StateView = z.object({
   agents: z.array(AgentView),
   frameworks: z.array(FrameworkView),
   tasks: z.array(TaskView),
+  /** With `agentsAs: 'table'` (first page only): the agents as columns, readable as AgentRows. */
+  agentTable: AgentTable.optional(),
   /** With `tasksAs: 'table'`: the (page's) tasks as columns, validated and readable as TaskRows. */
   taskTable: TaskTable.optional(),
   /** With a paged GET_STATE: every task's count, and where the next page starts (absent on the last). */

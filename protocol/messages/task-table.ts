@@ -97,7 +97,8 @@ function packViaDataView(values: Uint32Array, width: 2 | 4): Uint8Array {
   return new Uint8Array(out.buffer);
 }
 
-type IndexArray = Uint8Array | Uint16Array | Uint32Array;
+/** IndexArray is a column of dictionary indexes as read. */
+export type IndexArray = Uint8Array | Uint16Array | Uint32Array;
 
 /** readIndexes views little-endian index bytes as a typed array (copied once when unaligned). */
 function readIndexes(bytes: Uint8Array, width: IndexWidth): IndexArray {
@@ -275,34 +276,10 @@ export function decodeTaskTable(t: z.output<typeof TaskTableWire>): TaskRows {
   checkIds('frameworks', t.frameworks);
   checkIds('agents', t.agents);
   const col = t.columns;
-  const indexes = (name: keyof typeof col, entries: number, optional: boolean): IndexArray => {
-    const codes = entries + (optional ? 1 : 0);
-    const width = indexWidth(codes);
-    const bytes = col[name];
-    if (bytes.byteLength !== n * width) {
-      throw new TaskTableError(
-        `columns.${name}: ${bytes.byteLength} bytes for ${n} rows of ${width}-byte indexes (expected ${n * width})`,
-      );
-    }
-    const values = readIndexes(bytes, width);
-    for (let i = 0; i < n; i++) {
-      if (values[i] >= codes) {
-        throw new TaskTableError(
-          `columns.${name}: row ${i} has index ${values[i]}, beyond its ${codes} possible values`,
-        );
-      }
-    }
-    return values;
-  };
-  const floats = (name: 'exitCode' | 'updatedAt'): Float64Array => {
-    const bytes = col[name];
-    if (bytes.byteLength !== n * 8) {
-      throw new TaskTableError(
-        `columns.${name}: ${bytes.byteLength} bytes for ${n} rows of 8 (expected ${n * 8})`,
-      );
-    }
-    return readFloats(bytes);
-  };
+  const indexes = (name: keyof typeof col, entries: number, optional: boolean): IndexArray =>
+    indexColumn(`columns.${name}`, col[name], n, entries + (optional ? 1 : 0));
+  const floats = (name: 'exitCode' | 'updatedAt'): Float64Array =>
+    floatColumn(`columns.${name}`, col[name], n);
   const c: DecodedColumns = {
     framework: indexes('framework', t.frameworks.length, false),
     agent: indexes('agent', t.agents.length, false),
@@ -329,10 +306,44 @@ export function decodeTaskTable(t: z.output<typeof TaskTableWire>): TaskRows {
   return new TaskRows(dictionaries, c);
 }
 
-function checkIds(what: string, ids: readonly string[]): void {
+/**
+ * indexColumn checks that `bytes` hold `rows` indexes of the width `codes` values need, each
+ * below `codes`, and returns them as a typed array. Throws TaskTableError naming `what`.
+ */
+export function indexColumn(what: string, bytes: Uint8Array, rows: number, codes: number): IndexArray {
+  const width = indexWidth(codes);
+  if (bytes.byteLength !== rows * width) {
+    throw new TaskTableError(
+      `${what}: ${bytes.byteLength} bytes for ${rows} rows of ${width}-byte indexes (expected ${rows * width})`,
+    );
+  }
+  const values = readIndexes(bytes, width);
+  for (let i = 0; i < rows; i++) {
+    if (values[i] >= codes) {
+      throw new TaskTableError(
+        `${what}: row ${i} has index ${values[i]}, beyond its ${codes} possible values`,
+      );
+    }
+  }
+  return values;
+}
+
+/** floatColumn checks that `bytes` hold `rows` float64 values and returns them. */
+export function floatColumn(what: string, bytes: Uint8Array, rows: number): Float64Array {
+  if (bytes.byteLength !== rows * 8) {
+    throw new TaskTableError(
+      `${what}: ${bytes.byteLength} bytes for ${rows} rows of 8 (expected ${rows * 8})`,
+    );
+  }
+  return readFloats(bytes);
+}
+
+/** checkIds throws TaskTableError unless every string is an id. */
+export function checkIds(what: string, ids: readonly string[]): void {
   for (let i = 0; i < ids.length; i++) {
-    if (!ID_PATTERN.test(ids[i]))
+    if (!ID_PATTERN.test(ids[i])) {
       throw new TaskTableError(`${what}[${i}] is not an id: ${JSON.stringify(ids[i]).slice(0, 140)}`);
+    }
   }
 }
 

@@ -96,6 +96,17 @@ describe('GET_STATE and GET_TASKS as a task table', () => {
       [0, 25, 0, 0],
       [0, 22, 0, 0],
     ]);
+    // The agents as a table, with the first page only.
+    const withAgents = await op.call('GET_STATE', { maxTasks: 5, tasksAs: 'table', agentsAs: 'table' });
+    expect(withAgents.agents).toEqual([]);
+    expect(withAgents.agentTable?.toArray()).toEqual(whole.agents);
+    const later = await op.call('GET_STATE', {
+      tasksFrom: 5,
+      maxTasks: 5,
+      tasksAs: 'table',
+      agentsAs: 'table',
+    });
+    expect([later.agentTable, later.agents]).toEqual([undefined, []]);
     const rows = tablePages.flatMap((p) => p.taskTable?.toArray() ?? []);
     expect(rows).toEqual(objectPages.flatMap((p) => p.tasks));
     expect(rows).toEqual(whole.tasks);
@@ -107,6 +118,7 @@ describe('GET_STATE and GET_TASKS as a task table', () => {
     const state = await op.stateRows(10);
     expect(state.tasks.length).toBe(72);
     expect([state.agents.length, state.frameworks.length, state.totalTasks]).toEqual([12, 3, 72]);
+    expect(state.agents).toEqual(whole.agents);
     expect(state.tasks.toArray()).toEqual(whole.tasks);
     expect([...state.tasks].map((t) => t.taskId)).toEqual(whole.tasks.map((t) => t.taskId));
     expect(Array.from({ length: 72 }, (_, i) => state.tasks.state(i))).toEqual(
@@ -129,6 +141,7 @@ describe('GET_STATE and GET_TASKS as a task table', () => {
     for (const call of [
       { type: 'GET_STATE', tasksAs: 'columns' },
       { type: 'GET_STATE', tasksAs: 7 },
+      { type: 'GET_STATE', agentsAs: 'rows' },
       { type: 'GET_TASKS', tasksAs: 'table', maxTasks: 0 },
       { type: 'GET_TASKS', tasksAs: 'table', tasksFrom: -1 },
       { type: 'GET_TASKS', maxTasks: 1_000_000 },

@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { FrameworkRecord, TaskRecord } from '../../actors/master/state.js';
+import type { AgentRecord, FrameworkRecord, TaskRecord } from '../../actors/master/state.js';
 import {
   forEachTask,
   restrictTaskTable,
   TaskTableBuilder,
   taskTablePage,
 } from '../../actors/master/task-table.js';
-import { taskView } from '../../actors/master/views.js';
+import { agentTable } from '../../actors/master/task-table-agents.js';
+import { agentView, taskView } from '../../actors/master/views.js';
 import { decode, encode } from '../../bus/index.js';
 import {
+  AgentTable,
   decodeTaskTable,
   resources as R,
   Reason,
@@ -304,5 +306,62 @@ describe('validating a task table', () => {
     const rows = overTheWire(good);
     expect(() => rows.at(6)).toThrow(RangeError);
     expect(() => rows.at(-1)).toThrow(/outside the table's 6 rows/);
+  });
+});
+
+describe('the agent table', () => {
+  const agent = (i: number, over: Partial<AgentRecord> = {}): AgentRecord =>
+    ({
+      info: {
+        id: `a-${i}`,
+        hostname: `host-${i}.example`,
+        resources: R.parseResources('cpus:8;mem:4096'),
+        attributes: i % 2 ? { rack: `r${i % 3}`, zone: 'west' } : {},
+        version: '0.1.0',
+      },
+      status: i === 3 ? 'UNREACHABLE' : 'ACTIVE',
+      total: R.parseResources('cpus:8;mem:4096'),
+      used: R.parseResources(i % 2 ? 'cpus:1;mem:32' : 'cpus:2;mem:64'),
+      offered: [],
+      registeredAt: 1000 + i,
+      lastSeenAt: 2000 + i,
+      tasks: new Map(Array.from({ length: i }, (_, k) => [`t-${k}`, {}])),
+      ...over,
+    }) as unknown as AgentRecord;
+  const agents = Array.from({ length: 7 }, (_, i) => agent(i));
+  const parse = (t: unknown) => AgentTable.safeParse(decode(encode(t), Number.MAX_SAFE_INTEGER));
+
+  it('gives back the AgentView objects of the agents, with shared vectors and attribute sets stored once', () => {
+    const t = agentTable(agents);
+    expect(t.resources).toHaveLength(4); // one total, two kinds of used, the empty offered
+    expect(t.resources.length + t.attributes.length).toBeLessThan(10);
+    const r = parse(t);
+    expect(r.success).toBe(true);
+    expect(r.data?.toArray()).toEqual(agents.map(agentView));
+    expect(r.data?.id(6)).toBe('a-6');
+  });
+
+  it('refuses a bad column, index or status with a clear error', () => {
+    const t = agentTable(agents);
+    const errorOf = (columns: object, over: object = {}) => {
+      const r = parse({ ...t, ...over, columns: { ...t.columns, ...columns } });
+      expect(r.success).toBe(false);
+      return r.error?.issues.map((i) => i.message).join('; ');
+    };
+    expect(errorOf({ tasks: new Uint8Array(7) })).toMatch(
+      /agents columns\.tasks: 7 bytes for 7 rows of 4-byte/,
+    );
+    const status = t.columns.status.slice();
+    status[2] = 3;
+    expect(errorOf({ status })).toMatch(
+      /agents columns\.status: row 2 has index 3, beyond its 3 possible values/,
+    );
+    const used = t.columns.used.slice();
+    used[0] = 9;
+    expect(errorOf({ used })).toMatch(/agents columns\.used: row 0/);
+    expect(errorOf({}, { hostnames: ['h'] })).toMatch(/hostnames: 1 for 7 rows/);
+    expect(errorOf({}, { ids: ['a 1', ...t.ids.slice(1)] })).toMatch(/agents ids\[0\] is not an id/);
+    const lastSeenAt = new Uint8Array(new Float64Array(7).fill(Number.NaN).buffer);
+    expect(errorOf({ lastSeenAt })).toMatch(/row 0 is not a finite number/);
   });
 });

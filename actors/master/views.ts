@@ -95,11 +95,15 @@ export interface PageRequest {
  * or the page from `tasksFrom` of at most `maxTasks` tasks as objects or a table. A table page
  * also stops at about TASK_TABLE_PAGE_BYTES, so that it fits in one message.
  */
-export function tasksPage(frameworks: readonly FrameworkRecord[], req: PageRequest): TasksPage {
+export function tasksPage(
+  frameworks: readonly FrameworkRecord[],
+  req: PageRequest,
+  maxBytes = TASK_TABLE_PAGE_BYTES,
+): TasksPage {
   if (req.tasksAs !== 'table') return objectsPage(frameworks, req);
   const page = taskTablePage(frameworks, req.tasksFrom ?? 0, {
     maxRows: req.maxTasks ?? Number.MAX_SAFE_INTEGER,
-    maxBytes: TASK_TABLE_PAGE_BYTES,
+    maxBytes,
   });
   return {
     tasks: [],
@@ -154,10 +158,14 @@ export function stateAnswer(state: MasterState, req: PageRequest): StateAnswer {
   const first = (req.tasksFrom ?? 0) === 0;
   if (req.agentsAs !== 'table' || !first)
     return { ...stateHead(state, frameworks, first), ...tasksPage(frameworks, req) };
+  const agents = agentTable([...state.agents.values()]);
+  // The first page's tasks leave room for the agents (about 40 bytes an agent besides its names).
+  let agentBytes = 0;
+  for (let i = 0; i < agents.rows; i++) agentBytes += agents.ids[i].length + agents.hostnames[i].length + 40;
   return {
     ...stateHead(state, frameworks, first, false),
-    agentTable: agentTable([...state.agents.values()]),
-    ...tasksPage(frameworks, req),
+    agentTable: agents,
+    ...tasksPage(frameworks, req, Math.max(TASK_TABLE_PAGE_BYTES / 16, TASK_TABLE_PAGE_BYTES - agentBytes)),
   };
 }
 

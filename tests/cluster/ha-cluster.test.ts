@@ -11,8 +11,8 @@ import { agentNode, docker, ensureImages, hostBus, logsOf, masterNode, natsNode,
 // Containers are removed by afterAll; Ryuk (the reaper container) is not needed and not available.
 process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
 
-/** How many tasks the burst launches while the leader is killed (MEZZO_CLUSTER_TASKS; acceptance: 1000). */
-const BURST = Number(process.env.MEZZO_CLUSTER_TASKS ?? 100);
+/** How many tasks the burst launches while the leader is killed (MEZZO_CLUSTER_TASKS overrides; acceptance: 1000). */
+const BURST = Number(process.env.MEZZO_CLUSTER_TASKS ?? 1000);
 const PREFIX = 'mezzo.v1';
 const TASK_RES = R.parseResources('cpus:0.05;mem:32');
 const TERMINAL = new Set([
@@ -30,7 +30,7 @@ const commandOf = (i: number) =>
     ? { value: 'exit 3', implies: 'TASK_FAILED' }
     : i % 3 === 1
       ? { value: 'exit 0', implies: 'TASK_FINISHED' }
-      : { value: 'sleep 1', implies: 'TASK_FINISHED' };
+      : { value: 'sleep 0.5', implies: 'TASK_FINISHED' };
 
 /**
  * A framework on the host that launches queued tasks on whatever offers come, remembering which
@@ -42,10 +42,15 @@ class BurstFramework {
   readonly acked = new Set<string>();
   readonly unacked = new Set<string>();
   readonly updates: TaskStatus[] = [];
+  /** The last state of each task (reconciliation answers aside): polled often, so kept, not searched. */
+  private readonly last = new Map<string, string>();
   pinAgent: string | undefined;
 
   constructor(readonly scheduler: Scheduler) {
-    scheduler.on('update', (s) => void this.updates.push(s));
+    scheduler.on('update', (s) => {
+      this.updates.push(s);
+      if (s.reason !== 'REASON_RECONCILIATION') this.last.set(s.taskId, s.state);
+    });
     scheduler.on('offers', (offers) => void this.onOffers(offers));
   }
 
@@ -86,8 +91,25 @@ class BurstFramework {
 
   /** finalState is the last state an agent reported for a task (reconciliation answers aside). */
   finalState(taskId: string): string | undefined {
-    return this.updates.filter((u) => u.taskId === taskId && u.reason !== 'REASON_RECONCILIATION').at(-1)
-      ?.state;
+    return this.last.get(taskId);
+  }
+
+  /**
+   * incomplete lists the tasks that did not go through TASK_STARTING, TASK_RUNNING and their end:
+   * the executor reports all three, so a task missing one lost an update.
+   */
+  incomplete(ids: readonly string[]): string[] {
+    const states = new Map<string, Set<string>>();
+    for (const u of this.updates) {
+      if (u.reason === 'REASON_RECONCILIATION') continue;
+      states.set(u.taskId, (states.get(u.taskId) ?? new Set()).add(u.state));
+    }
+    return ids.flatMap((id) => {
+      const missing = ['TASK_STARTING', 'TASK_RUNNING', this.implied.get(id) ?? '?'].filter(
+        (st) => !states.get(id)?.has(st),
+      );
+      return missing.length ? [`${id}: no ${missing.join(', ')}`] : [];
+    });
   }
 
   /** mismatches lists the tasks that did not end as their command implies, with what they went through. */
@@ -132,6 +154,9 @@ describe('an HA cluster in containers: 3 NATS nodes, 3 masters, 2 agents', () =>
   const leader = async () => (await operator.master()).masterId;
   const standbyOf = (id: string) => [...masters.keys()].filter((m) => m !== id);
 
+  /** When the suite began, images included: its wall time is printed at the end. */
+  const suiteStart = Date.now();
+
   beforeAll(async () => {
     await ensureImages();
     network = await new Network().start();
@@ -168,12 +193,15 @@ describe('an HA cluster in containers: 3 NATS nodes, 3 masters, 2 agents', () =>
   afterAll(async () => {
     await framework?.scheduler.close().catch(() => {});
     await bus?.close().catch(() => {});
-    for (const c of [...agents, ...masters.values(), ...nats]) {
-      // Unpause and reconnect first, or the stop hangs; errors here mean it was not needed.
-      spawnQuiet('unpause', c.getId());
-      await c.stop({ timeout: 5_000 }).catch(() => {});
-    }
+    await Promise.all(
+      [...agents, ...masters.values(), ...nats].map((c) => {
+        // Unpause first, or the stop hangs; an error here means it was not needed.
+        spawnQuiet('unpause', c.getId());
+        return c.stop({ timeout: 5_000 }).catch(() => {});
+      }),
+    );
     await network?.stop().catch(() => {});
+    console.log(`cluster suite tasks=${BURST} wall_ms=${Date.now() - suiteStart}`);
   }, 120_000);
 
   /** runTasks launches `count` tasks named `<tag>-<i>` and resolves once all acknowledged ones ended. */
@@ -285,6 +313,7 @@ describe('an HA cluster in containers: 3 NATS nodes, 3 masters, 2 agents', () =>
     const mismatched = framework.mismatches(ids.filter((i) => framework.acked.has(i)));
     if (mismatched.length > 0) executorLogsOf(agents, mismatched.map((m) => m.split(' ')[0]).slice(0, 10));
     expect(mismatched).toEqual([]);
+    expect(framework.incomplete(ids.filter((i) => framework.acked.has(i)))).toEqual([]);
     expect(framework.mismatches(retriedIds)).toEqual([]);
     expect(framework.repeatedStates()).toEqual([]);
     expect(framework.updates.filter((u) => u.state === 'TASK_KILLED' || u.state === 'TASK_LOST')).toEqual([]);

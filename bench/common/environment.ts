@@ -24,7 +24,7 @@ export interface BenchEnv {
 
 /** startBenchEnv starts nats-server on loopback and `mezzo master` in its own process. */
 export async function startBenchEnv(
-  opts: { nodeFlags?: string[]; masterLogLevel?: string } = {},
+  opts: { nodeFlags?: string[]; masterLogLevel?: string; masterStdoutFile?: string } = {},
 ): Promise<BenchEnv> {
   const dir = mkdtempSync(join(tmpdir(), 'mezzo-bench-nats-'));
   let server: LocalNatsServer | undefined;
@@ -37,6 +37,7 @@ export async function startBenchEnv(
       prefix,
       nodeFlags: opts.nodeFlags,
       logLevel: opts.masterLogLevel,
+      stdoutFile: opts.masterStdoutFile,
     });
     const s = server;
     // Ctrl-C on a benchmark must not leave its master and nats-server behind.

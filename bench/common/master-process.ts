@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { createWriteStream, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stopChild } from '../../bus/index.js';
@@ -10,6 +10,8 @@ export interface MasterProcess {
   child: ChildProcess;
   /** What it wrote on stderr (its logs), the last 64 KiB. */
   stderr(): string;
+  /** When the process was spawned (epoch ms): `--trace-gc` times count from about then. */
+  spawnedAt: number;
   stop(): Promise<void>;
 }
 
@@ -24,12 +26,15 @@ export interface MasterProcessOptions {
   /** The built CLI (default dist/cli/main.js under the working directory). */
   cli?: string;
   readyTimeoutMs?: number;
+  /** Keep the master's stdout (e.g. what `--trace-gc` writes) in this file instead of dropping it. */
+  stdoutFile?: string;
 }
 
 /** startMasterProcess runs `node dist/cli/main.js master` and resolves once it says it is ready. */
 export function startMasterProcess(opts: MasterProcessOptions): Promise<MasterProcess> {
   const data = mkdtempSync(join(tmpdir(), 'mezzo-bench-'));
   const cli = resolve(opts.cli ?? 'dist/cli/main.js');
+  const spawnedAt = Date.now();
   const child = spawn(
     process.execPath,
     [
@@ -69,11 +74,17 @@ export function startMasterProcess(opts: MasterProcessOptions): Promise<MasterPr
       if (/ready/.test(out)) {
         clearTimeout(timer);
         child.removeAllListeners('exit');
-        child.stdout?.resume();
+        if (opts.stdoutFile) {
+          const file = createWriteStream(opts.stdoutFile);
+          file.write(out);
+          child.stdout?.removeAllListeners('data');
+          child.stdout?.pipe(file);
+        } else child.stdout?.resume();
         ok({
           pid: child.pid as number,
           child,
           stderr: () => err,
+          spawnedAt,
           // SIGTERM lets the master stop cleanly, which also writes a --cpu-prof profile.
           stop: () => stopChild(child, 15_000),
         });

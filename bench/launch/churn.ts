@@ -1,8 +1,10 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DURATION_LABEL, type SeedTask, startSimulator } from '../../actors/simulator/index.js';
-import { startLoad } from '../../frameworks/load/index.js';
+import { startLoad, type TaskHops } from '../../frameworks/load/index.js';
 import { Operator } from '../../frameworks/sdk/index.js';
 import { FrameworkInfo, resources as R, TaskInfo, TaskState } from '../../protocol/index.js';
-import { ProgressLine, processStats, startBenchEnv, summaryLine } from '../common/index.js';
+import { ProgressLine, processStats, startBenchEnv, summaryLine, watchLoopStalls } from '../common/index.js';
 
 /** ChurnOptions are the churn point (scenario 4 of BENCHMARKS.md). */
 export interface ChurnOptions {
@@ -19,6 +21,11 @@ export interface ChurnOptions {
   timeoutMs: number;
   /** node flags for the master process (`--cpu-prof ...`). */
   masterNodeFlags?: string[];
+  /**
+   * Where to keep the evidence of the tail: the master runs with `--trace-gc` (its trace in
+   * master-gc.log), and slow-tasks.json lists the slowest tasks' hops and this process's stalls.
+   */
+  traceDir?: string;
   progress?: boolean;
 }
 
@@ -35,6 +42,9 @@ export interface ChurnResult {
   /** The master's allocation run time (GET_METRICS, over its last 100 runs). */
   allocationRunP50Ms?: number;
   allocationRunP99Ms?: number;
+  /** This process's event loop delay p99 and max (ms) while measuring. */
+  benchLoopP99Ms: number;
+  benchLoopMaxMs: number;
   line: string;
 }
 
@@ -56,7 +66,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * included) over `seconds`.
  */
 export async function runChurn(o: ChurnOptions): Promise<ChurnResult> {
-  const env = await startBenchEnv({ nodeFlags: o.masterNodeFlags });
+  if (o.traceDir) mkdirSync(o.traceDir, { recursive: true });
+  const env = await startBenchEnv({
+    nodeFlags: [...(o.masterNodeFlags ?? []), ...(o.traceDir ? ['--trace-gc'] : [])],
+    masterStdoutFile: o.traceDir ? join(o.traceDir, 'master-gc.log') : undefined,
+  });
   const progress = new ProgressLine(process.stderr, 10_000, o.progress ?? true);
   try {
     const frameworks = Array.from({ length: o.frameworks }, (_, i) =>
@@ -99,7 +113,9 @@ export async function runChurn(o: ChurnOptions): Promise<ChurnResult> {
       taskResources: resources,
       taskDurationMs: o.taskDurationMs,
       ratePerSecond: o.ratePerSecond,
+      traceHops: !!o.traceDir,
     });
+    const loop = watchLoopStalls();
     const c0 = processStats(env.master.pid);
     const s0 = performance.now();
     const ticker = setInterval(() => {
@@ -116,6 +132,8 @@ export async function runChurn(o: ChurnOptions): Promise<ChurnResult> {
     }
     const elapsed = (performance.now() - s0) / 1000;
     const c1 = processStats(env.master.pid);
+    loop.stop();
+    if (o.traceDir) writeTrace(o.traceDir, env.master.spawnedAt, run.slowest(5000), loop.stalls());
     // The master's own view of its allocation runs, to tell allocation time from transport time.
     const op = await Operator.connect({ nats: await env.bus('mezzo-operator'), prefix: env.subjects.prefix });
     const { metrics } = await op.call('GET_METRICS');
@@ -133,6 +151,8 @@ export async function runChurn(o: ChurnOptions): Promise<ChurnResult> {
       masterRssMb: c1.rssMb,
       allocationRunP50Ms: metrics['allocator/allocation_run_ms/p50'],
       allocationRunP99Ms: metrics['allocator/allocation_run_ms/p99'],
+      benchLoopP99Ms: loop.delayMs(99),
+      benchLoopMaxMs: loop.delayMs(100),
     };
     return {
       ...r,
@@ -149,10 +169,42 @@ export async function runChurn(o: ChurnOptions): Promise<ChurnResult> {
         master_rss_mb: r.masterRssMb,
         alloc_run_p50_ms: r.allocationRunP50Ms,
         alloc_run_p99_ms: r.allocationRunP99Ms,
+        bench_loop_p99_ms: r.benchLoopP99Ms,
+        bench_loop_max_ms: r.benchLoopMaxMs,
         register_s: registerSeconds,
       }),
     };
   } finally {
     await env.stop();
   }
+}
+
+/**
+ * writeTrace keeps the slowest tasks' hops and this process's stalls, in epoch ms and in ms since
+ * the master was spawned (the clock of its `--trace-gc` lines), so a slow task can be laid next to
+ * a GC pause in the master or a stall here.
+ */
+function writeTrace(
+  dir: string,
+  masterSpawnedAt: number,
+  slow: TaskHops[],
+  stalls: { at: number; lateMs: number }[],
+): void {
+  const epoch = (t: number) => performance.timeOrigin + t;
+  const round = (x: number) => Math.round(x * 10) / 10;
+  const tasks = slow.map((h) => ({
+    taskId: h.taskId,
+    frameworkId: h.frameworkId,
+    latencyMs: round(h.latencyMs),
+    waitForOfferMs: round(h.launchedAt - h.submittedAt),
+    acceptToRunningMs: round(h.runningAt - h.launchedAt),
+    submittedMasterMs: Math.round(epoch(h.submittedAt) - masterSpawnedAt),
+    submittedAt: new Date(epoch(h.submittedAt)).toISOString(),
+  }));
+  const benchStalls = stalls.map((s) => ({
+    lateMs: round(s.lateMs),
+    masterMs: Math.round(s.at - masterSpawnedAt),
+    at: new Date(s.at).toISOString(),
+  }));
+  writeFileSync(join(dir, 'slow-tasks.json'), `${JSON.stringify({ tasks, benchStalls }, null, 1)}\n`);
 }

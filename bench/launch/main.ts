@@ -24,6 +24,8 @@ and appends it to bench/RESULTS.md.
   --churn                     scenario 4 instead: --agents (5000) already running --running (150000)
                               tasks, short tasks submitted at --rate (20/s) for --seconds (30); prints
                               churn agents=.. running=.. rate=.. p50_ms=.. p99_ms=.. (submit to RUNNING)
+  --trace DIR                 (churn) the master under --trace-gc (DIR/master-gc.log) and the slowest
+                              tasks' hops with this process's event loop stalls (DIR/slow-tasks.json)
   --note TEXT                 a note to keep with the result
   --no-write                  do not append to the results file
   --results PATH              results file (default bench/RESULTS.md)
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
       'duration-ms': { type: 'string' },
       'timeout-s': { type: 'string' },
       profile: { type: 'string' },
+      trace: { type: 'string' },
       churn: { type: 'boolean', default: false },
       running: { type: 'string' },
       rate: { type: 'string' },
@@ -101,6 +104,7 @@ async function churn(values: Record<string, string | boolean | undefined>): Prom
     seconds: positiveInt('seconds', str('seconds'), c.seconds),
     taskDurationMs: nonNegative('duration-ms', str('duration-ms'), c.taskDurationMs),
     masterNodeFlags: str('profile') ? ['--cpu-prof', `--cpu-prof-dir=${str('profile')}`] : undefined,
+    traceDir: str('trace'),
   });
   process.stdout.write(`${r.line}\n`);
   if (values['no-write']) return;

@@ -38,12 +38,34 @@ export interface LoadOptions {
   /** A task id prefix, so that two runs against one master never reuse an id. */
   taskPrefix?: string;
   role?: string;
+  /**
+   * The most offers one instance holds while it has tasks to come (default: every offer it is
+   * given); the rest are declined for 30 s. A cap below the offers a framework gets makes the
+   * declined ones go round the other frameworks, each declining them in turn, and come back when
+   * the filters expire: at 5,000 agents and 10 frameworks capped at 256, that bounce was most of
+   * the master's work and the whole tail of the churn benchmark.
+   */
+  maxPooledOffers?: number;
   /** Tasks launched and not yet RUNNING, over all frameworks (default 5000): the framework's backpressure. */
   maxInFlight?: number;
   /** Acknowledge the updates of one turn of the event loop in one ACKNOWLEDGE_BATCH (default true). */
   batchAcks?: boolean;
+  /** Keep each task's ACCEPT and RUNNING times too, for `slowest` (8 bytes a task each). */
+  traceHops?: boolean;
   log?: Logger;
   now?: () => number;
+}
+
+/** TaskHops are one task's times (the `now` clock, ms) at the hops the framework sees. */
+export interface TaskHops {
+  taskId: string;
+  frameworkId: string;
+  submittedAt: number;
+  /** When its ACCEPT was sent: the wait for an offer ends here. */
+  launchedAt: number;
+  /** When its TASK_RUNNING arrived. */
+  runningAt: number;
+  latencyMs: number;
 }
 
 /** LoadStats counts a run's tasks by what became of them. */
@@ -75,6 +97,8 @@ export interface LoadRun {
   until(pred: (s: LoadStats) => boolean, timeoutMs: number): Promise<LoadStats>;
   /** Every task ended and its terminal update was acknowledged (or failed). */
   done(s: LoadStats): boolean;
+  /** The `n` tasks with the longest submit-to-RUNNING, slowest first (needs `traceHops`). */
+  slowest(n: number): TaskHops[];
   /** Submit `n` more tasks now (rate mode does it by itself). */
   submit(n: number): void;
   /** Stops submitting and closes the frameworks (without teardown unless asked). */
@@ -121,6 +145,8 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
     opts.taskDurationMs === undefined ? undefined : { [DURATION_LABEL]: String(opts.taskDurationMs) };
   const state = new Uint8Array(total);
   const submittedAt = new Float64Array(total);
+  const launchedAt = opts.traceHops ? new Float64Array(total) : undefined;
+  const runningAt = opts.traceHops ? new Float64Array(total) : undefined;
   const latencies = new Latencies(Math.min(total, 1 << 20));
   const stats: LoadStats = {
     frameworks: K,
@@ -151,7 +177,9 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
     for (let k = 0; k < K && inFlight < maxInFlight; k++) pump(instances[(pumpFrom + k) % K]);
     pumpFrom = (pumpFrom + 1) % K;
   };
-  const maxPool = 256;
+  const maxPool = opts.maxPooledOffers ?? Number.POSITIVE_INFINITY;
+  if (maxPool !== Number.POSITIVE_INFINITY && !(Number.isInteger(maxPool) && maxPool >= 0))
+    throw new RangeError(`maxPooledOffers must be a non-negative integer, not ${opts.maxPooledOffers}`);
   let stopped = false;
 
   const instances: Instance[] = [];
@@ -199,6 +227,7 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
       seqs.push(seq);
       state[seq] = T_LAUNCHED;
       if (fromAccept) submittedAt[seq] = t;
+      if (launchedAt) launchedAt[seq] = t;
       tasks.push({
         taskId: `${taskPrefix}-${seq}`,
         name: 'load',
@@ -251,7 +280,9 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
       stats.declines += idle.length;
       // Offers beyond what the pool keeps stay away a while: re-offered every second, they would
       // keep the master busy making and taking back offers nobody uses.
-      s.decline(idle, { refuseSeconds: allLaunched ? 3600 : 30 }).catch(() => {});
+      const refuseSeconds = allLaunched ? 3600 : 30;
+      for (let i = 0; i < idle.length; i += Limits.maxOffersPerCall)
+        s.decline(idle.slice(i, i + Limits.maxOffersPerCall), { refuseSeconds }).catch(() => {});
     }
     if (inst.nextLaunch >= inst.nextSubmit && inst.pool.length === 0 && !inst.suppressed) {
       inst.suppressed = true;
@@ -291,7 +322,9 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
     if (status.state === TaskState.RUNNING && was !== T_RUNNING && was !== T_ENDED) {
       state[seq] = T_RUNNING;
       stats.running++;
-      latencies.add(now() - submittedAt[seq]);
+      const t = now();
+      if (runningAt) runningAt[seq] = t;
+      latencies.add(t - submittedAt[seq]);
     } else if (isTerminal(status.state) && was !== T_ENDED) {
       if (was === T_RUNNING) stats.running--;
       state[seq] = T_ENDED;
@@ -402,6 +435,21 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
         };
         check();
       });
+    },
+    slowest(n) {
+      if (!launchedAt || !runningAt) throw new Error('slowest needs the load started with traceHops');
+      const seqs: number[] = [];
+      for (let seq = 0; seq < total; seq++) if (runningAt[seq] > 0) seqs.push(seq);
+      const latency = (seq: number) => runningAt[seq] - submittedAt[seq];
+      seqs.sort((a, b) => latency(b) - latency(a));
+      return seqs.slice(0, n).map((seq) => ({
+        taskId: `${taskPrefix}-${seq}`,
+        frameworkId: (instances.find((i) => seq >= i.first && seq < i.first + i.count) as Instance).id,
+        submittedAt: submittedAt[seq],
+        launchedAt: launchedAt[seq],
+        runningAt: runningAt[seq],
+        latencyMs: latency(seq),
+      }));
     },
     submit(n) {
       let left = n;

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { type LoadRun, startLoad } from '../../frameworks/load/index.js';
+import { FakeBus, type Responder } from '../../frameworks/sdk/index.js';
+import {
+  subjects as makeSubjects,
+  type Offer,
+  resources as R,
+  SchedulerEvent,
+} from '../../protocol/index.js';
+
+const s = makeSubjects('test.v1');
+
+/** master answers SUBSCRIBE for whichever framework asks and every other call with {}. */
+const master: Responder = (_subject, call) => {
+  const c = call as { type: string; framework?: { id: string } };
+  if (c.type !== 'SUBSCRIBE') return {};
+  return { frameworkId: c.framework?.id, heartbeatIntervalSeconds: 15, masterId: 'm1', resubscribed: false };
+};
+
+const offers = (n: number, frameworkId = 'load-0'): Offer[] =>
+  Array.from({ length: n }, (_, i) => ({
+    id: `o${i}`,
+    frameworkId,
+    agentId: `a${i}`,
+    hostname: `a${i}.sim`,
+    role: '*',
+    resources: R.parseResources('cpus:32;mem:131072'),
+    attributes: {},
+  }));
+
+type Decline = { type: 'DECLINE'; offerIds: string[]; filters?: { refuseSeconds?: number } };
+const settle = () => new Promise((r) => setTimeout(r, 20));
+
+/** started runs one load instance on a FakeBus that submits at 1 task/s, so no task is waiting at first. */
+async function started(extra: { maxPooledOffers?: number } = {}): Promise<{ bus: FakeBus; run: LoadRun }> {
+  const bus = new FakeBus(master);
+  const run = await startLoad({
+    bus,
+    prefix: 'test.v1',
+    frameworks: 1,
+    tasks: 100,
+    taskResources: R.parseResources('cpus:0.1;mem:32'),
+    ratePerSecond: 1,
+    ...extra,
+  });
+  return { bus, run };
+}
+
+describe('the load framework with more offers than it needs at once', () => {
+  it('keeps every offer it is given while tasks are still to come, declining none', async () => {
+    const { bus, run } = await started();
+    try {
+      bus.publish(s.frameworkEvents('load-0'), SchedulerEvent, { type: 'OFFERS', offers: offers(600) });
+      await settle();
+      // 600 agents' offers held: none goes back to the master to be offered round the others.
+      expect(bus.callsOfType('DECLINE')).toEqual([]);
+      expect(run.stats()).toMatchObject({ offers: 600, declines: 0 });
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it('declines the offers beyond maxPooledOffers for 30 s, in calls of at most 1,000 offers', async () => {
+    const { bus, run } = await started({ maxPooledOffers: 100 });
+    try {
+      bus.publish(s.frameworkEvents('load-0'), SchedulerEvent, { type: 'OFFERS', offers: offers(1600) });
+      await settle();
+      const declines = bus.callsOfType('DECLINE') as Decline[];
+      // 1600 offered, 100 kept: 1500 declined as 1000 + 500.
+      expect(declines.map((d) => d.offerIds.length)).toEqual([1000, 500]);
+      expect(declines.every((d) => d.filters?.refuseSeconds === 30)).toBe(true);
+      expect(declines.flatMap((d) => d.offerIds)).toEqual(
+        offers(1600)
+          .slice(100)
+          .map((o) => o.id),
+      );
+      expect(run.stats().declines).toBe(1500);
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it('refuses a negative or fractional maxPooledOffers before it subscribes anything', async () => {
+    for (const bad of [-1, 2.5, Number.NaN]) {
+      const bus = new FakeBus(master);
+      await expect(
+        startLoad({
+          bus,
+          prefix: 'test.v1',
+          frameworks: 1,
+          tasks: 1,
+          taskResources: R.parseResources('cpus:0.1;mem:32'),
+          maxPooledOffers: bad,
+        }),
+      ).rejects.toThrow(/maxPooledOffers must be a non-negative integer/);
+      expect(bus.requests).toEqual([]);
+    }
+  });
+});

@@ -23,13 +23,27 @@ export interface LeaseTiming {
   safetyMs: number;
 }
 
-/** defaultLeaseTiming: a 5 s lease renewed every second, polled every half second. */
-export const defaultLeaseTiming: LeaseTiming = {
-  ttlMs: 5000,
-  renewEveryMs: 1000,
-  pollEveryMs: 500,
-  safetyMs: 750,
-};
+/**
+ * leaseTimingFor derives the whole timing from the time to live: renewals six times per ttl (so
+ * four in a row may fail, or the leader's event loop may stall for about two thirds of a ttl,
+ * before it must step down), a safety margin of a fifth of the ttl, and candidates polling the
+ * key fifteen times per ttl (a read, not a write: see Lease), so that a standby notices the expiry
+ * within a fifteenth of the ttl.
+ */
+export function leaseTimingFor(ttlMs: number): LeaseTiming {
+  return {
+    ttlMs,
+    renewEveryMs: Math.max(1, Math.round(ttlMs / 6)),
+    pollEveryMs: Math.max(1, Math.round(ttlMs / 15)),
+    safetyMs: Math.round(ttlMs / 5),
+  };
+}
+
+/** DEFAULT_LEASE_TTL_MS is the leader lease's default time to live. */
+export const DEFAULT_LEASE_TTL_MS = 1500;
+
+/** defaultLeaseTiming: a 1.5 s lease renewed every 250 ms, polled every 100 ms, 300 ms of margin. */
+export const defaultLeaseTiming: LeaseTiming = leaseTimingFor(DEFAULT_LEASE_TTL_MS);
 
 /** LeaseTimingError says a timing cannot give a safe lease. */
 export class LeaseTimingError extends Error {

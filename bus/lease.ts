@@ -236,6 +236,14 @@ export class Lease {
 
   private async acquire(startedAt: number): Promise<LeaseOutcome> {
     const value = { holder: this.opts.holder, epoch: 0, since: startedAt };
+    // A candidate polls often: a read while someone else holds the key costs the servers nothing
+    // replicated, where a refused create would be a JetStream write each time.
+    try {
+      const held = await this.opts.store.read();
+      if (held && held.holder !== this.opts.holder) return { kind: 'held-elsewhere' };
+    } catch (err) {
+      return { kind: 'failed', error: String(err) };
+    }
     try {
       return { kind: 'acquired', revision: await this.opts.store.create(value), startedAt };
     } catch (err) {

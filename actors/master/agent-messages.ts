@@ -303,6 +303,18 @@ function guessRole(resources: Resources, frameworkRoles: readonly string[]): str
  */
 function holdings(state: MasterState, agent: AgentRecord): Holding[] {
   const out: Holding[] = [];
+  // Fast path (every re-registration after a failover): when all the tasks together fit in the
+  // total, each one does, and one sum replaces a contains and a subtract per task.
+  const all: Resources = [];
+  for (const key of agent.tasks) {
+    const [frameworkId, taskId] = key.split('/');
+    const task = state.frameworks.get(frameworkId)?.tasks.get(taskId);
+    if (!task) continue;
+    all.push(...task.info.resources);
+    out.push({ frameworkId, role: task.role, resources: task.info.resources });
+  }
+  if (R.contains(agent.total, all)) return out;
+  out.length = 0;
   let left = agent.total;
   for (const key of [...agent.tasks]) {
     const [frameworkId, taskId] = key.split('/');

@@ -4,6 +4,7 @@ import type { StateView } from '../../protocol/index.js';
 import { systemClock } from '../common/index.js';
 import { defaultMasterConfig } from './config.js';
 import { defaultLeadershipConfig, type LeadershipConfig } from './leadership.js';
+import type { Registry } from './registry.js';
 import { RegistryStore } from './registry-store.js';
 import { startMaster } from './runtime.js';
 import type { MasterHandle, MasterOptions } from './types.js';
@@ -81,16 +82,41 @@ export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHand
   let stopped = false;
   let waiters: ((epoch: number) => void)[] = [];
 
-  const takeOver = async (term: LeaseTerm) => {
-    const mine = ++termSeq;
-    try {
-      const store = await RegistryStore.open({
+  // Warm standby: while it waits, a master keeps the registry loaded and follows it, so that at
+  // its election only the ops written since its last refresh are left to read. One refresh at a
+  // time; a term's own writes make the copy stale, so it is dropped when a term starts.
+  let store: RegistryStore | undefined;
+  let warm: Registry | undefined;
+  let syncing: Promise<unknown> = Promise.resolve();
+  const catchUp = (): Promise<{ store: RegistryStore; registry: Registry }> => {
+    const run = syncing.then(async () => {
+      store ??= await RegistryStore.open({
         nc: opts.nc,
         subjects: opts.subjects,
         replicas: cfg.replicas,
         log,
       });
-      const registry = await store.load();
+      warm = warm ? await store.refresh(warm) : await store.load();
+      return { store, registry: warm };
+    });
+    syncing = run.catch(() => {});
+    return run;
+  };
+  let termStarting = false;
+  const refresher = setInterval(() => {
+    if (stopped || master || termStarting) return;
+    catchUp().catch((err) =>
+      log.debug({ reason: (err as Error).message }, 'standby could not refresh the registry'),
+    );
+  }, cfg.standbyRefreshMs);
+  refresher.unref();
+
+  const takeOver = async (term: LeaseTerm) => {
+    const mine = ++termSeq;
+    termStarting = true;
+    try {
+      const { store, registry } = await catchUp();
+      warm = undefined;
       if (mine !== termSeq || stopped || lease.current()?.epoch !== term.epoch) return;
       const m = await startMaster({
         ...opts,
@@ -122,6 +148,8 @@ export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHand
     } catch (err) {
       log.error({ err }, 'could not take over as leader');
       if (mine === termSeq) void lease.resign(`could not take over: ${(err as Error).message}`);
+    } finally {
+      if (mine === termSeq) termStarting = false;
     }
   };
 
@@ -134,6 +162,8 @@ export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHand
     onElected: (term) => void takeOver(term),
     onDeposed: (_term, reason) => {
       termSeq++;
+      termStarting = false;
+      warm = undefined;
       const m = master;
       master = undefined;
       leadingEpoch = undefined;
@@ -142,6 +172,9 @@ export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHand
     },
   });
   lease.start();
+  void catchUp().catch((err) =>
+    log.debug({ reason: (err as Error).message }, 'standby could not load the registry yet'),
+  );
   log.info(
     { prefix: opts.subjects.prefix, ttlMs: cfg.lease.ttlMs, replicas: cfg.replicas },
     'master standing by',
@@ -157,6 +190,7 @@ export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHand
       if (stopped) return;
       stopped = true;
       termSeq++;
+      clearInterval(refresher);
       const m = master;
       master = undefined;
       await m?.stop();

@@ -1,4 +1,4 @@
-import type { LeaseTiming } from '../../bus/lease-decision.js';
+import { defaultLeaseTiming, type LeaseTiming } from '../../bus/lease-decision.js';
 import type { MasterEvent } from './machine.js';
 import type { RegistryScope } from './registry-diff.js';
 
@@ -13,16 +13,22 @@ export interface LeadershipConfig {
   reregisterFraction: number;
   /** How often the leader announces itself on `leader()` (ms). */
   announceEveryMs: number;
+  /** How often a standby brings its copy of the registry up to date (ms): a warm standby. */
+  standbyRefreshMs: number;
 }
 
-/** defaultLeadershipConfig: a 5 s lease; allocation waits for 80 % of agents, or 60 s. */
+/**
+ * defaultLeadershipConfig: the default lease (1.5 s, see leaseTimingFor); allocation waits for
+ * 80 % of agents, or 60 s.
+ */
 export function defaultLeadershipConfig(overrides: Partial<LeadershipConfig> = {}): LeadershipConfig {
   return {
-    lease: { ttlMs: 5000, renewEveryMs: 1000, pollEveryMs: 500, safetyMs: 750 },
+    lease: defaultLeaseTiming,
     replicas: 1,
     reregisterTimeoutMs: 60_000,
     reregisterFraction: 0.8,
     announceEveryMs: 1000,
+    standbyRefreshMs: 1000,
     ...overrides,
   };
 }

@@ -1,6 +1,6 @@
 import { AgentStatus, FrameworkStatus, resources as R } from '../../protocol/index.js';
 import {
-  applyRegistryOp,
+  applyRegistryOps,
   type Registry,
   type RegistryAgent,
   RegistryAgentStatus,
@@ -20,7 +20,31 @@ export interface RegistryScope {
   roles?: boolean;
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/**
+ * same compares two plain values (what zod parsed: objects, arrays, strings, numbers, booleans) by
+ * content, stopping at the first difference, without serializing them: the master compares an
+ * agent's info on every re-registration, ten thousand of them after a failover.
+ */
+export function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!same(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in ra) {
+    if (ra[k] === undefined) continue;
+    n++;
+    if (!same(ra[k], rb[k])) return false;
+  }
+  for (const k in rb) if (rb[k] !== undefined) n--;
+  return n === 0;
+}
 
 /** agentStanding is what the registry should say of an agent record (undefined: not in it). */
 function agentStanding(rec: AgentRecord): RegistryAgentStatus | undefined {
@@ -101,11 +125,11 @@ function sorted(r: Readonly<Record<string, number>>): [string, number][] {
   return Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** applyAll folds ops into a registry. */
+/** applyAll folds ops into a registry (each table copied at most once). */
 export function applyAll(
   reg: Registry,
   ops: readonly RegistryOp[],
   onUnknown?: (type: string) => void,
 ): Registry {
-  return ops.reduce((r, op) => applyRegistryOp(r, op, onUnknown), reg);
+  return applyRegistryOps(reg, ops, onUnknown);
 }

@@ -3,14 +3,18 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { decode, encode, type Logger } from '../../bus/index.js';
 import type { Subjects } from '../../protocol/index.js';
 import {
-  applyRegistryOp,
+  applyRegistryOps,
   emptyRegistry,
   fromSnapshot,
   parseRegistryOp,
   type Registry,
   type RegistryOp,
   toSnapshot,
+  type UnknownRegistryOp,
 } from './registry.js';
+
+/** How many op batches a load asks for at once. */
+const READ_WINDOW = 64;
 
 /** RegistryWriteError is a registry write that did not go through; the leader must step down. */
 export class RegistryWriteError extends Error {
@@ -77,40 +81,96 @@ export class RegistryStore {
 
   /** load reads the registry: the last snapshot, then the ops after it. Unknown op types are skipped. */
   async load(): Promise<Registry> {
-    const { subjects, log } = this.opts;
-    let reg = emptyRegistry();
-    let from = 1;
-    const snap = await this.jsm.streams
-      .getMessage(this.stream, { last_by_subj: subjects.registrySnapshot() })
-      .catch(() => null);
-    if (snap) {
-      const body = decode(snap.data, Number.MAX_SAFE_INTEGER) as { coveredSeq: number; registry: unknown };
-      reg = fromSnapshot(body.registry);
-      from = body.coveredSeq + 1;
-      this.lastOpSeq = body.coveredSeq;
+    for (;;) {
+      const snap = await this.lastSnapshot();
+      let reg = emptyRegistry();
+      let from = 1;
+      if (snap) {
+        reg = fromSnapshot(snap.registry);
+        from = snap.coveredSeq + 1;
+      }
+      const read = await this.readOps(reg, from);
+      // A snapshot written meanwhile may have purged ops we had yet to read: read again from it.
+      if (!(await this.snapshotMovedPast(snap?.coveredSeq ?? 0))) {
+        this.lastOpSeq = read.lastSeq;
+        this.opsSinceSnapshot = read.ops;
+        this.opts.log.info(
+          { agents: read.reg.agents.size, frameworks: read.reg.frameworks.size, ops: read.ops },
+          'registry loaded',
+        );
+        return read.reg;
+      }
     }
+  }
+
+  /**
+   * refresh brings a registry this store loaded up to date with what has been written since: only
+   * the ops after the last one read, unless a snapshot has covered (and purged) some of those, in
+   * which case it loads afresh. A standby master calls it while it waits, so that at its election
+   * only the last few ops are left to read (a warm standby).
+   */
+  async refresh(reg: Registry): Promise<Registry> {
+    const known = this.lastOpSeq;
+    const info = await this.jsm.streams.info(this.stream);
+    if (info.state.last_seq <= known) return reg;
+    const snap = await this.lastSnapshot();
+    if (snap && snap.coveredSeq > known) return this.load();
+    const read = await this.readOps(reg, known + 1);
+    if (await this.snapshotMovedPast(known)) return this.load();
+    this.lastOpSeq = read.lastSeq;
+    this.opsSinceSnapshot += read.ops;
+    return read.reg;
+  }
+
+  private async lastSnapshot(): Promise<{ coveredSeq: number; registry: unknown } | undefined> {
+    const snap = await this.jsm.streams
+      .getMessage(this.stream, { last_by_subj: this.opts.subjects.registrySnapshot() })
+      .catch(() => null);
+    if (!snap) return undefined;
+    return decode(snap.data, Number.MAX_SAFE_INTEGER) as { coveredSeq: number; registry: unknown };
+  }
+
+  private async snapshotMovedPast(coveredSeq: number): Promise<boolean> {
+    const snap = await this.lastSnapshot();
+    return (snap?.coveredSeq ?? 0) > coveredSeq;
+  }
+
+  /**
+   * readOps applies the op batches from sequence `from` to the stream's last, fetched a window at a
+   * time (the requests of a window in flight together) and applied in order.
+   */
+  private async readOps(
+    reg: Registry,
+    from: number,
+  ): Promise<{ reg: Registry; lastSeq: number; ops: number }> {
+    const { subjects, log } = this.opts;
     const info = await this.jsm.streams.info(this.stream);
     const last = info.state.last_seq;
-    from = Math.max(from, info.state.first_seq);
+    let lastSeq = Math.max(0, from - 1);
     let ops = 0;
     const unknown = (type: string) => log.warn({ type }, 'skipping a registry op of an unknown type');
-    for (let seq = from; seq <= last; seq++) {
-      const m = await this.jsm.streams.getMessage(this.stream, { seq }).catch(() => null);
-      if (!m || m.subject !== subjects.registryOps()) continue;
-      const batch = decode(m.data, Number.MAX_SAFE_INTEGER) as { ops?: unknown[] };
-      for (const raw of batch.ops ?? []) {
-        try {
-          reg = applyRegistryOp(reg, parseRegistryOp(raw), unknown);
-        } catch (err) {
-          log.error({ err, seq }, 'skipping a malformed registry op');
+    for (let start = Math.max(from, info.state.first_seq); start <= last; start += READ_WINDOW) {
+      const seqs = Array.from({ length: Math.min(READ_WINDOW, last - start + 1) }, (_, i) => start + i);
+      const msgs = await Promise.all(
+        seqs.map((seq) => this.jsm.streams.getMessage(this.stream, { seq }).catch(() => null)),
+      );
+      const parsed: (RegistryOp | UnknownRegistryOp)[] = [];
+      for (const [i, m] of msgs.entries()) {
+        if (!m || m.subject !== subjects.registryOps()) continue;
+        const batch = decode(m.data, Number.MAX_SAFE_INTEGER) as { ops?: unknown[] };
+        for (const raw of batch.ops ?? []) {
+          try {
+            parsed.push(parseRegistryOp(raw));
+          } catch (err) {
+            log.error({ err, seq: seqs[i] }, 'skipping a malformed registry op');
+          }
+          ops++;
         }
-        ops++;
+        lastSeq = seqs[i];
       }
-      this.lastOpSeq = seq;
+      reg = applyRegistryOps(reg, parsed, unknown);
     }
-    this.opsSinceSnapshot = ops;
-    log.info({ agents: reg.agents.size, frameworks: reg.frameworks.size, ops }, 'registry loaded');
-    return reg;
+    return { reg, lastSeq, ops };
   }
 
   /**

@@ -89,11 +89,143 @@ export interface UnknownRegistryOp {
   type: string;
 }
 
-function withAgent(reg: Registry, id: string, agent: RegistryAgent | undefined): Registry {
-  const agents = new Map(reg.agents);
-  if (agent) agents.set(id, agent);
-  else agents.delete(id);
-  return { ...reg, agents };
+/**
+ * RegistryDraft is a registry being changed by a batch of ops: each of its tables is copied the
+ * first time an op of the batch changes it, and not again, so a batch costs one copy per table it
+ * touches rather than one per op (a copy of 10,000 agents per op made loading a registry, and
+ * admitting agents one by one, quadratic).
+ */
+class RegistryDraft {
+  private agentsW: Map<string, RegistryAgent> | undefined;
+  private frameworksW: Map<string, FrameworkInfo> | undefined;
+  private maintenanceW: Map<string, MaintenanceMode> | undefined;
+  private weights: Readonly<Record<string, number>>;
+  private quotas: Readonly<Record<string, RegistryQuota>>;
+
+  constructor(private readonly base: Registry) {
+    this.weights = base.weights;
+    this.quotas = base.quotas;
+  }
+
+  agent(id: string): RegistryAgent | undefined {
+    return (this.agentsW ?? this.base.agents).get(id);
+  }
+  setAgent(id: string, agent: RegistryAgent | undefined): void {
+    this.agentsW ??= new Map(this.base.agents);
+    if (agent) this.agentsW.set(id, agent);
+    else this.agentsW.delete(id);
+  }
+  hasFramework(id: string): boolean {
+    return (this.frameworksW ?? this.base.frameworks).has(id);
+  }
+  setFramework(id: string, info: FrameworkInfo | undefined): void {
+    this.frameworksW ??= new Map(this.base.frameworks);
+    if (info) this.frameworksW.set(id, info);
+    else this.frameworksW.delete(id);
+  }
+  hasMaintenance(id: string): boolean {
+    return (this.maintenanceW ?? this.base.maintenance).has(id);
+  }
+  setMaintenance(id: string, mode: MaintenanceMode | undefined): void {
+    this.maintenanceW ??= new Map(this.base.maintenance);
+    if (mode) this.maintenanceW.set(id, mode);
+    else this.maintenanceW.delete(id);
+  }
+  setWeights(weights: Readonly<Record<string, number>>): void {
+    this.weights = { ...weights };
+  }
+  setQuota(role: string, quota: RegistryQuota | null): void {
+    const quotas = { ...this.quotas };
+    if (quota) quotas[role] = quota;
+    else delete quotas[role];
+    this.quotas = quotas;
+  }
+
+  /** done is the new registry; the base itself when no op changed anything. */
+  done(): Registry {
+    const b = this.base;
+    if (
+      !this.agentsW &&
+      !this.frameworksW &&
+      !this.maintenanceW &&
+      this.weights === b.weights &&
+      this.quotas === b.quotas
+    )
+      return b;
+    return {
+      agents: this.agentsW ?? b.agents,
+      frameworks: this.frameworksW ?? b.frameworks,
+      weights: this.weights,
+      quotas: this.quotas,
+      maintenance: this.maintenanceW ?? b.maintenance,
+    };
+  }
+}
+
+/** applyToDraft is one op's meaning; see applyRegistryOp. */
+function applyToDraft(
+  d: RegistryDraft,
+  op: RegistryOp | UnknownRegistryOp,
+  onUnknown: (type: string) => void,
+) {
+  const known = op as RegistryOp;
+  switch (known.type) {
+    case 'AGENT_ADMITTED':
+      if (d.agent(known.agent.id)?.status === RegistryAgentStatus.GONE) return;
+      d.setAgent(known.agent.id, {
+        info: known.agent,
+        total: known.total,
+        status: RegistryAgentStatus.ACTIVE,
+      });
+      return;
+    case 'AGENT_RESOURCES': {
+      const a = d.agent(known.agentId);
+      if (a) d.setAgent(known.agentId, { ...a, total: known.total });
+      return;
+    }
+    case 'AGENT_UNREACHABLE': {
+      const a = d.agent(known.agentId);
+      if (!a || a.status === RegistryAgentStatus.GONE) return;
+      d.setAgent(known.agentId, {
+        ...a,
+        status: RegistryAgentStatus.UNREACHABLE,
+        unreachableSince: known.since,
+      });
+      return;
+    }
+    case 'AGENT_GONE': {
+      const a = d.agent(known.agentId);
+      if (!a) return;
+      const { unreachableSince: _u, ...rest } = a;
+      d.setAgent(known.agentId, { ...rest, status: RegistryAgentStatus.GONE });
+      return;
+    }
+    case 'AGENT_REMOVED': {
+      const a = d.agent(known.agentId);
+      if (!a || a.status === RegistryAgentStatus.GONE) return;
+      d.setAgent(known.agentId, undefined);
+      if (d.hasMaintenance(known.agentId)) d.setMaintenance(known.agentId, undefined);
+      return;
+    }
+    case 'FRAMEWORK_ADDED':
+      d.setFramework(known.framework.id, known.framework);
+      return;
+    case 'FRAMEWORK_REMOVED':
+      if (d.hasFramework(known.frameworkId)) d.setFramework(known.frameworkId, undefined);
+      return;
+    case 'WEIGHTS_SET':
+      d.setWeights(known.weights);
+      return;
+    case 'QUOTA_SET':
+      d.setQuota(known.role, known.quota);
+      return;
+    case 'MAINTENANCE_SET':
+      if (!d.agent(known.agentId)) return;
+      d.setMaintenance(known.agentId, known.mode === MaintenanceMode.UP ? undefined : known.mode);
+      return;
+    default:
+      onUnknown(String((op as UnknownRegistryOp).type));
+  }
 }
 
 /**
@@ -106,74 +238,22 @@ export function applyRegistryOp(
   op: RegistryOp | UnknownRegistryOp,
   onUnknown: (type: string) => void = () => {},
 ): Registry {
-  const known = op as RegistryOp;
-  switch (known.type) {
-    case 'AGENT_ADMITTED': {
-      if (reg.agents.get(known.agent.id)?.status === RegistryAgentStatus.GONE) return reg;
-      return withAgent(reg, known.agent.id, {
-        info: known.agent,
-        total: known.total,
-        status: RegistryAgentStatus.ACTIVE,
-      });
-    }
-    case 'AGENT_RESOURCES': {
-      const a = reg.agents.get(known.agentId);
-      return a ? withAgent(reg, known.agentId, { ...a, total: known.total }) : reg;
-    }
-    case 'AGENT_UNREACHABLE': {
-      const a = reg.agents.get(known.agentId);
-      if (!a || a.status === RegistryAgentStatus.GONE) return reg;
-      return withAgent(reg, known.agentId, {
-        ...a,
-        status: RegistryAgentStatus.UNREACHABLE,
-        unreachableSince: known.since,
-      });
-    }
-    case 'AGENT_GONE': {
-      const a = reg.agents.get(known.agentId);
-      if (!a) return reg;
-      const { unreachableSince: _u, ...rest } = a;
-      return withAgent(reg, known.agentId, { ...rest, status: RegistryAgentStatus.GONE });
-    }
-    case 'AGENT_REMOVED': {
-      const a = reg.agents.get(known.agentId);
-      if (!a || a.status === RegistryAgentStatus.GONE) return reg;
-      const next = withAgent(reg, known.agentId, undefined);
-      if (!reg.maintenance.has(known.agentId)) return next;
-      const maintenance = new Map(reg.maintenance);
-      maintenance.delete(known.agentId);
-      return { ...next, maintenance };
-    }
-    case 'FRAMEWORK_ADDED': {
-      const frameworks = new Map(reg.frameworks);
-      frameworks.set(known.framework.id, known.framework);
-      return { ...reg, frameworks };
-    }
-    case 'FRAMEWORK_REMOVED': {
-      if (!reg.frameworks.has(known.frameworkId)) return reg;
-      const frameworks = new Map(reg.frameworks);
-      frameworks.delete(known.frameworkId);
-      return { ...reg, frameworks };
-    }
-    case 'WEIGHTS_SET':
-      return { ...reg, weights: { ...known.weights } };
-    case 'QUOTA_SET': {
-      const quotas = { ...reg.quotas };
-      if (known.quota) quotas[known.role] = known.quota;
-      else delete quotas[known.role];
-      return { ...reg, quotas };
-    }
-    case 'MAINTENANCE_SET': {
-      if (!reg.agents.has(known.agentId)) return reg;
-      const maintenance = new Map(reg.maintenance);
-      if (known.mode === MaintenanceMode.UP) maintenance.delete(known.agentId);
-      else maintenance.set(known.agentId, known.mode);
-      return { ...reg, maintenance };
-    }
-    default:
-      onUnknown(String((op as UnknownRegistryOp).type));
-      return reg;
-  }
+  return applyRegistryOps(reg, [op], onUnknown);
+}
+
+/**
+ * applyRegistryOps returns the registry after a batch of ops, in order: the same as applying them
+ * one by one with applyRegistryOp, with each table copied at most once for the whole batch. The
+ * registry passed in is not changed.
+ */
+export function applyRegistryOps(
+  reg: Registry,
+  ops: readonly (RegistryOp | UnknownRegistryOp)[],
+  onUnknown: (type: string) => void = () => {},
+): Registry {
+  const draft = new RegistryDraft(reg);
+  for (const op of ops) applyToDraft(draft, op, onUnknown);
+  return draft.done();
 }
 
 /** parseRegistryOp validates a persisted op; one of an unknown type comes back as UnknownRegistryOp. */

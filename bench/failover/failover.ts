@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { RegistryStore } from '../../actors/master/registry-store.js';
 import { type SeedTask, startSimulator } from '../../actors/simulator/index.js';
 import { connectNats, NatsBus, silentLogger, startNatsServer, stopChild } from '../../bus/index.js';
-import { Operator } from '../../frameworks/sdk/index.js';
+import { Operator, Scheduler } from '../../frameworks/sdk/index.js';
 import { FrameworkInfo, subjects as makeSubjects, resources as R, TaskInfo } from '../../protocol/index.js';
 
 /** FailoverOptions shape one run: N simulated agents holding M running tasks among F frameworks. */
@@ -13,9 +13,11 @@ export interface FailoverOptions {
   agents: number;
   tasks: number;
   frameworks: number;
-  /** The masters' lease ttl (ms): a killed leader's lease outlives it by up to this. */
-  leaseTtlMs: number;
+  /** The masters' lease ttl (ms): a killed leader's lease outlives it by up to this. Default: the master's. */
+  leaseTtlMs?: number;
   timeoutMs: number;
+  /** Node flags for the master processes, e.g. `--cpu-prof --cpu-prof-dir=prof`. */
+  masterNodeFlags?: string[];
   log?: (line: string) => void;
 }
 
@@ -25,8 +27,13 @@ export interface FailoverResult {
   tasks: number;
   /** Until a standby said it leads. */
   electedMs: number;
-  /** Until the new leader had every agent back (GET_MASTER recoveringAgents = 0). */
+  /**
+   * Until the new leader had every agent back (GET_MASTER recoveringAgents = 0) and every
+   * framework had resubscribed with it.
+   */
   reregisteredMs: number;
+  /** Until every framework had resubscribed with the new leader. */
+  resubscribedMs: number;
   /** Tasks the new leader knows once every agent is back. */
   tasksKnown: number;
 }
@@ -41,17 +48,29 @@ function startHaMasterProcess(
   natsUrl: string,
   prefix: string,
   id: string,
-  leaseTtlMs: number,
+  leaseTtlMs: number | undefined,
+  nodeFlags: readonly string[],
 ): HaMasterProcess {
   const child = spawn(
     process.execPath,
-    [resolve('dist/cli/main.js'), 'master', '--ha', '--nats', natsUrl, '--prefix', prefix, '--master-id', id],
+    [
+      ...nodeFlags,
+      resolve('dist/cli/main.js'),
+      'master',
+      '--ha',
+      '--nats',
+      natsUrl,
+      '--prefix',
+      prefix,
+      '--master-id',
+      id,
+    ],
     {
       stdio: ['ignore', 'pipe', 'ignore'],
       env: {
         ...process.env,
         MEZZO_LOG_LEVEL: 'warn',
-        MEZZO_LEASE_TTL_MS: String(leaseTtlMs),
+        ...(leaseTtlMs !== undefined ? { MEZZO_LEASE_TTL_MS: String(leaseTtlMs) } : {}),
         MEZZO_DATA: mkdtempSync(join(tmpdir(), 'mezzo-bench-')),
       },
     },
@@ -98,9 +117,10 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
   const prefix = `failover${process.pid}.v1`;
   const subjects = makeSubjects(prefix);
   const masters = [
-    startHaMasterProcess(server.url, prefix, 'bench-a', o.leaseTtlMs),
-    startHaMasterProcess(server.url, prefix, 'bench-b', o.leaseTtlMs),
+    startHaMasterProcess(server.url, prefix, 'bench-a', o.leaseTtlMs, o.masterNodeFlags ?? []),
+    startHaMasterProcess(server.url, prefix, 'bench-b', o.leaseTtlMs, o.masterNodeFlags ?? []),
   ];
+  const schedulers: Scheduler[] = [];
   const buses: NatsBus[] = [];
   const bus = async (name: string) => {
     const b = new NatsBus(
@@ -116,6 +136,32 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     const first = (await until(() => masters.find(leadingOf), 30_000, 'a leader')) as HaMasterProcess;
     const frameworks = Array.from({ length: o.frameworks }, (_, i) =>
       FrameworkInfo.parse({ id: `bench-fw-${i}`, name: `bench-${i}`, failoverTimeoutSeconds: 3600 }),
+    );
+    // The frameworks subscribe for real, and note which master last accepted their SUBSCRIBE.
+    const subscribedTo = new Map<string, string>();
+    const frameworkBus = await bus('bench-frameworks');
+    for (const framework of frameworks) {
+      const s: Scheduler = await Scheduler.start({
+        nats: frameworkBus,
+        prefix,
+        framework,
+        handlers: {
+          subscribed: (info) => subscribedTo.set(framework.id, info.masterId),
+          offers: (offers) =>
+            void s
+              .decline(
+                offers.map((x) => x.id),
+                { refuseSeconds: 3600 },
+              )
+              .catch(() => {}),
+        },
+      });
+      schedulers.push(s);
+    }
+    await until(
+      () => frameworks.every((f) => subscribedTo.get(f.id) === first.id),
+      o.timeoutMs,
+      'the frameworks to subscribe',
     );
     const perAgent = Math.floor(o.tasks / o.agents);
     const extra = o.tasks % o.agents;
@@ -159,6 +205,17 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     first.child.kill('SIGKILL');
     await until(() => leadingOf(standby), o.timeoutMs, 'the standby to lead', 5);
     const electedMs = Date.now() - killedAt;
+    let resubscribedMs = 0;
+    await until(
+      () => {
+        const done = frameworks.every((f) => subscribedTo.get(f.id) === standby.id);
+        if (done && !resubscribedMs) resubscribedMs = Date.now() - killedAt;
+        return done;
+      },
+      o.timeoutMs,
+      'every framework resubscribed',
+      5,
+    );
     await until(
       async () => {
         const m = await operator.master();
@@ -171,8 +228,9 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     const reregisteredMs = Date.now() - killedAt;
     const tasksKnown = (await operator.tasks()).filter((t) => t.state === 'TASK_RUNNING').length;
     await sim.stop();
-    return { agents: o.agents, tasks: o.tasks, electedMs, reregisteredMs, tasksKnown };
+    return { agents: o.agents, tasks: o.tasks, electedMs, reregisteredMs, resubscribedMs, tasksKnown };
   } finally {
+    for (const s of schedulers) await s.close().catch(() => {});
     for (const b of buses) await b.close().catch(() => {});
     for (const m of masters) await stopChild(m.child, 5000);
     await server.stop();

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { type MasterSecurity, startHaMaster, startMaster } from '../../actors/master/index.js';
+import { DEFAULT_LEASE_TTL_MS, leaseTimingFor } from '../../bus/index.js';
 import {
   DEFAULT_POLICY,
   DEFAULT_RATE_LIMIT,
@@ -107,7 +108,7 @@ export async function master(flags: MasterFlags, streams: Streams): Promise<numb
     const ha = haSettings(flags);
     if (ha.ha) {
       // Highly available: stand by until elected; lead while the lease holds, then stand by again.
-      const ttl = ha.leaseTtlMs ?? 5000;
+      const ttl = ha.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
       const handle = await startHaMaster({
         bus: conn.bus,
         nc: conn.bus.nc,
@@ -118,12 +119,7 @@ export async function master(flags: MasterFlags, streams: Streams): Promise<numb
         leadership: {
           replicas: ha.replicas,
           ...(ha.reregisterTimeoutMs !== undefined ? { reregisterTimeoutMs: ha.reregisterTimeoutMs } : {}),
-          lease: {
-            ttlMs: ttl,
-            renewEveryMs: Math.round(ttl / 5),
-            pollEveryMs: Math.round(ttl / 10),
-            safetyMs: Math.round(ttl * 0.15),
-          },
+          lease: leaseTimingFor(ttl),
         },
       });
       teardown.add('master', () => handle.stop());
@@ -138,7 +134,7 @@ export async function master(flags: MasterFlags, streams: Streams): Promise<numb
         else if (epoch === undefined && reported !== undefined)
           streams.stdout.write(`mezzo master ${handle.masterId} standing by\n`);
         reported = epoch;
-      }, 100);
+      }, 20);
       teardown.add('leadership watch', () => clearInterval(watch));
     } else {
       const handle = await startMaster({
@@ -180,6 +176,6 @@ export function masterCommand(box: ExitBox, streams: Streams): Command {
         'JetStream replicas of the lease and the registry (env MEZZO_REPLICAS; default 1)',
       )
       .option('--master-id <id>', "this master's id (env MEZZO_MASTER_ID; default: a fresh one)")
-      .option('--lease-ttl <ms>', "the leader lease's time to live (env MEZZO_LEASE_TTL_MS; default 5000)"),
+      .option('--lease-ttl <ms>', "the leader lease's time to live (env MEZZO_LEASE_TTL_MS; default 1500)"),
   ).action(action(box, streams, (opts: MasterFlags) => master(opts, streams)));
 }

@@ -60,6 +60,9 @@ export const CHURN_DEFAULTS: ChurnOptions = {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** WIND_DOWN_SECONDS of tasks are submitted after the measured ones, and not measured. */
+const WIND_DOWN_SECONDS = 3;
+
 /**
  * runChurn brings up agents that already run `running` long tasks, subscribes the frameworks,
  * then submits short tasks at a steady rate and measures submit-to-RUNNING (waiting for an offer
@@ -104,12 +107,16 @@ export async function runChurn(o: ChurnOptions): Promise<ChurnResult> {
     await sim.whenRegistered(o.agents, o.timeoutMs);
     const registerSeconds = (performance.now() - t0) / 1000;
     const total = Math.ceil(o.ratePerSecond * o.seconds);
+    // The churn goes on for a few seconds past the measured tasks: each framework gives its offers
+    // back once its share is launched, and that wind-down of the load generator is no churn.
+    const windDown = Math.ceil(o.ratePerSecond * WIND_DOWN_SECONDS);
     const run = await startLoad({
       bus: await env.bus('mezzo-load'),
       prefix: env.subjects.prefix,
       frameworks: o.frameworks,
       idPrefix: 'churn',
-      tasks: total,
+      tasks: total + windDown,
+      sampleFirst: total,
       taskResources: resources,
       taskDurationMs: o.taskDurationMs,
       ratePerSecond: o.ratePerSecond,
@@ -125,7 +132,7 @@ export async function runChurn(o: ChurnOptions): Promise<ChurnResult> {
       );
     }, 250);
     try {
-      await run.until((s) => s.running + s.finished + s.failed >= total, o.timeoutMs);
+      await run.until(() => run.latencies.count + run.stats().failed >= total, o.timeoutMs);
     } finally {
       clearInterval(ticker);
       progress.done();

@@ -120,7 +120,7 @@ async function churn(values: Record<string, string | boolean | undefined>): Prom
       '```',
       '',
       `${r.options.running} tasks already running (reported by the agents at registration), ${r.options.frameworks} frameworks; ` +
-        `short tasks (${r.options.taskDurationMs} ms) submitted at ${r.options.ratePerSecond}/s; latency from submission to TASK_RUNNING at the framework, waiting for an offer included.` +
+        `short tasks (${r.options.taskDurationMs} ms) submitted at ${r.options.ratePerSecond}/s; latency from submission to TASK_RUNNING at the framework, waiting for an offer included; the churn goes on 3 s past the measured tasks, so the load winding down is not measured.` +
         (values.note ? ` ${values.note}` : ''),
     ].join('\n'),
   );

@@ -52,6 +52,12 @@ export interface LoadOptions {
   batchAcks?: boolean;
   /** Keep each task's ACCEPT and RUNNING times too, for `slowest` (8 bytes a task each). */
   traceHops?: boolean;
+  /**
+   * Only the first `sampleFirst` tasks submitted are latency samples (default all). A churn
+   * measurement submits more than it samples, so that the load winding down (each instance
+   * giving back its offers once its share is launched) comes after the sampled tasks.
+   */
+  sampleFirst?: number;
   log?: Logger;
   now?: () => number;
 }
@@ -97,7 +103,7 @@ export interface LoadRun {
   until(pred: (s: LoadStats) => boolean, timeoutMs: number): Promise<LoadStats>;
   /** Every task ended and its terminal update was acknowledged (or failed). */
   done(s: LoadStats): boolean;
-  /** The `n` tasks with the longest submit-to-RUNNING, slowest first (needs `traceHops`). */
+  /** The `n` sampled tasks with the longest submit-to-RUNNING, slowest first (needs `traceHops`). */
   slowest(n: number): TaskHops[];
   /** Submit `n` more tasks now (rate mode does it by itself). */
   submit(n: number): void;
@@ -148,6 +154,11 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
   const launchedAt = opts.traceHops ? new Float64Array(total) : undefined;
   const runningAt = opts.traceHops ? new Float64Array(total) : undefined;
   const latencies = new Latencies(Math.min(total, 1 << 20));
+  const sampleFirst = opts.sampleFirst ?? total;
+  if (!(Number.isInteger(sampleFirst) && sampleFirst >= 0))
+    throw new RangeError(`sampleFirst must be a non-negative integer, not ${opts.sampleFirst}`);
+  /** sampled[seq] is 1 for the tasks whose latency counts (the first sampleFirst submitted). */
+  const sampled = new Uint8Array(total);
   const stats: LoadStats = {
     frameworks: K,
     subscribed: 0,
@@ -207,6 +218,7 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
     for (let s = inst.nextSubmit; s < end; s++) {
       state[s] = T_SUBMITTED;
       submittedAt[s] = t;
+      if (stats.submitted < sampleFirst) sampled[s] = 1;
       stats.submitted++;
     }
     inst.nextSubmit = end;
@@ -324,7 +336,7 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
       stats.running++;
       const t = now();
       if (runningAt) runningAt[seq] = t;
-      latencies.add(t - submittedAt[seq]);
+      if (sampled[seq]) latencies.add(t - submittedAt[seq]);
     } else if (isTerminal(status.state) && was !== T_ENDED) {
       if (was === T_RUNNING) stats.running--;
       state[seq] = T_ENDED;
@@ -439,7 +451,7 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
     slowest(n) {
       if (!launchedAt || !runningAt) throw new Error('slowest needs the load started with traceHops');
       const seqs: number[] = [];
-      for (let seq = 0; seq < total; seq++) if (runningAt[seq] > 0) seqs.push(seq);
+      for (let seq = 0; seq < total; seq++) if (sampled[seq] && runningAt[seq] > 0) seqs.push(seq);
       const latency = (seq: number) => runningAt[seq] - submittedAt[seq];
       seqs.sort((a, b) => latency(b) - latency(a));
       return seqs.slice(0, n).map((seq) => ({

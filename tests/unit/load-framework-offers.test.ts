@@ -46,7 +46,18 @@ async function started(extra: { maxPooledOffers?: number } = {}): Promise<{ bus:
   return { bus, run };
 }
 
-describe('the load framework with more offers than it needs at once', () => {
+const running = (seq: number) => ({
+  type: 'UPDATE' as const,
+  status: {
+    taskId: `t-${seq}`,
+    state: 'TASK_RUNNING' as const,
+    source: 'SOURCE_EXECUTOR' as const,
+    agentId: 'a0',
+    timestamp: 1,
+  },
+});
+
+describe('the load framework: its offer pool and its latency samples', () => {
   it('keeps every offer it is given while tasks are still to come, declining none', async () => {
     const { bus, run } = await started();
     try {
@@ -95,5 +106,45 @@ describe('the load framework with more offers than it needs at once', () => {
       ).rejects.toThrow(/maxPooledOffers must be a non-negative integer/);
       expect(bus.requests).toEqual([]);
     }
+  });
+
+  it('samples the latency of the first sampleFirst tasks submitted only', async () => {
+    const bus = new FakeBus(master);
+    const run = await startLoad({
+      bus,
+      prefix: 'test.v1',
+      frameworks: 1,
+      tasks: 10,
+      sampleFirst: 4,
+      taskResources: R.parseResources('cpus:0.1;mem:32'),
+    });
+    try {
+      bus.publish(s.frameworkEvents('load-0'), SchedulerEvent, { type: 'OFFERS', offers: offers(1) });
+      await settle();
+      // All ten launched in one ACCEPT; all ten RUNNING, but only tasks 0-3 are samples.
+      expect(bus.callsOfType('ACCEPT')).toHaveLength(1);
+      for (let seq = 0; seq < 10; seq++)
+        bus.publish(s.frameworkEvents('load-0'), SchedulerEvent, running(seq));
+      await settle();
+      expect(run.stats().running).toBe(10);
+      expect(run.latencies.count).toBe(4);
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it('refuses a negative or fractional sampleFirst before it subscribes anything', async () => {
+    const bus = new FakeBus(master);
+    await expect(
+      startLoad({
+        bus,
+        prefix: 'test.v1',
+        frameworks: 1,
+        tasks: 1,
+        sampleFirst: -2,
+        taskResources: R.parseResources('cpus:0.1;mem:32'),
+      }),
+    ).rejects.toThrow(/sampleFirst must be a non-negative integer/);
+    expect(bus.requests).toEqual([]);
   });
 });

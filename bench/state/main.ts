@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TasksAs } from '../../protocol/index.js';
 import { appendSection, machineLine, positiveInt, RESULT_OPTIONS, runBench } from '../common/index.js';
@@ -15,6 +17,7 @@ and appends them to bench/RESULTS.md.
   --calls N           GET_STATE calls (default ${STATE_DEFAULTS.calls})
   --page N            tasks per page at most (default ${STATE_DEFAULTS.pageTasks}; a table page stops at about 4 MiB)
   --as table|objects  tasks and agents as columnar tables (default) or as objects
+  --profile DIR       run the master under node --cpu-prof (profiles into DIR) and --trace-gc (DIR/master-gc.log)
   --note TEXT         a note to keep with the result
   --no-write          do not append to the results file
   --results PATH      results file (default bench/RESULTS.md)
@@ -34,6 +37,7 @@ async function main(): Promise<void> {
       calls: { type: 'string' },
       page: { type: 'string' },
       as: { type: 'string' },
+      profile: { type: 'string' },
       ...RESULT_OPTIONS,
     },
   });
@@ -41,6 +45,7 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
+  if (values.profile) mkdirSync(values.profile, { recursive: true });
   const points = values.agents ? [positiveInt('agents', values.agents, 0)] : [10_000, 40_000];
   const results: StateResult[] = [];
   for (const agents of points) {
@@ -50,6 +55,12 @@ async function main(): Promise<void> {
       calls: positiveInt('calls', values.calls, STATE_DEFAULTS.calls),
       pageTasks: positiveInt('page', values.page, STATE_DEFAULTS.pageTasks),
       tasksAs: tasksAs(values.as),
+      ...(values.profile
+        ? {
+            masterNodeFlags: ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, '--trace-gc'],
+            masterStdoutFile: join(values.profile, 'master-gc.log'),
+          }
+        : {}),
     });
     process.stdout.write(`${r.line}\n`);
     results.push(r);

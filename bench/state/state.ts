@@ -22,6 +22,10 @@ export interface StateOptions {
   tasksAs?: TasksAs;
   timeoutMs: number;
   progress?: boolean;
+  /** Extra node flags for the master process (`--cpu-prof`, `--trace-gc`). */
+  masterNodeFlags?: string[];
+  /** Keep the master's stdout (what `--trace-gc` writes) in this file. */
+  masterStdoutFile?: string;
 }
 
 /** StateResult is what one point measured. */
@@ -98,7 +102,7 @@ function probe(
  * the frameworks, keeps launching short tasks at `churnPerSecond`, and times GET_STATE.
  */
 export async function runState(o: StateOptions): Promise<StateResult> {
-  const env = await startBenchEnv();
+  const env = await startBenchEnv({ nodeFlags: o.masterNodeFlags, masterStdoutFile: o.masterStdoutFile });
   const progress = new ProgressLine(process.stderr, 10_000, o.progress ?? true);
   try {
     const frameworks = Array.from({ length: o.frameworks }, (_, i) =>

@@ -230,7 +230,7 @@ export class TaskTableBuilder {
     return {
       version: TASK_TABLE_VERSION,
       rows: n,
-      ids: this.ids,
+      ids: this.ids.join('\n'),
       frameworks: d.frameworks.values,
       agents: d.agents.values,
       roles: d.roles.values,

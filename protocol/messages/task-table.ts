@@ -161,8 +161,8 @@ const TaskTableColumns = z.object({
 export const TaskTableWire = z.object({
   version: z.literal(TASK_TABLE_VERSION),
   rows: z.number().int().nonnegative(),
-  /** The task ids, one per row. */
-  ids: z.array(z.string()),
+  /** The task ids, one per row, joined by newlines (one string packs and unpacks at once). */
+  ids: z.string(),
   frameworks: z.array(z.string()),
   agents: z.array(z.string()),
   roles: z.array(RoleName),
@@ -202,7 +202,7 @@ export class TaskRows implements Iterable<TaskView> {
   readonly length: number;
 
   constructor(
-    private readonly wire: Omit<z.output<typeof TaskTableWire>, 'columns'>,
+    private readonly wire: Omit<z.output<typeof TaskTableWire>, 'columns' | 'ids'> & { ids: string[] },
     private readonly c: DecodedColumns,
   ) {
     this.length = wire.rows;
@@ -271,8 +271,9 @@ export class TaskRows implements Iterable<TaskView> {
  */
 export function decodeTaskTable(t: z.output<typeof TaskTableWire>): TaskRows {
   const n = t.rows;
-  if (t.ids.length !== n) throw new TaskTableError(`ids: ${t.ids.length} ids for ${n} rows`);
-  checkIds('ids', t.ids);
+  const ids = n === 0 && t.ids === '' ? [] : t.ids.split('\n');
+  if (ids.length !== n) throw new TaskTableError(`ids: ${ids.length} ids for ${n} rows`);
+  checkIds('ids', ids);
   checkIds('frameworks', t.frameworks);
   checkIds('agents', t.agents);
   const col = t.columns;
@@ -303,7 +304,7 @@ export function decodeTaskTable(t: z.output<typeof TaskTableWire>): TaskRows {
     }
   }
   const { columns: _, ...dictionaries } = t;
-  return new TaskRows(dictionaries, c);
+  return new TaskRows({ ...dictionaries, ids }, c);
 }
 
 /**

@@ -148,7 +148,7 @@ describe('the task table builder', () => {
     expect(b.add(record('fw-1', 't-first'))).toBe(true); // the first row always fits
     expect(b.add(record('fw-9', `t-${'x'.repeat(100)}`, { agentId: 'a-9' }))).toBe(false);
     const t = b.build();
-    expect([t.rows, t.ids, t.frameworks, t.agents]).toEqual([1, ['t-first'], ['fw-1'], ['a-1']]);
+    expect([t.rows, t.ids, t.frameworks, t.agents]).toEqual([1, 't-first', ['fw-1'], ['a-1']]);
     expect(overTheWire(t).length).toBe(1);
   });
 
@@ -274,7 +274,12 @@ describe('validating a task table', () => {
   });
 
   it('refuses ids that are not ids, and dictionaries that are not what they say', () => {
-    expect(errorOf(broken(good, { ids: ['t.1', ...good.ids.slice(1)] }))).toMatch(/ids\[0\] is not an id/);
+    const ids = good.ids.split('\n');
+    expect(errorOf(broken(good, { ids: ['t.1', ...ids.slice(1)].join('\n') }))).toMatch(
+      /ids\[0\] is not an id/,
+    );
+    expect(errorOf(broken(good, { ids: [...ids, 't-7'].join('\n') }))).toMatch(/ids: 7 ids for 6 rows/);
+    expect(errorOf(broken(good, { ids: `${ids.join('\n')}\n` }))).toMatch(/ids: 7 ids for 6 rows/);
     expect(errorOf(broken(good, { agents: ['a-1', 'bad agent'] }))).toMatch(/agents\[1\] is not an id/);
     expect(errorOf(broken(good, { roles: ['no role!'] }))).toMatch(/role/);
     expect(errorOf(broken(good, { resources: [[{ name: 'cpus' }]] }))).toMatch(/scalar or ranges/);

@@ -353,7 +353,8 @@ export function taskTablePage(
 ): TablePage {
   const total = frameworks.reduce((n, f) => n + f.completed.length + f.tasks.size, 0);
   const builder = new TaskTableBuilder({
-    maxRows: Math.max(0, Math.min(limits.maxRows, total - from)),
+    // No more rows than are left, nor than the byte budget could hold (each costs ROW_BYTES and more).
+    maxRows: Math.max(0, Math.min(limits.maxRows, total - from, Math.floor(limits.maxBytes / ROW_BYTES) + 1)),
     maxBytes: limits.maxBytes,
   });
   if (from < total) forEachTask(frameworks, from, (t) => builder.add(t));

@@ -3,7 +3,6 @@ import {
   type AgentView,
   type FrameworkView,
   isReadOperatorCall,
-  Limits,
   subjects as makeSubjects,
   OperatorCall,
   OperatorResult,
@@ -16,6 +15,12 @@ import {
 } from '../../protocol/index.js';
 import { type BusSource, openBus } from './connection.js';
 import { type TaskPage, TaskRowList } from './operator-rows.js';
+
+/**
+ * DEFAULT_PAGE_TASKS is how many tasks stateRows() and taskRows() ask for per page: a page costs
+ * the master tens of milliseconds, during which it allocates nothing, so pages stay small.
+ */
+export const DEFAULT_PAGE_TASKS = 25_000;
 
 /**
  * StateRows is the master's whole state with its tasks as a TaskRowList: fetched page by page as
@@ -131,7 +136,7 @@ export class Operator {
    * message). Pages are read one after the other, so tasks that start or end meanwhile may be
    * missed or seen twice, as with any paged read.
    */
-  async stateRows(pageTasks: number = Limits.maxStateTasksPerPage): Promise<StateRows> {
+  async stateRows(pageTasks: number = DEFAULT_PAGE_TASKS): Promise<StateRows> {
     let first: StateView | undefined;
     const pages = await this.pagesOf((tasksFrom) =>
       this.call('GET_STATE', { tasksFrom, maxTasks: pageTasks, tasksAs: 'table', agentsAs: 'table' }).then(
@@ -147,7 +152,7 @@ export class Operator {
   }
 
   /** taskRows lists active and recently completed tasks, of one framework or all, as rows (see stateRows). */
-  taskRows(frameworkId?: string, pageTasks: number = Limits.maxStateTasksPerPage): Promise<TaskRowList> {
+  taskRows(frameworkId?: string, pageTasks: number = DEFAULT_PAGE_TASKS): Promise<TaskRowList> {
     return this.pagesOf((tasksFrom) =>
       this.call('GET_TASKS', {
         ...(frameworkId ? { frameworkId } : {}),

@@ -296,7 +296,10 @@ export async function startLoad(opts: LoadOptions): Promise<LoadRun> {
       for (let i = 0; i < idle.length; i += Limits.maxOffersPerCall)
         s.decline(idle.slice(i, i + Limits.maxOffersPerCall), { refuseSeconds }).catch(() => {});
     }
-    if (inst.nextLaunch >= inst.nextSubmit && inst.pool.length === 0 && !inst.suppressed) {
+    // Suppressed only once its share is launched: a framework idle for a moment between rate-mode
+    // submissions that suppressed itself would miss the resources freed meanwhile (handed to
+    // the others) and wait for the next allocation interval after its REVIVE.
+    if (allLaunched && !inst.suppressed) {
       inst.suppressed = true;
       s.suppress().catch(() => {});
     }

@@ -147,4 +147,27 @@ describe('the load framework: its offer pool and its latency samples', () => {
     ).rejects.toThrow(/sampleFirst must be a non-negative integer/);
     expect(bus.requests).toEqual([]);
   });
+
+  it('stays unsuppressed while its pool is empty between submissions, and suppresses once its share is launched', async () => {
+    const { bus, run } = await started();
+    try {
+      bus.publish(s.frameworkEvents('load-0'), SchedulerEvent, { type: 'OFFERS', offers: offers(1) });
+      run.submit(1);
+      await settle();
+      // The one offer went into an ACCEPT: the pool is empty, 99 tasks are still to come.
+      expect(bus.callsOfType('ACCEPT')).toHaveLength(1);
+      expect(bus.callsOfType('SUPPRESS')).toEqual([]);
+      bus.publish(s.frameworkEvents('load-0'), SchedulerEvent, { type: 'OFFERS', offers: offers(2) });
+      run.submit(99);
+      await settle();
+      // All 100 launched: the spare offer goes back for an hour and offers stop.
+      expect(bus.callsOfType('ACCEPT')).toHaveLength(2);
+      expect(bus.callsOfType('DECLINE')).toMatchObject([
+        { offerIds: ['o1'], filters: { refuseSeconds: 3600 } },
+      ]);
+      expect(bus.callsOfType('SUPPRESS')).toHaveLength(1);
+    } finally {
+      await run.stop();
+    }
+  });
 });

@@ -46,6 +46,10 @@ export interface RegistryStoreOptions {
 export class RegistryStore {
   private lastOpSeq = 0;
   private opsSinceSnapshot = 0;
+  /** The stream's last sequence when it was last read (ops and snapshots alike). */
+  private seenSeq = 0;
+  /** The stream sequence of the snapshot the registry read last was built on (0: none). */
+  private snapshotSeq = 0;
   private chain: Promise<void> = Promise.resolve();
   private readonly stream: string;
 
@@ -86,20 +90,22 @@ export class RegistryStore {
       let reg = emptyRegistry();
       let from = 1;
       if (snap) {
-        reg = fromSnapshot(snap.registry);
-        from = snap.coveredSeq + 1;
+        const body = snap.body();
+        reg = fromSnapshot(body.registry);
+        from = body.coveredSeq + 1;
       }
       const read = await this.readOps(reg, from);
       // A snapshot written meanwhile may have purged ops we had yet to read: read again from it.
-      if (!(await this.snapshotMovedPast(snap?.coveredSeq ?? 0))) {
-        this.lastOpSeq = read.lastSeq;
-        this.opsSinceSnapshot = read.ops;
-        this.opts.log.info(
-          { agents: read.reg.agents.size, frameworks: read.reg.frameworks.size, ops: read.ops },
-          'registry loaded',
-        );
-        return read.reg;
-      }
+      if ((await this.lastSnapshot())?.seq !== snap?.seq) continue;
+      this.lastOpSeq = read.lastSeq;
+      this.opsSinceSnapshot = read.ops;
+      this.seenSeq = read.lastStreamSeq;
+      this.snapshotSeq = snap?.seq ?? 0;
+      this.opts.log.info(
+        { agents: read.reg.agents.size, frameworks: read.reg.frameworks.size, ops: read.ops },
+        'registry loaded',
+      );
+      return read.reg;
     }
   }
 
@@ -107,32 +113,36 @@ export class RegistryStore {
    * refresh brings a registry this store loaded up to date with what has been written since: only
    * the ops after the last one read, unless a snapshot has covered (and purged) some of those, in
    * which case it loads afresh. A standby master calls it while it waits, so that at its election
-   * only the last few ops are left to read (a warm standby).
+   * only the last few ops are left to read (a warm standby). Nothing written since: one request.
    */
   async refresh(reg: Registry): Promise<Registry> {
-    const known = this.lastOpSeq;
     const info = await this.jsm.streams.info(this.stream);
-    if (info.state.last_seq <= known) return reg;
+    if (info.state.last_seq <= this.seenSeq) return reg;
     const snap = await this.lastSnapshot();
-    if (snap && snap.coveredSeq > known) return this.load();
-    const read = await this.readOps(reg, known + 1);
-    if (await this.snapshotMovedPast(known)) return this.load();
+    if (snap && snap.seq !== this.snapshotSeq) {
+      if (snap.body().coveredSeq > this.lastOpSeq) return this.load();
+    }
+    const read = await this.readOps(reg, this.lastOpSeq + 1);
+    if ((await this.lastSnapshot())?.seq !== snap?.seq) return this.load();
     this.lastOpSeq = read.lastSeq;
     this.opsSinceSnapshot += read.ops;
+    this.seenSeq = read.lastStreamSeq;
+    this.snapshotSeq = snap?.seq ?? 0;
     return read.reg;
   }
 
-  private async lastSnapshot(): Promise<{ coveredSeq: number; registry: unknown } | undefined> {
+  /** lastSnapshot is the newest snapshot's stream sequence, its body decoded only when asked. */
+  private async lastSnapshot(): Promise<
+    { seq: number; body(): { coveredSeq: number; registry: unknown } } | undefined
+  > {
     const snap = await this.jsm.streams
       .getMessage(this.stream, { last_by_subj: this.opts.subjects.registrySnapshot() })
       .catch(() => null);
     if (!snap) return undefined;
-    return decode(snap.data, Number.MAX_SAFE_INTEGER) as { coveredSeq: number; registry: unknown };
-  }
-
-  private async snapshotMovedPast(coveredSeq: number): Promise<boolean> {
-    const snap = await this.lastSnapshot();
-    return (snap?.coveredSeq ?? 0) > coveredSeq;
+    return {
+      seq: snap.seq,
+      body: () => decode(snap.data, Number.MAX_SAFE_INTEGER) as { coveredSeq: number; registry: unknown },
+    };
   }
 
   /**
@@ -142,7 +152,7 @@ export class RegistryStore {
   private async readOps(
     reg: Registry,
     from: number,
-  ): Promise<{ reg: Registry; lastSeq: number; ops: number }> {
+  ): Promise<{ reg: Registry; lastSeq: number; ops: number; lastStreamSeq: number }> {
     const { subjects, log } = this.opts;
     const info = await this.jsm.streams.info(this.stream);
     const last = info.state.last_seq;
@@ -170,7 +180,7 @@ export class RegistryStore {
       }
       reg = applyRegistryOps(reg, parsed, unknown);
     }
-    return { reg, lastSeq, ops };
+    return { reg, lastSeq, ops, lastStreamSeq: last };
   }
 
   /**

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Network, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
@@ -310,8 +310,16 @@ describe('an HA cluster in containers: 3 NATS nodes, 3 masters, 2 agents', () =>
       `cluster leader-killed acknowledged=${[...framework.acked].filter((i) => i.startsWith('burst-')).length} unacknowledged=${retried.length}`,
     );
 
+    // How long executors waited for their agent to acknowledge their updates once their task ended.
+    const copies = copyAgents(agents);
+    const waits = terminalAckWaits(copies.flatMap((c) => c.logs)).sort((a, b) => a - b);
+    const at = (q: number) => waits[Math.min(waits.length - 1, Math.floor(q * waits.length))] ?? 0;
+    console.log(
+      `cluster leader-killed executors=${waits.length} terminal_ack_wait_p50_ms=${at(0.5)} p99_ms=${at(0.99)} max_ms=${waits.at(-1) ?? 0}`,
+    );
     const mismatched = framework.mismatches(ids.filter((i) => framework.acked.has(i)));
-    if (mismatched.length > 0) executorLogsOf(agents, mismatched.map((m) => m.split(' ')[0]).slice(0, 10));
+    if (mismatched.length > 0) printExecutorLogs(copies, mismatched.map((m) => m.split(' ')[0]).slice(0, 10));
+    else for (const c of copies) rmSync(c.dir, { recursive: true, force: true });
     expect(mismatched).toEqual([]);
     expect(framework.incomplete(ids.filter((i) => framework.acked.has(i)))).toEqual([]);
     expect(framework.mismatches(retriedIds)).toEqual([]);
@@ -448,24 +456,57 @@ function dumpLogs(cs: StartedTestContainer[]): void {
   for (const c of cs) console.log(`--- ${c.getName()}\n${logsOf(c).split('\n').slice(-40).join('\n')}`);
 }
 
-/**
- * executorLogsOf copies the agents' data directories out of their containers and prints the
- * executor logs of the given tasks (their sandboxes are `.../executors/<taskId>/runs/<id>/`).
- */
-function executorLogsOf(cs: StartedTestContainer[], taskIds: string[]): void {
-  for (const c of cs) {
+/** AgentCopy is an agent's data directory copied out of its container, and its executors' logs in it. */
+interface AgentCopy {
+  name: string;
+  dir: string;
+  logs: string[];
+}
+
+/** copyAgents copies each agent's data directory (sandboxes included) out of its container. */
+function copyAgents(cs: StartedTestContainer[]): AgentCopy[] {
+  return cs.map((c) => {
     const dir = mkdtempSync(join(tmpdir(), 'mezzo-cluster-'));
     spawnQuiet('cp', `${c.getId()}:/data`, dir);
     const walk = (d: string): string[] =>
       readdirSync(d, { withFileTypes: true }).flatMap((e) =>
         e.isDirectory() ? walk(join(d, e.name)) : e.name === 'executor.log' ? [join(d, e.name)] : [],
       );
-    for (const file of walk(dir)) {
+    return { name: c.getName(), dir, logs: walk(dir) };
+  });
+}
+
+/** printExecutorLogs prints the executor logs of the given tasks (sandboxes: `.../executors/<taskId>/runs/<id>/`). */
+function printExecutorLogs(copies: AgentCopy[], taskIds: string[]): void {
+  for (const c of copies) {
+    for (const file of c.logs) {
       const id = taskIds.find((t) => file.includes(`/executors/${t}/`));
-      if (id) console.log(`--- ${c.getName()} ${id}: ${file}\n${readFileSync(file, 'utf8').slice(-6000)}`);
+      if (id) console.log(`--- ${c.name} ${id}: ${file}\n${readFileSync(file, 'utf8').slice(-6000)}`);
     }
-    console.log(`(${c.getName()}'s data kept in ${dir})`);
+    console.log(`(${c.name}'s data kept in ${c.dir})`);
   }
+}
+
+/**
+ * terminalAckWaits reads from executor logs (pino lines) how long each executor waited, its task
+ * ended, for the agent to acknowledge its updates: from entering `reporting` to `done` (ms).
+ */
+function terminalAckWaits(logs: string[]): number[] {
+  return logs.flatMap((file) => {
+    let from: number | undefined;
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      let entry: { msg?: string; state?: unknown; time?: number };
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (entry.msg !== 'executor state' || typeof entry.time !== 'number') continue;
+      if (entry.state === 'reporting') from ??= entry.time;
+      else if (entry.state === 'done' && from !== undefined) return [entry.time - from];
+    }
+    return [];
+  });
 }
 
 function spawnQuiet(...args: string[]): void {

@@ -1,6 +1,7 @@
 import {
   decodeTaskTable,
   HealthCode,
+  indexWidth,
   packFloats,
   packIndexes,
   type Reason,
@@ -109,20 +110,25 @@ export class TaskTableBuilder {
   private readonly exitCode: Float64Array;
   private readonly updatedAt: Float64Array;
 
+  private readonly scratch: Scratch;
+  private built = false;
+
   constructor(private readonly limits: TableLimits) {
-    const rows = limits.maxRows;
-    this.framework = new Uint32Array(rows);
-    this.agent = new Uint32Array(rows);
-    this.name = new Uint32Array(rows);
-    this.command = new Uint32Array(rows);
-    this.role = new Uint32Array(rows);
-    this.message = new Uint32Array(rows);
-    this.resources = new Uint32Array(rows);
-    this.state = new Uint8Array(rows);
-    this.reason = new Uint8Array(rows);
-    this.healthy = new Uint8Array(rows);
-    this.exitCode = new Float64Array(rows);
-    this.updatedAt = new Float64Array(rows);
+    this.scratch = Scratch.take(limits.maxRows);
+    ({
+      framework: this.framework,
+      agent: this.agent,
+      name: this.name,
+      command: this.command,
+      role: this.role,
+      message: this.message,
+      resources: this.resources,
+      state: this.state,
+      reason: this.reason,
+      healthy: this.healthy,
+      exitCode: this.exitCode,
+      updatedAt: this.updatedAt,
+    } = this.scratch);
   }
 
   /** rows is how many rows the table holds. */
@@ -188,6 +194,7 @@ export class TaskTableBuilder {
     updatedAt: number,
   ): boolean {
     const i = this.n;
+    if (this.built) throw new Error('the task table was built: it takes no more rows');
     if (i >= this.limits.maxRows) return false;
     const d = this.dicts;
     const before = d.frameworks.bytes + d.agents.bytes + d.roles.bytes + d.strings.bytes + d.resources.bytes;
@@ -226,8 +233,12 @@ export class TaskTableBuilder {
   build(): TaskTableWire {
     const n = this.n;
     const d = this.dicts;
-    const idx = (col: Uint32Array, codes: number) => packIndexes(col.subarray(0, n), codes);
-    return {
+    // Every column is copied out of the scratch columns, which the next table reuses.
+    const idx = (col: Uint32Array, codes: number) => {
+      const values = col.subarray(0, n);
+      return packIndexes(indexWidth(codes) === 4 ? values.slice() : values, codes);
+    };
+    const table: TaskTableWire = {
       version: TASK_TABLE_VERSION,
       rows: n,
       ids: this.ids.join('\n'),
@@ -251,6 +262,61 @@ export class TaskTableBuilder {
         updatedAt: packFloats(this.updatedAt.slice(0, n)),
       },
     };
+    this.built = true;
+    this.scratch.release();
+    return table;
+  }
+}
+
+/**
+ * Scratch is a builder's working columns. One set is kept and lent to the next builder, so that
+ * building page after page of a large state does not allocate megabytes of array buffers each
+ * time: outside the JS heap, they count towards the collector's external memory and a large
+ * master's every GET_STATE would otherwise end in a full mark-compact.
+ */
+class Scratch {
+  private static spare: Scratch | undefined;
+  readonly framework: Uint32Array;
+  readonly agent: Uint32Array;
+  readonly name: Uint32Array;
+  readonly command: Uint32Array;
+  readonly role: Uint32Array;
+  readonly message: Uint32Array;
+  readonly resources: Uint32Array;
+  readonly state: Uint8Array;
+  readonly reason: Uint8Array;
+  readonly healthy: Uint8Array;
+  readonly exitCode: Float64Array;
+  readonly updatedAt: Float64Array;
+
+  private constructor(readonly capacity: number) {
+    this.framework = new Uint32Array(capacity);
+    this.agent = new Uint32Array(capacity);
+    this.name = new Uint32Array(capacity);
+    this.command = new Uint32Array(capacity);
+    this.role = new Uint32Array(capacity);
+    this.message = new Uint32Array(capacity);
+    this.resources = new Uint32Array(capacity);
+    this.state = new Uint8Array(capacity);
+    this.reason = new Uint8Array(capacity);
+    this.healthy = new Uint8Array(capacity);
+    this.exitCode = new Float64Array(capacity);
+    this.updatedAt = new Float64Array(capacity);
+  }
+
+  /** take lends the spare set when it is free and large enough, else makes a new one. */
+  static take(rows: number): Scratch {
+    const spare = Scratch.spare;
+    if (spare && spare.capacity >= rows) {
+      Scratch.spare = undefined;
+      return spare;
+    }
+    return new Scratch(rows);
+  }
+
+  /** release gives the set back, to be kept unless a larger one is already kept. */
+  release(): void {
+    if (!Scratch.spare || Scratch.spare.capacity < this.capacity) Scratch.spare = this;
   }
 }
 

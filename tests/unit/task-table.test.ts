@@ -152,6 +152,19 @@ describe('the task table builder', () => {
     expect(overTheWire(t).length).toBe(1);
   });
 
+  it('keeps a built table intact while the next tables reuse its working columns', () => {
+    const first = varied();
+    const a = tableOf(first);
+    const second = Array.from({ length: 300 }, (_, i) => record(`fw-${i}`, `u-${i}`, { agentId: `b-${i}` }));
+    const b = tableOf(second);
+    expect(overTheWire(a).toArray()).toEqual(first.map(taskView));
+    expect(overTheWire(b).toArray()).toEqual(second.map(taskView));
+    const builder = new TaskTableBuilder({ maxRows: 2, maxBytes: 1e6 });
+    builder.add(first[0]);
+    builder.build();
+    expect(() => builder.add(first[1])).toThrow(/was built/);
+  });
+
   it('restricts a table to some frameworks, naming nothing of the others', () => {
     const records = varied();
     const t = restrictTaskTable(tableOf(records), (id) => id === 'fw-2');

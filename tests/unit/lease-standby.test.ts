@@ -64,7 +64,7 @@ describe('a standby polling the lease', () => {
       expect(lease.current()).toBeUndefined();
       // The holder's key expires (max_age): the standby takes it at its next poll.
       m.expire();
-      await until(() => lease.current() !== undefined, 2000);
+      await until(() => lease.current() !== undefined);
       expect(m.holder()).toBe('standby');
       expect(m.calls.create).toBe(1);
     } finally {

@@ -8,7 +8,7 @@ export interface Fetched {
   masterTasks: number;
   pages: number;
   pageMaxMs: number;
-  /** Making every row of the first call's state into a TaskView (and AgentView) object (tables only). */
+  /** Making every row of the first call's state into a TaskView object (tables only; the SDK makes the agents). */
   materializeMs?: number;
   error?: string;
 }
@@ -19,9 +19,10 @@ export type PageBytes = (tasksFrom: number, maxTasks: number, tasksAs: TasksAs) 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * fetchState gets the whole state `calls` times, one page of at most `pageTasks` tasks at a time
- * (a table page may hold fewer: the master keeps each within a message), with its tasks as
- * `tasksAs`; `pageBytes`, when given, sizes the state once afterwards.
+ * fetchState gets the whole state `calls` times, in pages of at most `pageTasks` tasks (a table
+ * page may hold fewer: the master keeps each within a message): as tables through the SDK's
+ * stateRows() (one page ahead), or as objects one page after the other. `pageBytes`, when given,
+ * sizes the state once afterwards.
  */
 export async function fetchState(
   op: Operator,
@@ -35,37 +36,43 @@ export async function fetchState(
   for (let i = 0; i < calls; i++) {
     const s0 = performance.now();
     try {
-      // One message could not hold every task of a large cluster.
-      let from: number | undefined = 0;
-      let tasks = 0;
-      const views: StateView[] = [];
       out.pages = 0;
-      if (i === 0) starts.length = 0;
-      while (from !== undefined) {
-        const p0 = performance.now();
-        const view: StateView = await op.call('GET_STATE', {
-          tasksFrom: from,
-          maxTasks: pageTasks,
-          tasksAs,
-          agentsAs: tasksAs,
+      if (tasksAs === 'table') {
+        // As the SDK reads it: every page a table, the next one asked for while this one is checked.
+        const state = await op.stateRows({
+          pageTasks,
+          onPage: ({ from, ms }) => {
+            out.pages++;
+            out.pageMaxMs = Math.max(out.pageMaxMs, ms);
+            if (i === 0) starts.push(from);
+          },
         });
-        out.pageMaxMs = Math.max(out.pageMaxMs, performance.now() - p0);
-        out.pages++;
-        tasks += view.taskTable?.length ?? view.tasks.length;
+        out.getStateMs.push(performance.now() - s0);
+        out.masterTasks = state.tasks.length;
         if (i === 0) {
-          starts.push(from);
-          views.push(view);
+          const m0 = performance.now();
+          out.materializeMs =
+            state.tasks.toArray().length === state.tasks.length ? performance.now() - m0 : undefined;
         }
-        from = view.nextTasksFrom;
-      }
-      out.getStateMs.push(performance.now() - s0);
-      out.masterTasks = tasks;
-      if (i === 0 && tasksAs === 'table') {
-        const m0 = performance.now();
-        let made = 0;
-        for (const v of views) made += v.taskTable?.toArray().length ?? 0;
-        views[0]?.agentTable?.toArray();
-        out.materializeMs = made === tasks ? performance.now() - m0 : undefined;
+      } else {
+        // One message could not hold every task of a large cluster.
+        let from: number | undefined = 0;
+        let tasks = 0;
+        while (from !== undefined) {
+          const p0 = performance.now();
+          const view: StateView = await op.call('GET_STATE', {
+            tasksFrom: from,
+            maxTasks: pageTasks,
+            tasksAs,
+          });
+          out.pageMaxMs = Math.max(out.pageMaxMs, performance.now() - p0);
+          out.pages++;
+          tasks += view.tasks.length;
+          if (i === 0) starts.push(from);
+          from = view.nextTasksFrom;
+        }
+        out.getStateMs.push(performance.now() - s0);
+        out.masterTasks = tasks;
       }
     } catch (err) {
       out.error = (err as Error).message.replace(/\s+/g, '_').slice(0, 80);

@@ -22,6 +22,14 @@ import { type TaskPage, TaskRowList } from './operator-rows.js';
  */
 export const DEFAULT_PAGE_TASKS = 25_000;
 
+/** PageOptions tune a paged read. */
+export interface PageOptions {
+  /** Tasks per page at most (default DEFAULT_PAGE_TASKS). */
+  pageTasks?: number;
+  /** Called as each page is read: where it starts, its rows, and how long its answer took (ms). */
+  onPage?: (page: { from: number; rows: number; ms: number }) => void;
+}
+
 /**
  * StateRows is the master's whole state with its tasks as a TaskRowList: fetched page by page as
  * task tables, and made into TaskView objects only when asked.
@@ -131,20 +139,24 @@ export class Operator {
 
   /**
    * stateRows is state() with the tasks left as rows: the agents as an agent table (made into
-   * AgentView objects) and every page of GET_STATE's tasks as a task table
-   * (`pageTasks` tasks per page at most; the master may send fewer to keep a page within a
-   * message). Pages are read one after the other, so tasks that start or end meanwhile may be
-   * missed or seen twice, as with any paged read.
+   * AgentView objects) and every page of GET_STATE's tasks as a task table (`pageTasks` tasks per
+   * page at most; the master may send fewer to keep a page within a message). The next page is
+   * asked for before this one is read, so the master builds it while the client validates; pages
+   * are still separate reads, so tasks that start or end meanwhile may be missed or seen twice.
    */
-  async stateRows(pageTasks: number = DEFAULT_PAGE_TASKS): Promise<StateRows> {
+  async stateRows(opts: PageOptions = {}): Promise<StateRows> {
     let first: StateView | undefined;
-    const pages = await this.pagesOf((tasksFrom) =>
-      this.call('GET_STATE', { tasksFrom, maxTasks: pageTasks, tasksAs: 'table', agentsAs: 'table' }).then(
-        (view) => {
-          first ??= view;
-          return view;
-        },
-      ),
+    const pageTasks = opts.pageTasks ?? DEFAULT_PAGE_TASKS;
+    const pages = await this.pagesOf(
+      pageTasks,
+      (tasksFrom) =>
+        this.call('GET_STATE', { tasksFrom, maxTasks: pageTasks, tasksAs: 'table', agentsAs: 'table' }).then(
+          (view) => {
+            if (tasksFrom === 0) first = view;
+            return view;
+          },
+        ),
+      opts.onPage,
     );
     const { tasks: _, taskTable: __, nextTasksFrom: ___, agentTable, ...head } = first as StateView;
     // Agents are few next to tasks: they are made into objects here (a master without tables sent objects).
@@ -152,30 +164,51 @@ export class Operator {
   }
 
   /** taskRows lists active and recently completed tasks, of one framework or all, as rows (see stateRows). */
-  taskRows(frameworkId?: string, pageTasks: number = DEFAULT_PAGE_TASKS): Promise<TaskRowList> {
-    return this.pagesOf((tasksFrom) =>
-      this.call('GET_TASKS', {
-        ...(frameworkId ? { frameworkId } : {}),
-        tasksFrom,
-        maxTasks: pageTasks,
-        tasksAs: 'table',
-      }),
+  taskRows(frameworkId?: string, opts: PageOptions = {}): Promise<TaskRowList> {
+    const pageTasks = opts.pageTasks ?? DEFAULT_PAGE_TASKS;
+    return this.pagesOf(
+      pageTasks,
+      (tasksFrom) =>
+        this.call('GET_TASKS', {
+          ...(frameworkId ? { frameworkId } : {}),
+          tasksFrom,
+          maxTasks: pageTasks,
+          tasksAs: 'table',
+        }),
+      opts.onPage,
     );
   }
 
-  /** pagesOf asks for pages from 0 until the answer names no next one. */
-  private async pagesOf(ask: (tasksFrom: number) => Promise<TasksView>): Promise<TaskRowList> {
+  /**
+   * pagesOf asks for pages from 0 until an answer names no next one, one page ahead: the page
+   * after a full one is asked for at once, and asked again from where the master says if that
+   * guess was wrong (a page it cut short to fit a message).
+   */
+  private async pagesOf(
+    pageTasks: number,
+    ask: (tasksFrom: number) => Promise<TasksView>,
+    onPage?: PageOptions['onPage'],
+  ): Promise<TaskRowList> {
     const pages: TaskPage[] = [];
-    let from: number | undefined = 0;
-    while (from !== undefined) {
-      const page: TasksView = await ask(from);
-      // A master without tables answers objects.
-      pages.push(page.taskTable ?? page.tasks);
+    const asked = (from: number) => {
+      const at = performance.now();
+      const answer = ask(from).then((page) => ({ page, ms: performance.now() - at }));
+      answer.catch(() => {}); // a guess nobody reads must not be an unhandled rejection
+      return { from, answer };
+    };
+    let current = asked(0);
+    for (;;) {
+      const ahead = asked(current.from + pageTasks);
+      const { page, ms } = await current.answer;
+      const rows = page.taskTable ?? page.tasks; // a master without tables answers objects
+      pages.push(rows);
+      onPage?.({ from: current.from, rows: rows.length, ms });
       const next = page.nextTasksFrom;
-      if (next !== undefined && next <= from) {
-        throw new Error(`the master named page ${next} after page ${from}: paging would not end`);
+      if (next === undefined) break;
+      if (next <= current.from) {
+        throw new Error(`the master named page ${next} after page ${current.from}: paging would not end`);
       }
-      from = next;
+      current = next === ahead.from ? ahead : asked(next);
     }
     return new TaskRowList(pages);
   }

@@ -115,7 +115,9 @@ describe('GET_STATE and GET_TASKS as a task table', () => {
   it('gives SDK callers the whole state and one framework tasks from tables, as rows or objects', async () => {
     const { op } = await cluster();
     const whole = await op.call('GET_STATE');
-    const state = await op.stateRows(10);
+    const pageSizes: number[] = [];
+    const state = await op.stateRows({ pageTasks: 10, onPage: (p) => pageSizes.push(p.rows) });
+    expect(pageSizes).toEqual([10, 10, 10, 10, 10, 10, 10, 2]);
     expect(state.tasks.length).toBe(72);
     expect([state.agents.length, state.frameworks.length, state.totalTasks]).toEqual([12, 3, 72]);
     expect(state.agents).toEqual(whole.agents);
@@ -131,7 +133,7 @@ describe('GET_STATE and GET_TASKS as a task table', () => {
     const ofOne = (tasks: TaskView[]) => tasks.filter((t) => t.frameworkId === 'tabled-1');
     const objects = await op.call('GET_TASKS', { frameworkId: 'tabled-1' });
     expect(objects.tasks).toEqual(ofOne(whole.tasks));
-    expect((await op.taskRows('tabled-1', 7)).toArray()).toEqual(objects.tasks);
+    expect((await op.taskRows('tabled-1', { pageTasks: 7 })).toArray()).toEqual(objects.tasks);
     expect(await op.tasks('tabled-1')).toEqual(objects.tasks);
     expect(await op.tasks()).toEqual(whole.tasks);
   });

@@ -72,9 +72,10 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** packIndexes narrows indexes to the width their dictionary needs, as little-endian bytes. */
 export function packIndexes(values: Uint32Array, codes: number): Uint8Array {
   const width = indexWidth(codes);
-  if (width === 1) return Uint8Array.from(values);
+  // The typed-array constructors copy and narrow natively (`from` iterates).
+  if (width === 1) return new Uint8Array(values);
   if (!LITTLE_ENDIAN) return packViaDataView(values, width);
-  const narrow = width === 2 ? Uint16Array.from(values) : values;
+  const narrow = width === 2 ? new Uint16Array(values) : values;
   return new Uint8Array(narrow.buffer, narrow.byteOffset, narrow.byteLength);
 }
 

@@ -36,6 +36,8 @@ export interface FailoverResult {
   resubscribedMs: number;
   /** Tasks the new leader knows once every agent is back. */
   tasksKnown: number;
+  /** REGISTERs after the kill that failed (timed out or refused) and were retried. */
+  registerFailures: number;
 }
 
 interface HaMasterProcess {
@@ -201,6 +203,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     const operator = await Operator.connect({ nats: await bus('bench-operator'), prefix, timeoutMs: 1000 });
 
     const standby = masters.find((m) => m !== first) as HaMasterProcess;
+    const failuresBefore = sim.stats().registerFailures;
     const killedAt = Date.now();
     first.child.kill('SIGKILL');
     await until(() => leadingOf(standby), o.timeoutMs, 'the standby to lead', 5);
@@ -227,8 +230,17 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     );
     const reregisteredMs = Date.now() - killedAt;
     const tasksKnown = (await operator.tasks()).filter((t) => t.state === 'TASK_RUNNING').length;
+    const registerFailures = sim.stats().registerFailures - failuresBefore;
     await sim.stop();
-    return { agents: o.agents, tasks: o.tasks, electedMs, reregisteredMs, resubscribedMs, tasksKnown };
+    return {
+      agents: o.agents,
+      tasks: o.tasks,
+      electedMs,
+      reregisteredMs,
+      resubscribedMs,
+      tasksKnown,
+      registerFailures,
+    };
   } finally {
     for (const s of schedulers) await s.close().catch(() => {});
     for (const b of buses) await b.close().catch(() => {});

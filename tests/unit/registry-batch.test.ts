@@ -172,3 +172,71 @@ describe('comparing what the registry holds with what the master knows', () => {
     expect(same(b, a)).toBe(expected);
   });
 });
+
+describe('what a re-registered agent holds', () => {
+  const info = (res: string) =>
+    AgentInfo.parse({ id: 'a1', hostname: 'h-a1', resources: R.parseResources(res), version: '0.1.0' });
+  const running = (id: string) => ({
+    frameworkId: 'f1',
+    task: TaskInfo.parse({
+      taskId: id,
+      name: id,
+      agentId: 'a1',
+      resources: R.parseResources('cpus:1;mem:64'),
+      command: { value: 'sleep 1d' },
+    }),
+    status: {
+      taskId: id,
+      agentId: 'a1',
+      state: 'TASK_RUNNING' as const,
+      source: 'SOURCE_EXECUTOR' as const,
+      timestamp: 4000,
+    },
+  });
+  const reg = () =>
+    applyRegistryOps(emptyRegistry(), [
+      { type: 'AGENT_ADMITTED', agent: info('cpus:4;mem:1024'), total: info('cpus:4;mem:1024').resources },
+      { type: 'FRAMEWORK_ADDED', framework: fw('f1') },
+    ]);
+
+  it('charges every task it reports when they all fit: cpus 1 + 1 + 1 = 3 of 4', () => {
+    const state = createMasterState(defaultMasterConfig({ masterId: 'm2' }), 5000, { agentOrder: 'added' });
+    restoreFromRegistry(state, reg(), 5000, 65_000);
+    handleAgentMessage(
+      state,
+      'a1',
+      {
+        type: 'REGISTER',
+        agent: info('cpus:4;mem:1024'),
+        frameworks: [fw('f1')],
+        tasks: ['t1', 't2', 't3'].map(running),
+      },
+      5001,
+    );
+    const a = state.agents.get('a1');
+    expect(a?.tasks.size).toBe(3);
+    expect(R.scalar(a?.used ?? [], 'cpus')).toBe(3);
+    expect(R.scalar(state.frameworks.get('f1')?.used ?? [], 'cpus')).toBe(3);
+  });
+
+  it('stops charging the tasks that no longer fit when it comes back smaller: 3 tasks of 1 cpu on 2 cpus', () => {
+    const state = createMasterState(defaultMasterConfig({ masterId: 'm2' }), 5000, { agentOrder: 'added' });
+    restoreFromRegistry(state, reg(), 5000, 65_000);
+    const out = handleAgentMessage(
+      state,
+      'a1',
+      {
+        type: 'REGISTER',
+        agent: info('cpus:2;mem:1024'),
+        frameworks: [fw('f1')],
+        tasks: ['t1', 't2', 't3'].map(running),
+      },
+      5001,
+    );
+    expect(out.result).toMatchObject({ agentId: 'a1' });
+    const a = state.agents.get('a1');
+    expect(a?.tasks.size).toBe(2);
+    expect(R.scalar(a?.used ?? [], 'cpus')).toBe(2);
+    expect(R.scalar(state.frameworks.get('f1')?.used ?? [], 'cpus')).toBe(2);
+  });
+});

@@ -62,7 +62,7 @@ export function agentTable(agents: readonly AgentRecord[]): AgentTableWire {
   return {
     version: AGENT_TABLE_VERSION,
     rows: n,
-    ids,
+    ids: ids.join('\n'),
     hostnames,
     attributes,
     versions: versions.values,

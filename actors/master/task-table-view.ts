@@ -1,4 +1,4 @@
-import type { TaskTableWire } from '../../protocol/index.js';
+import { splitIds, type TaskTableWire } from '../../protocol/index.js';
 import type { CallGuard } from './authorization.js';
 import { restrictTaskTable } from './task-table.js';
 
@@ -14,8 +14,9 @@ export function viewableAnswer(guard: CallGuard, caller: Caller, result: unknown
   const table = (viewed as { taskTable?: TaskTableWire } | undefined)?.taskTable;
   // An unsecured master, or an admin's call, answers unchanged.
   if (viewed === result || !table) return viewed;
-  const probe = { frameworks: table.frameworks.map((id) => ({ id })) };
+  const frameworks = splitIds(table.frameworks);
+  const probe = { frameworks: frameworks.map((id) => ({ id })) };
   const visible = new Set((guard.view(caller, probe) as typeof probe).frameworks.map((f) => f.id));
-  if (table.frameworks.every((id) => visible.has(id))) return viewed;
+  if (frameworks.every((id) => visible.has(id))) return viewed;
   return { ...(viewed as object), taskTable: restrictTaskTable(table, (id) => visible.has(id)) };
 }

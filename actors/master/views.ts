@@ -160,8 +160,8 @@ export function stateAnswer(state: MasterState, req: PageRequest): StateAnswer {
     return { ...stateHead(state, frameworks, first), ...tasksPage(frameworks, req) };
   const agents = agentTable([...state.agents.values()]);
   // The first page's tasks leave room for the agents (about 40 bytes an agent besides its names).
-  let agentBytes = 0;
-  for (let i = 0; i < agents.rows; i++) agentBytes += agents.ids[i].length + agents.hostnames[i].length + 40;
+  let agentBytes = agents.ids.length + 40 * agents.rows;
+  for (const hostname of agents.hostnames) agentBytes += hostname.length;
   return {
     ...stateHead(state, frameworks, first, false),
     agentTable: agents,

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { Resources } from '../resources.js';
 import type { AgentView } from './operator.js';
-import { checkIds, floatColumn, type IndexArray, indexColumn, TaskTableError } from './task-table.js';
+import {
+  checkIds,
+  floatColumn,
+  type IndexArray,
+  indexColumn,
+  splitIds,
+  TaskTableError,
+} from './task-table.js';
 
 /**
  * The agent table is GET_STATE's compact list of agents (`agentsAs: 'table'`), built like the
@@ -24,7 +31,8 @@ const Bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'm
 export const AgentTableWire = z.object({
   version: z.literal(AGENT_TABLE_VERSION),
   rows: z.number().int().nonnegative(),
-  ids: z.array(z.string()),
+  /** The agent ids, joined by newlines. */
+  ids: z.string(),
   hostnames: z.array(z.string()),
   /** Attribute sets, versions and resource vectors, each stored once. */
   attributes: z.array(z.record(z.string(), z.string())),
@@ -67,7 +75,7 @@ export class AgentRows implements Iterable<AgentView> {
   readonly length: number;
 
   constructor(
-    private readonly wire: Omit<z.output<typeof AgentTableWire>, 'columns'>,
+    private readonly wire: Omit<z.output<typeof AgentTableWire>, 'columns' | 'ids'> & { ids: string[] },
     private readonly c: AgentColumns,
   ) {
     this.length = wire.rows;
@@ -114,10 +122,11 @@ export class AgentRows implements Iterable<AgentView> {
 /** decodeAgentTable checks a parsed agent table completely (as decodeTaskTable does) and returns its rows. */
 export function decodeAgentTable(t: z.output<typeof AgentTableWire>): AgentRows {
   const n = t.rows;
-  if (t.ids.length !== n) throw new TaskTableError(`agents ids: ${t.ids.length} ids for ${n} rows`);
+  const ids = splitIds(t.ids);
+  if (ids.length !== n) throw new TaskTableError(`agents ids: ${ids.length} ids for ${n} rows`);
   if (t.hostnames.length !== n)
     throw new TaskTableError(`agents hostnames: ${t.hostnames.length} for ${n} rows`);
-  checkIds('agents ids', t.ids);
+  checkIds('agents ids', ids);
   const col = t.columns;
   const idx = (name: keyof typeof col, codes: number) =>
     indexColumn(`agents columns.${name}`, col[name], n, codes);
@@ -139,7 +148,7 @@ export function decodeAgentTable(t: z.output<typeof AgentTableWire>): AgentRows 
     }
   }
   const { columns: _, ...dictionaries } = t;
-  return new AgentRows(dictionaries, c);
+  return new AgentRows({ ...dictionaries, ids }, c);
 }
 
 /** AgentTable validates a wire agent table at the boundary and yields its AgentRows. */

@@ -164,8 +164,9 @@ export const TaskTableWire = z.object({
   rows: z.number().int().nonnegative(),
   /** The task ids, one per row, joined by newlines (one string packs and unpacks at once). */
   ids: z.string(),
-  frameworks: z.array(z.string()),
-  agents: z.array(z.string()),
+  /** Framework and agent ids, each once, joined by newlines like `ids`. */
+  frameworks: z.string(),
+  agents: z.string(),
   roles: z.array(RoleName),
   /** Names, commands and messages. */
   strings: z.array(z.string()),
@@ -203,7 +204,14 @@ export class TaskRows implements Iterable<TaskView> {
   readonly length: number;
 
   constructor(
-    private readonly wire: Omit<z.output<typeof TaskTableWire>, 'columns' | 'ids'> & { ids: string[] },
+    private readonly wire: Omit<
+      z.output<typeof TaskTableWire>,
+      'columns' | 'ids' | 'frameworks' | 'agents'
+    > & {
+      ids: string[];
+      frameworks: string[];
+      agents: string[];
+    },
     private readonly c: DecodedColumns,
   ) {
     this.length = wire.rows;
@@ -272,19 +280,21 @@ export class TaskRows implements Iterable<TaskView> {
  */
 export function decodeTaskTable(t: z.output<typeof TaskTableWire>): TaskRows {
   const n = t.rows;
-  const ids = n === 0 && t.ids === '' ? [] : t.ids.split('\n');
+  const ids = splitIds(t.ids);
   if (ids.length !== n) throw new TaskTableError(`ids: ${ids.length} ids for ${n} rows`);
   checkIds('ids', ids);
-  checkIds('frameworks', t.frameworks);
-  checkIds('agents', t.agents);
+  const frameworks = splitIds(t.frameworks);
+  checkIds('frameworks', frameworks);
+  const agents = splitIds(t.agents);
+  checkIds('agents', agents);
   const col = t.columns;
   const indexes = (name: keyof typeof col, entries: number, optional: boolean): IndexArray =>
     indexColumn(`columns.${name}`, col[name], n, entries + (optional ? 1 : 0));
   const floats = (name: 'exitCode' | 'updatedAt'): Float64Array =>
     floatColumn(`columns.${name}`, col[name], n);
   const c: DecodedColumns = {
-    framework: indexes('framework', t.frameworks.length, false),
-    agent: indexes('agent', t.agents.length, false),
+    framework: indexes('framework', frameworks.length, false),
+    agent: indexes('agent', agents.length, false),
     name: indexes('name', t.strings.length, false),
     command: indexes('command', t.strings.length, false),
     role: indexes('role', t.roles.length, true),
@@ -305,7 +315,7 @@ export function decodeTaskTable(t: z.output<typeof TaskTableWire>): TaskRows {
     }
   }
   const { columns: _, ...dictionaries } = t;
-  return new TaskRows({ ...dictionaries, ids }, c);
+  return new TaskRows({ ...dictionaries, ids, frameworks, agents }, c);
 }
 
 /**
@@ -338,6 +348,11 @@ export function floatColumn(what: string, bytes: Uint8Array, rows: number): Floa
     );
   }
   return readFloats(bytes);
+}
+
+/** splitIds reads ids joined by newlines (none: the empty string). */
+export function splitIds(joined: string): string[] {
+  return joined === '' ? [] : joined.split('\n');
 }
 
 /** checkIds throws TaskTableError unless every string is an id. */

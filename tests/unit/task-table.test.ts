@@ -123,8 +123,8 @@ describe('the task table builder', () => {
       record(`fw-${i % 3}`, `t-${i}`, { agentId: `a-${i % 10}` }),
     );
     const t = tableOf(records);
-    expect(t.frameworks).toEqual(['fw-0', 'fw-1', 'fw-2']);
-    expect(t.agents).toHaveLength(10);
+    expect(t.frameworks).toBe('fw-0\nfw-1\nfw-2');
+    expect(t.agents.split('\n')).toHaveLength(10);
     expect(t.resources).toHaveLength(1);
     // 1000 names and one command line.
     expect(t.strings).toHaveLength(1001);
@@ -148,7 +148,7 @@ describe('the task table builder', () => {
     expect(b.add(record('fw-1', 't-first'))).toBe(true); // the first row always fits
     expect(b.add(record('fw-9', `t-${'x'.repeat(100)}`, { agentId: 'a-9' }))).toBe(false);
     const t = b.build();
-    expect([t.rows, t.ids, t.frameworks, t.agents]).toEqual([1, 't-first', ['fw-1'], ['a-1']]);
+    expect([t.rows, t.ids, t.frameworks, t.agents]).toEqual([1, 't-first', 'fw-1', 'a-1']);
     expect(overTheWire(t).length).toBe(1);
   });
 
@@ -168,8 +168,8 @@ describe('the task table builder', () => {
   it('restricts a table to some frameworks, naming nothing of the others', () => {
     const records = varied();
     const t = restrictTaskTable(tableOf(records), (id) => id === 'fw-2');
-    expect(t.frameworks).toEqual(['fw-2']);
-    expect(t.agents).toEqual(['a-2', 'a-1']);
+    expect(t.frameworks).toBe('fw-2');
+    expect(t.agents).toBe('a-2\na-1');
     expect(t.strings.some((s) => s.includes('t-plain') || s.includes('echo'))).toBe(false);
     expect(overTheWire(t).toArray()).toEqual(records.filter((r) => r.frameworkId === 'fw-2').map(taskView));
   });
@@ -266,7 +266,7 @@ describe('validating a task table', () => {
 
   it('refuses an index beyond its dictionary', () => {
     const agent = good.columns.agent.slice();
-    agent[4] = good.agents.length;
+    agent[4] = good.agents.split('\n').length;
     expect(errorOf(broken(good, {}, { agent }))).toMatch(
       /columns\.agent: row 4 has index 2, beyond its 2 possible values/,
     );
@@ -293,7 +293,10 @@ describe('validating a task table', () => {
     );
     expect(errorOf(broken(good, { ids: [...ids, 't-7'].join('\n') }))).toMatch(/ids: 7 ids for 6 rows/);
     expect(errorOf(broken(good, { ids: `${ids.join('\n')}\n` }))).toMatch(/ids: 7 ids for 6 rows/);
-    expect(errorOf(broken(good, { agents: ['a-1', 'bad agent'] }))).toMatch(/agents\[1\] is not an id/);
+    expect(errorOf(broken(good, { agents: 'a-1\nbad agent' }))).toMatch(/agents\[1\] is not an id/);
+    expect(errorOf(broken(good, { frameworks: 'fw-1' }))).toMatch(
+      /columns\.framework: row 2 has index 1, beyond its 1 possible values/,
+    );
     expect(errorOf(broken(good, { roles: ['no role!'] }))).toMatch(/role/);
     expect(errorOf(broken(good, { resources: [[{ name: 'cpus' }]] }))).toMatch(/scalar or ranges/);
     expect(errorOf(broken(good, { version: 2 } as never))).toMatch(/1/);
@@ -378,7 +381,12 @@ describe('the agent table', () => {
     used[0] = 9;
     expect(errorOf({ used })).toMatch(/agents columns\.used: row 0/);
     expect(errorOf({}, { hostnames: ['h'] })).toMatch(/hostnames: 1 for 7 rows/);
-    expect(errorOf({}, { ids: ['a 1', ...t.ids.slice(1)] })).toMatch(/agents ids\[0\] is not an id/);
+    expect(errorOf({}, { ids: ['a 1', ...t.ids.split('\n').slice(1)].join('\n') })).toMatch(
+      /agents ids\[0\] is not an id/,
+    );
+    expect(errorOf({}, { ids: t.ids.split('\n').slice(1).join('\n') })).toMatch(
+      /agents ids: 6 ids for 7 rows/,
+    );
     const lastSeenAt = new Uint8Array(new Float64Array(7).fill(Number.NaN).buffer);
     expect(errorOf({ lastSeenAt })).toMatch(/row 0 is not a finite number/);
   });

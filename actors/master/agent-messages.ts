@@ -8,6 +8,7 @@ import {
   resources as R,
   Reason,
   type Registered,
+  type Resource,
   type Resources,
   Source,
   stateForFramework,
@@ -17,12 +18,12 @@ import {
 import { partitionAware } from './accept-plan.js';
 import type { Holding } from './allocator/index.js';
 import {
-  addTask,
   awaitAck,
   findTask,
   frameworkEvent,
   rememberUuid,
   rescindOffer,
+  TaskCharges,
   updateTask,
 } from './bookkeeping.js';
 import { type Effect, MasterError, type Outcome } from './effects.js';
@@ -131,6 +132,8 @@ function register(
     }
   }
   const reported = new Set<string>();
+  // Tasks are placed as they come and their resources charged in one sum per framework at the end.
+  const charges = new TaskCharges(state, agent);
   for (const { frameworkId, task, status } of msg.tasks) {
     const fw = state.frameworks.get(frameworkId);
     if (!fw || fw.status === FrameworkStatus.REMOVED) continue;
@@ -153,7 +156,7 @@ function register(
         // Bounded here too: unbounded, every later lookup of an unknown task scanned them all.
         if (fw.completed.length > state.config.maxCompletedTasksPerFramework) fw.completed.shift();
         if (status.uuid) awaitAck(fw, record);
-      } else addTask(state, record);
+      } else charges.add(record);
     } else if (!isTerminal(status.state) && known.agentId === agentId && !isTerminal(known.status.state)) {
       // A terminal report of a known task needs nothing: its update is on its way.
       rememberUuid(known, status.uuid);
@@ -161,10 +164,11 @@ function register(
       if (!agent.tasks.has(taskKey(frameworkId, task.taskId))) {
         // Back from unreachable: it counts as allocated again.
         fw.tasks.delete(task.taskId);
-        addTask(state, known);
+        charges.add(known);
       }
     }
   }
+  charges.done();
   // Tasks the master placed here that the agent no longer has are gone.
   for (const key of [...agent.tasks]) {
     if (reported.has(key)) continue;
@@ -304,14 +308,24 @@ function guessRole(resources: Resources, frameworkRoles: readonly string[]): str
 function holdings(state: MasterState, agent: AgentRecord): Holding[] {
   const out: Holding[] = [];
   // Fast path (every re-registration after a failover): when all the tasks together fit in the
-  // total, each one does, and one sum replaces a contains and a subtract per task.
-  const all: Resources = [];
+  // total, each one does, and one sum replaces a contains and a subtract per task. The allocator
+  // gets one holding per (framework, role), not one per task: it charges each holding separately.
+  const all: Resource[] = [];
+  const grouped = new Map<string, Resource[]>();
   for (const key of agent.tasks) {
     const [frameworkId, taskId] = key.split('/');
     const task = state.frameworks.get(frameworkId)?.tasks.get(taskId);
     if (!task) continue;
-    all.push(...task.info.resources);
-    out.push({ frameworkId, role: task.role, resources: task.info.resources });
+    const rs = task.info.resources;
+    for (const r of rs) all.push(r);
+    const group = `${frameworkId}/${task.role}`;
+    const list = grouped.get(group);
+    if (list) for (const r of rs) list.push(r);
+    else {
+      const fresh = [...rs];
+      grouped.set(group, fresh);
+      out.push({ frameworkId, role: task.role, resources: fresh });
+    }
   }
   if (R.contains(agent.total, all)) return out;
   out.length = 0;

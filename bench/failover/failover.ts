@@ -7,6 +7,7 @@ import { type SeedTask, startSimulator } from '../../actors/simulator/index.js';
 import { connectNats, NatsBus, silentLogger, startNatsServer, stopChild } from '../../bus/index.js';
 import { Operator, Scheduler } from '../../frameworks/sdk/index.js';
 import { FrameworkInfo, subjects as makeSubjects, resources as R, TaskInfo } from '../../protocol/index.js';
+import { masterNodeFlags } from '../common/master-process.js';
 
 /** FailoverOptions shape one run: N simulated agents holding M running tasks among F frameworks. */
 export interface FailoverOptions {
@@ -56,7 +57,7 @@ function startHaMasterProcess(
   const child = spawn(
     process.execPath,
     [
-      ...nodeFlags,
+      ...masterNodeFlags(nodeFlags),
       resolve('dist/cli/main.js'),
       'master',
       '--ha',

@@ -138,7 +138,8 @@ function register(
     const fw = state.frameworks.get(frameworkId);
     if (!fw || fw.status === FrameworkStatus.REMOVED) continue;
     // A terminal task not yet acknowledged still counts as reported: its update is on its way.
-    reported.add(taskKey(frameworkId, task.taskId));
+    const key = taskKey(frameworkId, task.taskId);
+    reported.add(key);
     const known = findTask(fw, task.taskId);
     if (!known) {
       // A task this master never saw (it took over after a failover): learn it from the agent.
@@ -146,7 +147,8 @@ function register(
         frameworkId,
         agentId,
         role: guessRole(task.resources, fw.info.roles),
-        info: { ...task, agentId },
+        // The parsed report is the master's own: copied only when it does not name the agent.
+        info: task.agentId === agentId ? task : { ...task, agentId },
         status,
       };
       rememberUuid(record, status.uuid);
@@ -156,15 +158,15 @@ function register(
         // Bounded here too: unbounded, every later lookup of an unknown task scanned them all.
         if (fw.completed.length > state.config.maxCompletedTasksPerFramework) fw.completed.shift();
         if (status.uuid) awaitAck(fw, record);
-      } else charges.add(record);
+      } else charges.add(record, key);
     } else if (!isTerminal(status.state) && known.agentId === agentId && !isTerminal(known.status.state)) {
       // A terminal report of a known task needs nothing: its update is on its way.
       rememberUuid(known, status.uuid);
       known.status = status;
-      if (!agent.tasks.has(taskKey(frameworkId, task.taskId))) {
+      if (!agent.tasks.has(key)) {
         // Back from unreachable: it counts as allocated again.
         fw.tasks.delete(task.taskId);
-        charges.add(known);
+        charges.add(known, key);
       }
     }
   }

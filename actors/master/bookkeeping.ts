@@ -108,8 +108,8 @@ export class TaskCharges {
     private readonly agent: AgentRecord,
   ) {}
 
-  /** add places a task of this agent now; its resources are charged at `done`. */
-  add(task: TaskRecord): void {
+  /** add places a task of this agent now (`key` is its taskKey); its resources are charged at `done`. */
+  add(task: TaskRecord, key = taskKey(task.frameworkId, task.info.taskId)): void {
     if (task.agentId !== this.agent.info.id) {
       throw new Error(`task ${task.info.taskId} is on agent ${task.agentId}, not ${this.agent.info.id}`);
     }
@@ -121,7 +121,7 @@ export class TaskCharges {
       if (list) for (const r of rs) list.push(r);
       else this.byFramework.set(fw, [...rs]);
     }
-    this.agent.tasks.add(taskKey(task.frameworkId, task.info.taskId));
+    this.agent.tasks.add(key);
     for (const r of rs) this.all.push(r);
   }
 

@@ -234,18 +234,18 @@ export async function startMaster(opts: MasterOptions & { leader?: LeaderContext
     masterMachine.provide({ actions: { deliver: (_, params) => deliver(params.effects) } }),
     {
       input: { state },
-      inspect: (ev) => {
-        if (ev.type === '@xstate.snapshot' && ev.actorRef === actor) {
-          const value = (ev.snapshot as { value?: unknown }).value;
-          if (value !== lastValue) {
-            log.info({ state: value }, 'master state');
-            lastValue = value;
-          }
-        }
-      },
     },
   );
   let lastValue: unknown;
+  // A subscription, not an `inspect` callback: with an inspector XState builds and sends an
+  // inspection event for every event, microstep and action (2.5% of the new leader's CPU while
+  // 10,000 agents re-register after a failover).
+  actor.subscribe((snapshot) => {
+    if (snapshot.value !== lastValue) {
+      log.info({ state: snapshot.value }, 'master state');
+      lastValue = snapshot.value;
+    }
+  });
   actor.start();
 
   const ask = (build: (reply: Replier) => MasterEvent) =>

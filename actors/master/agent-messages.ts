@@ -109,7 +109,7 @@ function register(
     state.allocator.removeAgent(agentId);
     // Dynamic reservations are kept by the master, not the agent: they survive a re-registration
     // that reports the same resources, and are dropped if the agent's resources changed.
-    if (!R.equals(msg.agent.resources, agent.info.resources)) agent.total = msg.agent.resources;
+    if (!sameResources(msg.agent.resources, agent.info.resources)) agent.total = msg.agent.resources;
     agent.info = msg.agent;
     agent.status = AgentStatus.ACTIVE;
     agent.lastSeenAt = now;
@@ -290,6 +290,23 @@ export function removeAgent(state: MasterState, agent: AgentRecord, to: AgentSta
     );
   }
   return effects;
+}
+
+/**
+ * sameResources tells whether an agent reports the resources it had: lists written alike entry by
+ * entry (what an agent that comes back unchanged sends) are equal without normalizing them; any
+ * other pair is compared by R.equals.
+ */
+function sameResources(a: Resources, b: Resources): boolean {
+  if (a.length === b.length && a.every((r, i) => sameEntry(r, b[i]))) return true;
+  return R.equals(a, b);
+}
+
+function sameEntry(a: Resource, b: Resource): boolean {
+  if (a.name !== b.name || a.scalar !== b.scalar || a.role !== b.role) return false;
+  if (a.ranges === b.ranges) return true;
+  if (!a.ranges || !b.ranges || a.ranges.length !== b.ranges.length) return false;
+  return a.ranges.every((x, i) => x[0] === b.ranges?.[i][0] && x[1] === b.ranges?.[i][1]);
 }
 
 /**

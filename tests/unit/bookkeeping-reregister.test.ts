@@ -126,6 +126,21 @@ describe('charging a re-registered agent in one pass', () => {
     expect(R.scalar(state.frameworks.get('f2')?.used ?? [], 'mem')).toBe(200);
   });
 
+  it('keeps the total it had when the agent reports the same resources, in any order, and takes a changed one', () => {
+    const state = restored();
+    const agent = state.agents.get('a1');
+    if (!agent) throw new Error('a1 was not restored');
+    const total = agent.total;
+    const reordered = { ...info, resources: [...info.resources].reverse() };
+    handleAgentMessage(state, 'a1', { type: 'REGISTER', agent: reordered, frameworks: [], tasks: [] }, 5001);
+    expect(agent.total).toBe(total);
+    handleAgentMessage(state, 'a1', { type: 'REGISTER', agent: info, frameworks: [], tasks: [] }, 5002);
+    expect(agent.total).toBe(total);
+    const bigger = { ...info, resources: R.parseResources('cpus:17;mem:4096;cpus(prod):8') };
+    handleAgentMessage(state, 'a1', { type: 'REGISTER', agent: bigger, frameworks: [], tasks: [] }, 5003);
+    expect(agent.total).toBe(bigger.resources);
+  });
+
   it('TaskCharges refuses a task of another agent and charges nothing for it', () => {
     const state = restored();
     const agent = state.agents.get('a1');

@@ -68,7 +68,9 @@ const SEEDS = {
   ],
   operator: [
     { type: 'GET_STATE' },
+    { type: 'GET_STATE', tasksAs: 'table', agentsAs: 'table', tasksFrom: 0, maxTasks: 100 },
     { type: 'GET_TASKS', frameworkId: 'fw-none' },
+    { type: 'GET_TASKS', tasksAs: 'table', maxTasks: 100 },
     { type: 'KILL_TASK', taskId: 't-none', frameworkId: 'fw-none' },
     { type: 'TEARDOWN', frameworkId: 'fw-none' },
     { type: 'MARK_AGENT_GONE', agentId: 'a-none' },

@@ -14,6 +14,7 @@ import { MasterError, type Outcome } from './effects.js';
 import { metricsView } from './metrics.js';
 import { kill } from './scheduler-calls.js';
 import type { FrameworkRecord, MasterState } from './state.js';
+import { pageBytesFor } from './task-table-page-cap.js';
 import { agentView, frameworkView, stateAnswer, tasksPage } from './views.js';
 
 /** handleOperatorCall answers an operator call; reads change nothing. */
@@ -58,7 +59,7 @@ export function handleOperatorCall(state: MasterState, call: OperatorCall, now: 
       const fws = call.frameworkId
         ? [state.frameworks.get(call.frameworkId) as FrameworkRecord]
         : [...state.frameworks.values()];
-      return read(tasksPage(fws, call));
+      return read(tasksPage(fws, call, pageBytesFor(state.maxMessageBytes)));
     }
     case 'KILL_TASK': {
       const owners = [...state.frameworks.values()].filter(

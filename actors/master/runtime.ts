@@ -32,6 +32,7 @@ import type { Registry, RegistryOp } from './registry.js';
 import { applyAll, type RegistryScope, registryDiff } from './registry-diff.js';
 import { restoreFromRegistry } from './registry-restore.js';
 import { createMasterState } from './state.js';
+import { maxPayloadOf } from './task-table-page-cap.js';
 import { viewableAnswer } from './task-table-view.js';
 import type { MasterHandle, MasterOptions } from './types.js';
 import { stateView } from './views.js';
@@ -68,6 +69,7 @@ export async function startMaster(opts: MasterOptions & { leader?: LeaderContext
     timer: () => performance.now(),
   });
   const { bus, subjects } = opts;
+  state.maxMessageBytes = maxPayloadOf(bus);
   const leader = opts.leader;
   const epoch = leader?.epoch ?? 0;
   const startedAt = clock.now();

@@ -96,6 +96,8 @@ export interface MasterState {
   recovering?: Set<string>;
   /** The term this master leads in (HA: the lease's epoch; 0 when it runs without election). */
   leader?: { epoch: number; electedAt: number; ha: boolean };
+  /** The largest message the server accepts (its max_payload), when known: table pages fit it. */
+  maxMessageBytes?: number;
 }
 
 /**

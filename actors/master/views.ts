@@ -11,6 +11,7 @@ import {
 import type { AgentRecord, FrameworkRecord, MasterState, TaskRecord } from './state.js';
 import { commandText, forEachTask, taskTablePage } from './task-table.js';
 import { agentTable } from './task-table-agents.js';
+import { pageBytesFor, TASK_TABLE_PAGE_BYTES } from './task-table-page-cap.js';
 
 /** agentView is an agent as operators see it. */
 export function agentView(a: AgentRecord): AgentView {
@@ -93,7 +94,7 @@ export interface PageRequest {
 /**
  * tasksPage answers for the tasks of `frameworks`: all as objects (no paging, no table asked),
  * or the page from `tasksFrom` of at most `maxTasks` tasks as objects or a table. A table page
- * also stops at about TASK_TABLE_PAGE_BYTES, so that it fits in one message.
+ * also stops at about `maxBytes` (pageBytesFor the server's max_payload), so that it fits in one message.
  */
 export function tasksPage(
   frameworks: readonly FrameworkRecord[],
@@ -129,11 +130,7 @@ export function objectsPage(
   return { tasks, totalTasks: total, ...(end < total ? { nextTasksFrom: end } : {}) };
 }
 
-/**
- * TASK_TABLE_PAGE_BYTES is about how large one table page may grow: well under the 8 MiB that
- * `mezzo up`'s nats-server accepts per message.
- */
-export const TASK_TABLE_PAGE_BYTES = 4 * 1024 * 1024;
+export { TASK_TABLE_PAGE_BYTES } from './task-table-page-cap.js';
 
 /** StateAnswer is GET_STATE's answer as the master sends it (a table travels as its wire form). */
 export type StateAnswer = Omit<StateView, 'tasks' | 'taskTable' | 'agentTable'> &
@@ -156,8 +153,9 @@ export function stateView(state: MasterState, page?: { from: number; max: number
 export function stateAnswer(state: MasterState, req: PageRequest): StateAnswer {
   const frameworks = [...state.frameworks.values()];
   const first = (req.tasksFrom ?? 0) === 0;
+  const pageBytes = pageBytesFor(state.maxMessageBytes);
   if (req.agentsAs !== 'table' || !first)
-    return { ...stateHead(state, frameworks, first), ...tasksPage(frameworks, req) };
+    return { ...stateHead(state, frameworks, first), ...tasksPage(frameworks, req, pageBytes) };
   const agents = agentTable([...state.agents.values()]);
   // The first page's tasks leave room for the agents (about 40 bytes an agent besides its names).
   let agentBytes = agents.ids.length + 40 * agents.rows;
@@ -165,7 +163,7 @@ export function stateAnswer(state: MasterState, req: PageRequest): StateAnswer {
   return {
     ...stateHead(state, frameworks, first, false),
     agentTable: agents,
-    ...tasksPage(frameworks, req, Math.max(TASK_TABLE_PAGE_BYTES / 16, TASK_TABLE_PAGE_BYTES - agentBytes)),
+    ...tasksPage(frameworks, req, Math.max(pageBytes / 16, pageBytes - agentBytes)),
   };
 }
 

@@ -198,7 +198,12 @@ export class TaskTableBuilder {
     if (i >= this.limits.maxRows) return false;
     const d = this.dicts;
     const before = d.frameworks.bytes + d.agents.bytes + d.roles.bytes + d.strings.bytes + d.resources.bytes;
-    const marks = [d.frameworks.size, d.agents.size, d.roles.size, d.strings.size, d.resources.size] as const;
+    // Where each dictionary stood before the row, in locals (no array per row: 405,000 rows a read).
+    const m0 = d.frameworks.size;
+    const m1 = d.agents.size;
+    const m2 = d.roles.size;
+    const m3 = d.strings.size;
+    const m4 = d.resources.size;
     this.framework[i] = d.frameworks.code(frameworkId, frameworkId);
     this.agent[i] = d.agents.code(agentId, agentId);
     this.name[i] = d.strings.code(name, name);
@@ -210,11 +215,11 @@ export class TaskTableBuilder {
     const grow = ROW_BYTES + id.length + after - before;
     if (i > 0 && this.bytes + grow > this.limits.maxBytes) {
       // The row does not fit: what it added to the dictionaries goes too.
-      d.frameworks.truncate(marks[0]);
-      d.agents.truncate(marks[1]);
-      d.roles.truncate(marks[2]);
-      d.strings.truncate(marks[3]);
-      d.resources.truncate(marks[4]);
+      d.frameworks.truncate(m0);
+      d.agents.truncate(m1);
+      d.roles.truncate(m2);
+      d.strings.truncate(m3);
+      d.resources.truncate(m4);
       return false;
     }
     this.bytes += grow;

@@ -14,11 +14,15 @@ export { SchedulerClosedError, SubscribeRefusedError } from './errors.js';
 export { FakeBus, type RecordedRequest, type Responder } from './fake-bus.js';
 export { newFrameworkId } from './framework-id.js';
 export {
+  DEFAULT_PAGE_TASKS,
   Operator,
   type OperatorArgs,
   type OperatorCallType,
   type OperatorOptions,
+  type PageOptions,
+  type StateRows,
 } from './operator-client.js';
+export { type TaskPage, TaskRowList } from './operator-rows.js';
 export {
   type FailureInfo,
   Scheduler,

@@ -13,7 +13,8 @@ failed after the kill and were retried) and appends it to bench/RESULTS.md. Anch
 
   --agents N (default 1000)   --tasks M (default 10 per agent)   --frameworks F (default 5)
   --lease-ttl MS (default: the master's own, see mezzo master --help)   --timeout-s S (default 300)
-  --master-node-flags='...' (node flags for the masters, e.g. '--cpu-prof --cpu-prof-dir=prof')
+  --master-node-flags='...' (node flags for the masters, e.g. '--cpu-prof --cpu-prof-dir=prof';
+      the masters run with --max-semi-space-size=64 unless these set another size)
   --no-write   --results PATH (default bench/RESULTS.md)
 `;
 

@@ -15,7 +15,7 @@ and appends them to bench/RESULTS.md.
 
   --agents N          one point (default: 10000 and 40000)
   --calls N           GET_STATE calls (default ${STATE_DEFAULTS.calls})
-  --page N            tasks per page at most (default ${STATE_DEFAULTS.pageTasks}; a table page stops at about 4 MiB)
+  --page N            tasks per page at most (default ${STATE_DEFAULTS.pageTasks}; a table page also stops at half the server max_payload, at most 4 MiB)
   --as table|objects  tasks and agents as columnar tables (default) or as objects
   --profile DIR       run the master under node --cpu-prof (profiles into DIR) and --trace-gc (DIR/master-gc.log)
   --note TEXT         a note to keep with the result

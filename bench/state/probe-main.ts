@@ -15,7 +15,7 @@ async function main(): Promise<void> {
       nats: { type: 'string' },
       prefix: { type: 'string' },
       calls: { type: 'string', default: '5' },
-      page: { type: 'string', default: '25000' },
+      page: { type: 'string', default: '10000' },
       as: { type: 'string', default: 'table' },
     },
   });

@@ -182,9 +182,10 @@ export class Operator {
   }
 
   /**
-   * pagesOf asks for pages from 0 until an answer names no next one, one page ahead: the page
-   * after a full one is asked for at once, and asked again from where the master says if that
-   * guess was wrong (a page it cut short to fit a message).
+   * pagesOf asks for pages from 0 until an answer names no next one. Once the master has said
+   * how many tasks there are, it keeps one page ahead: while one page travels and is checked, the
+   * one after it is already asked for (and asked again from where the master says if that guess
+   * was wrong: a page it cut short to fit a message). A state of one page costs one request.
    */
   private async pagesOf(
     pageTasks: number,
@@ -199,8 +200,8 @@ export class Operator {
       return { from, answer };
     };
     let current = asked(0);
+    let ahead: ReturnType<typeof asked> | undefined;
     for (;;) {
-      const ahead = asked(current.from + pageTasks);
       const { page, ms } = await current.answer;
       const rows = page.taskTable ?? page.tasks; // a master without tables answers objects
       pages.push(rows);
@@ -210,7 +211,9 @@ export class Operator {
       if (next <= current.from) {
         throw new Error(`the master named page ${next} after page ${current.from}: paging would not end`);
       }
-      current = next === ahead.from ? ahead : asked(next);
+      current = ahead?.from === next ? ahead : asked(next);
+      const after = next + pageTasks;
+      ahead = page.totalTasks !== undefined && page.totalTasks > after ? asked(after) : undefined;
     }
     return new TaskRowList(pages);
   }

@@ -324,7 +324,11 @@ describe('the Operator client', () => {
     expect((await op.health()).healthy).toBe(true);
     await expect(op.agents()).rejects.toThrow('nope');
     expect(bus.requests.map((r) => [r.subject, r.call])).toEqual([
-      [s.operator(), { type: 'GET_TASKS', frameworkId: 'fw-1' }],
+      // Tasks are asked for as a table, page by page: one page answers everything here.
+      [
+        s.operator(),
+        { type: 'GET_TASKS', frameworkId: 'fw-1', tasksFrom: 0, maxTasks: 10_000, tasksAs: 'table' },
+      ],
       [s.operator(), { type: 'KILL_TASK', taskId: 't1' }],
       [s.operator(), { type: 'GET_HEALTH' }],
       [s.operator(), { type: 'GET_AGENTS' }],

@@ -29,6 +29,13 @@ function framework(id: string, tasks: number): FrameworkRecord {
 
 /** fakeMaster answers GET_TASKS from `frameworks` as the master does, with pages of at most `maxBytes`. */
 function fakeMaster(frameworks: FrameworkRecord[], maxBytes: number): Operator {
+  return fakeMasterBus(frameworks, maxBytes).operator;
+}
+
+function fakeMasterBus(
+  frameworks: FrameworkRecord[],
+  maxBytes: number,
+): { operator: Operator; bus: FakeBus } {
   const bus = new FakeBus((_subject, call) => {
     const { tasksFrom = 0, maxTasks = 1000 } = call as { tasksFrom?: number; maxTasks?: number };
     const page = taskTablePage(frameworks, tasksFrom, { maxRows: maxTasks, maxBytes });
@@ -39,7 +46,7 @@ function fakeMaster(frameworks: FrameworkRecord[], maxBytes: number): Operator {
       nextTasksFrom: page.nextTasksFrom,
     };
   });
-  return new Operator(bus, makeSubjects('t.v1'));
+  return { operator: new Operator(bus, makeSubjects('t.v1')), bus };
 }
 
 describe('the SDK reading task tables page by page, one page ahead', () => {
@@ -74,5 +81,17 @@ describe('the SDK reading task tables page by page, one page ahead', () => {
     expect(pages.length).toBeGreaterThan(5);
     expect(pages.every((p) => p.rows < 50)).toBe(true);
     for (let i = 1; i < pages.length; i++) expect(pages[i].from).toBe(pages[i - 1].from + pages[i - 1].rows);
+  });
+
+  it('asks for no page past the last one: one request for a state of one page, one a page otherwise', async () => {
+    const asked = async (pageTasks: number) => {
+      const { operator, bus } = fakeMasterBus(frameworks, 1e9);
+      const rows = await operator.taskRows(undefined, { pageTasks });
+      expect(rows.toArray()).toEqual(all.map(taskView));
+      return bus.requests.map((r) => (r.call as { tasksFrom: number }).tasksFrom);
+    };
+    expect(await asked(1000)).toEqual([0]);
+    expect(await asked(205)).toEqual([0]);
+    expect((await asked(50)).sort((a, b) => a - b)).toEqual([0, 50, 100, 150, 200]);
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  applyRegistryOp,
+  applyRegistryOps,
   emptyRegistry,
   type Registry,
   type RegistryOp,
@@ -40,7 +40,7 @@ async function open(prefix: string, snapshotEvery = 500) {
 }
 
 async function write(store: RegistryStore, reg: Registry, ops: RegistryOp[]): Promise<Registry> {
-  const after = ops.reduce((r, op) => applyRegistryOp(r, op), reg);
+  const after = applyRegistryOps(reg, ops);
   await store.append(ops, after);
   return after;
 }
@@ -85,5 +85,32 @@ describe('registry store on JetStream', () => {
     );
     const loaded = await (await open(prefix)).load();
     expect([...loaded.agents.keys()].sort()).toEqual(['p', 'q']);
+  });
+});
+
+describe('a warm standby following the registry', () => {
+  it('catches up with the ops written since it loaded, and across snapshots that purged them', async () => {
+    const prefix = `${nats.prefix}warm`;
+    const leader = await open(prefix, 5);
+    let reg = await leader.load();
+    for (let i = 0; i < 3; i++) reg = await write(leader, reg, [admitted(`a${i}`)]);
+    const standby = await open(prefix, 4);
+    let warm = await standby.load();
+    expect(warm.agents.size).toBe(3);
+    // Nothing written since: the same registry back, nothing read.
+    expect(await standby.refresh(warm)).toBe(warm);
+    // One more op, no snapshot yet (4 ops of 5): read incrementally.
+    reg = await write(leader, reg, [{ type: 'AGENT_UNREACHABLE', agentId: 'a1', since: 5 }]);
+    warm = await standby.refresh(warm);
+    expect(toSnapshot(warm)).toEqual(toSnapshot(reg));
+    // Enough ops for snapshots that purge what the standby has not read: it loads afresh.
+    for (let i = 3; i < 12; i++) reg = await write(leader, reg, [admitted(`a${i}`)]);
+    reg = await write(leader, reg, [{ type: 'WEIGHTS_SET', weights: { eng: 2 } }]);
+    warm = await standby.refresh(warm);
+    expect(toSnapshot(warm)).toEqual(toSnapshot(reg));
+    expect(warm.agents.size).toBe(12);
+    // The standby elected: its writes follow the leader's, so its fencing sequence is current.
+    const after = await write(standby, warm, [admitted('b0')]);
+    expect((await (await open(prefix, 4)).load()).agents.size).toBe(after.agents.size);
   });
 });

@@ -1,23 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startMaster } from '../../actors/master/index.js';
 import { startSimulator } from '../../actors/simulator/index.js';
 import { silentLogger } from '../../bus/index.js';
 import { Scheduler } from '../../frameworks/sdk/index.js';
 import { subjects as makeSubjects, type Offer, resources as R } from '../../protocol/index.js';
-import { startTestNats, type TestNats } from '../support/nats.js';
 import { waitFor } from '../support/processes.js';
+import { testScope } from '../support/scope.js';
 
-let nats: TestNats | undefined;
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-  await nats?.stop();
-  nats = undefined;
-});
+const scope = testScope();
 
 describe('offers after REVIVE', () => {
   it('come at once, not at the next allocation interval', async () => {
-    nats = await startTestNats();
+    const nats = await scope.startNats();
     const subjects = makeSubjects(nats.prefix);
     // An interval far longer than the test: any offer it sees was made because of a call.
     const master = await startMaster({
@@ -26,14 +20,14 @@ describe('offers after REVIVE', () => {
       log: silentLogger,
       config: { allocationIntervalMs: 600_000 },
     });
-    cleanups.push(() => master.stop());
+    scope.defer(() => master.stop());
     const sim = await startSimulator({
       bus: await nats.bus('sim'),
       subjects,
       agents: 3,
       resources: R.parseResources('cpus:4;mem:4096'),
     });
-    cleanups.push(() => sim.stop());
+    scope.defer(() => sim.stop());
     await sim.whenRegistered(3, 20_000);
 
     const offers: Offer[] = [];
@@ -44,7 +38,7 @@ describe('offers after REVIVE', () => {
       log: silentLogger,
       handlers: { offers: (os) => void offers.push(...os) },
     });
-    cleanups.push(() => scheduler.teardown());
+    scope.defer(() => scheduler.teardown());
     await scheduler.subscribed();
     // SUBSCRIBE itself asks for an allocation run: the three agents are offered.
     await waitFor(() => offers.length === 3, 10_000, 'the offers after SUBSCRIBE');

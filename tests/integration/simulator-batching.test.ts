@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startMaster } from '../../actors/master/index.js';
 import { startSimulator } from '../../actors/simulator/index.js';
 import { RemoteError, silentLogger } from '../../bus/index.js';
@@ -10,19 +10,13 @@ import {
   resources as R,
   type TaskStatus,
 } from '../../protocol/index.js';
-import { startTestNats, type TestNats } from '../support/nats.js';
+import { testScope } from '../support/scope.js';
 
-let nats: TestNats | undefined;
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-  await nats?.stop();
-  nats = undefined;
-});
+const scope = testScope();
 
 /** A master, simulated agents (batching or not) and a tap on every control message the master sends. */
 async function cluster(agents: number, batching: boolean) {
-  nats = await startTestNats();
+  const nats = await scope.startNats();
   const subjects = makeSubjects(nats.prefix);
   const master = await startMaster({
     bus: await nats.bus('master'),
@@ -30,7 +24,7 @@ async function cluster(agents: number, batching: boolean) {
     log: silentLogger,
     config: { allocationIntervalMs: 100 },
   });
-  cleanups.push(() => master.stop());
+  scope.defer(() => master.stop());
   const seen: string[] = [];
   const tap = await nats.bus('tap');
   tap.listen(subjects.agentAll(), MasterToBatchingAgent, (msg) => seen.push(msg.type));
@@ -43,22 +37,22 @@ async function cluster(agents: number, batching: boolean) {
     batching,
     statusRetryMs: 1000,
   });
-  cleanups.push(() => sim.stop());
+  scope.defer(() => sim.stop());
   await sim.whenRegistered();
-  return { subjects, sim, seen, master };
+  return { nats, subjects, sim, seen, master };
 }
 
 describe('batched agent messages', () => {
   it('send one RUN_TASKS per ACCEPT and STATUS_UPDATE_ACKS to agents that declare BATCHING', async () => {
-    const { subjects, sim, seen } = await cluster(2, true);
+    const { nats, subjects, sim, seen } = await cluster(2, true);
     const run = await startLoad({
-      bus: await (nats as TestNats).bus('load'),
+      bus: await nats.bus('load'),
       prefix: subjects.prefix,
       frameworks: 1,
       tasks: 40,
       taskResources: R.parseResources('cpus:0.1;mem:32'),
     });
-    cleanups.push(() => run.stop());
+    scope.defer(() => run.stop());
     const s = await run.until(run.done, 20_000);
     expect(s).toMatchObject({ finished: 40, terminalAcked: 40, ackErrors: 0 });
     expect(seen).toContain('RUN_TASKS');
@@ -70,15 +64,15 @@ describe('batched agent messages', () => {
   });
 
   it('keep the one-message-per-task protocol for agents that do not declare BATCHING', async () => {
-    const { subjects, sim, seen } = await cluster(2, false);
+    const { nats, subjects, sim, seen } = await cluster(2, false);
     const run = await startLoad({
-      bus: await (nats as TestNats).bus('load'),
+      bus: await nats.bus('load'),
       prefix: subjects.prefix,
       frameworks: 1,
       tasks: 20,
       taskResources: R.parseResources('cpus:0.1;mem:32'),
     });
-    cleanups.push(() => run.stop());
+    scope.defer(() => run.stop());
     const s = await run.until(run.done, 20_000);
     expect(s).toMatchObject({ finished: 20, terminalAcked: 20, ackErrors: 0 });
     expect(seen.filter((t) => t === 'RUN_TASK')).toHaveLength(20);
@@ -89,10 +83,10 @@ describe('batched agent messages', () => {
   });
 
   it('refuse an ACKNOWLEDGE_BATCH with one bad ack and relay none of it', async () => {
-    const { subjects, sim, seen } = await cluster(1, true);
+    const { nats, subjects, sim, seen } = await cluster(1, true);
     const updates: TaskStatus[] = [];
     const scheduler = await Scheduler.start({
-      nats: await (nats as TestNats).bus('fw'),
+      nats: await nats.bus('fw'),
       prefix: subjects.prefix,
       framework: { name: 'acks' },
       autoAcknowledge: false,
@@ -110,7 +104,7 @@ describe('batched agent messages', () => {
           ]),
       },
     });
-    cleanups.push(() => scheduler.close());
+    scope.defer(() => scheduler.close());
     await expect.poll(() => updates.length, { timeout: 10_000 }).toBe(1);
     const [running] = updates;
     const good = { agentId: running.agentId as string, taskId: 'a1', uuid: running.uuid as string };

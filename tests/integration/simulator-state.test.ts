@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { startMaster } from '../../actors/master/index.js';
 import { DURATION_LABEL, startSimulator } from '../../actors/simulator/index.js';
@@ -12,22 +12,16 @@ import {
   TaskInfo,
   TaskState,
 } from '../../protocol/index.js';
-import { startTestNats, type TestNats } from '../support/nats.js';
+import { testScope } from '../support/scope.js';
 
-let nats: TestNats | undefined;
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-  await nats?.stop();
-  nats = undefined;
-});
+const scope = testScope();
 
 describe('GET_STATE of a cluster of simulated agents', () => {
   it('pages its tasks: every task once, in the order of the whole answer, with the next page named', async () => {
-    nats = await startTestNats();
+    const nats = await scope.startNats();
     const subjects = makeSubjects(nats.prefix);
     const master = await startMaster({ bus: await nats.bus('master'), subjects, log: silentLogger });
-    cleanups.push(() => master.stop());
+    scope.defer(() => master.stop());
     const frameworks = [0, 1].map((i) =>
       FrameworkInfo.parse({ id: `paged-${i}`, name: 'paged', failoverTimeoutSeconds: 60 }),
     );
@@ -50,7 +44,7 @@ describe('GET_STATE of a cluster of simulated agents', () => {
           state: TaskState.RUNNING,
         })),
     });
-    cleanups.push(() => sim.stop());
+    scope.defer(() => sim.stop());
     await sim.whenRegistered();
     const op = await Operator.connect({ nats: await nats.bus('op'), prefix: subjects.prefix });
     const whole = await op.state();
@@ -80,10 +74,10 @@ describe('GET_STATE of a cluster of simulated agents', () => {
   });
 
   it('refuses a page size out of bounds', async () => {
-    nats = await startTestNats();
+    const nats = await scope.startNats();
     const subjects = makeSubjects(nats.prefix);
     const master = await startMaster({ bus: await nats.bus('master'), subjects, log: silentLogger });
-    cleanups.push(() => master.stop());
+    scope.defer(() => master.stop());
     const bus = await nats.bus('op');
     const op = await Operator.connect({ nats: bus, prefix: subjects.prefix });
     await expect(op.call('GET_STATE', { maxTasks: 0 })).rejects.toThrow();

@@ -1,25 +1,20 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startMaster } from '../../actors/master/index.js';
-import { type Simulator, startSimulator } from '../../actors/simulator/index.js';
+import { startSimulator } from '../../actors/simulator/index.js';
 import { silentLogger } from '../../bus/index.js';
 import { type LoadRun, startLoad } from '../../frameworks/load/index.js';
 import { Operator } from '../../frameworks/sdk/index.js';
 import { subjects as makeSubjects, resources as R, TaskState } from '../../protocol/index.js';
-import { startTestNats, type TestNats } from '../support/nats.js';
+import type { TestNats } from '../support/nats.js';
+import { testScope } from '../support/scope.js';
 
-let nats: TestNats | undefined;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-  await nats?.stop();
-  nats = undefined;
-});
+const scope = testScope();
 
 async function cluster(
   agents: number,
   opts: { durationMs?: number; heartbeatS?: number; maxCompleted?: number } = {},
 ) {
-  nats = await startTestNats();
+  const nats = await scope.startNats();
   const subjects = makeSubjects(nats.prefix);
   let master = await startMaster({
     bus: await nats.bus('master'),
@@ -31,7 +26,7 @@ async function cluster(
       ...(opts.maxCompleted ? { maxCompletedTasksPerFramework: opts.maxCompleted } : {}),
     },
   });
-  cleanups.push(() => master.stop());
+  scope.defer(() => master.stop());
   const sim = await startSimulator({
     bus: await nats.bus('sim'),
     subjects,
@@ -40,34 +35,33 @@ async function cluster(
     taskDurationMs: opts.durationMs ?? 0,
     statusRetryMs: 1000,
   });
-  cleanups.push(() => sim.stop());
+  scope.defer(() => sim.stop());
   const restartMaster = async () => {
     await master.stop();
     master = await startMaster({
-      bus: await (nats as TestNats).bus('master2'),
+      bus: await nats.bus('master2'),
       subjects,
       log: silentLogger,
       config: { allocationIntervalMs: 100, agentPingTimeoutSeconds: opts.heartbeatS ?? 5 },
     });
   };
-  return { subjects, sim, master: () => master, restartMaster };
+  return { nats, subjects, sim, master: () => master, restartMaster };
 }
 
 async function load(
-  sim: Simulator,
+  nats: TestNats,
   prefix: string,
   opts: { frameworks: number; tasks: number; duration?: number | 'forever' },
 ): Promise<LoadRun> {
-  void sim;
   const run = await startLoad({
-    bus: await (nats as TestNats).bus('load'),
+    bus: await nats.bus('load'),
     prefix,
     frameworks: opts.frameworks,
     tasks: opts.tasks,
     taskResources: R.parseResources('cpus:0.5;mem:64'),
     taskDurationMs: opts.duration,
   });
-  cleanups.push(() => run.stop());
+  scope.defer(() => run.stop());
   return run;
 }
 
@@ -86,9 +80,9 @@ describe('simulated agents against a real master', () => {
   });
 
   it('run every launched task to TASK_FINISHED with each update acknowledged', async () => {
-    const { sim, subjects, master } = await cluster(20);
+    const { nats, sim, subjects, master } = await cluster(20);
     await sim.whenRegistered();
-    const run = await load(sim, subjects.prefix, { frameworks: 3, tasks: 600 });
+    const run = await load(nats, subjects.prefix, { frameworks: 3, tasks: 600 });
     const s = await run.until(run.done, 30_000);
     expect(s).toMatchObject({ finished: 600, failed: 0, terminalAcked: 600, ackErrors: 0 });
     expect(run.latencies.count).toBe(600);
@@ -111,18 +105,18 @@ describe('simulated agents against a real master', () => {
     // The master keeps 10 completed tasks per framework, and 300 end at once: a terminal task
     // must stay known until its update is acknowledged, or the ack is refused and the agent
     // resends forever.
-    const { sim, subjects } = await cluster(10, { maxCompleted: 10 });
+    const { nats, sim, subjects } = await cluster(10, { maxCompleted: 10 });
     await sim.whenRegistered();
-    const run = await load(sim, subjects.prefix, { frameworks: 1, tasks: 300 });
+    const run = await load(nats, subjects.prefix, { frameworks: 1, tasks: 300 });
     const s = await run.until(run.done, 30_000);
     expect(s).toMatchObject({ finished: 300, terminalAcked: 300, ackErrors: 0 });
     await expect.poll(() => sim.stats().terminalAcked, { timeout: 10_000 }).toBe(300);
   });
 
   it('re-register with their running tasks after a master restart, and finish them there', async () => {
-    const { sim, subjects, master, restartMaster } = await cluster(5, { heartbeatS: 1 });
+    const { nats, sim, subjects, master, restartMaster } = await cluster(5, { heartbeatS: 1 });
     await sim.whenRegistered();
-    const run = await load(sim, subjects.prefix, { frameworks: 1, tasks: 10, duration: 8000 });
+    const run = await load(nats, subjects.prefix, { frameworks: 1, tasks: 10, duration: 8000 });
     await run.until((s) => s.running === 10, 20_000);
     await restartMaster();
     // The new master does not know the agents: their next heartbeat is answered REREGISTER,
@@ -145,11 +139,11 @@ describe('simulated agents against a real master', () => {
   });
 
   it('answer KILL with TASK_KILLED, through the master', async () => {
-    const { sim, subjects } = await cluster(2);
+    const { nats, sim, subjects } = await cluster(2);
     await sim.whenRegistered();
-    const run = await load(sim, subjects.prefix, { frameworks: 1, tasks: 4, duration: 'forever' });
+    const run = await load(nats, subjects.prefix, { frameworks: 1, tasks: 4, duration: 'forever' });
     await run.until((s) => s.running === 4, 20_000);
-    const bus = await (nats as TestNats).bus('op');
+    const bus = await nats.bus('op');
     const op = await Operator.connect({ nats: bus, prefix: subjects.prefix });
     const tasks = await op.tasks();
     expect(tasks.filter((t) => t.state === TaskState.RUNNING)).toHaveLength(4);

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startMaster } from '../../actors/master/index.js';
 import { DURATION_LABEL, startSimulator } from '../../actors/simulator/index.js';
 import { connectNats, NatsBus, silentLogger, startNatsServer } from '../../bus/index.js';
@@ -13,11 +13,9 @@ import {
   TaskInfo,
   TaskState,
 } from '../../protocol/index.js';
+import { testScope } from '../support/scope.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-});
+const scope = testScope();
 
 const MAX_PAYLOAD = 64 * 1024;
 const AGENTS = 20;
@@ -27,7 +25,7 @@ describe('GET_STATE and GET_TASKS tables on a server with a small max_payload', 
   it('cut their pages to fit the server the master is connected to', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mezzo-pagecap-'));
     const server = await startNatsServer({ dataDir: dir, maxPayloadBytes: MAX_PAYLOAD });
-    cleanups.push(async () => {
+    scope.defer(async () => {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
     });
@@ -36,12 +34,12 @@ describe('GET_STATE and GET_TASKS tables on a server with a small max_payload', 
         await connectNats({ servers: server.url, name, log: silentLogger }),
         silentLogger,
       );
-      cleanups.push(() => b.close());
+      scope.defer(() => b.close());
       return b;
     };
     const subjects = makeSubjects(`pagecap${process.pid}.v1`);
     const master = await startMaster({ bus: await bus('master'), subjects, log: silentLogger });
-    cleanups.push(() => master.stop());
+    scope.defer(() => master.stop());
     const framework = FrameworkInfo.parse({ id: 'capped', name: 'capped', failoverTimeoutSeconds: 60 });
     const sim = await startSimulator({
       bus: await bus('sim'),
@@ -63,7 +61,7 @@ describe('GET_STATE and GET_TASKS tables on a server with a small max_payload', 
           state: TaskState.RUNNING,
         })),
     });
-    cleanups.push(() => sim.stop());
+    scope.defer(() => sim.stop());
     await sim.whenRegistered();
     const total = AGENTS * TASKS_PER_AGENT;
     const op = await Operator.connect({ nats: await bus('op'), prefix: subjects.prefix });

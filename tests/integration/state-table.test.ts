@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { startMaster } from '../../actors/master/index.js';
 import { DURATION_LABEL, startSimulator } from '../../actors/simulator/index.js';
@@ -13,22 +13,16 @@ import {
   TaskState,
   type TaskView,
 } from '../../protocol/index.js';
-import { startTestNats, type TestNats } from '../support/nats.js';
+import { testScope } from '../support/scope.js';
 
-let nats: TestNats | undefined;
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-  await nats?.stop();
-  nats = undefined;
-});
+const scope = testScope();
 
 /** cluster starts a master and 12 simulated agents with 4 running and 2 finished tasks each, of 3 frameworks. */
 async function cluster() {
-  nats = await startTestNats();
+  const nats = await scope.startNats();
   const subjects = makeSubjects(nats.prefix);
   const master = await startMaster({ bus: await nats.bus('master'), subjects, log: silentLogger });
-  cleanups.push(() => master.stop());
+  scope.defer(() => master.stop());
   const frameworks = [0, 1, 2].map((i) =>
     FrameworkInfo.parse({ id: `tabled-${i}`, name: 'tabled', failoverTimeoutSeconds: 60 }),
   );
@@ -52,7 +46,7 @@ async function cluster() {
         state: k < 4 ? TaskState.RUNNING : TaskState.FINISHED,
       })),
   });
-  cleanups.push(() => sim.stop());
+  scope.defer(() => sim.stop());
   await sim.whenRegistered();
   const op = await Operator.connect({ nats: await nats.bus('op'), prefix: subjects.prefix });
   // Every agent's tasks are in before the views are compared.

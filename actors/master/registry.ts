@@ -89,6 +89,31 @@ export interface UnknownRegistryOp {
   type: string;
 }
 
+/** DraftTable is one table of a RegistryDraft: read from its base until the first write copies it. */
+class DraftTable<V> {
+  private copy: Map<string, V> | undefined;
+  constructor(private readonly base: ReadonlyMap<string, V>) {}
+
+  get changed(): boolean {
+    return this.copy !== undefined;
+  }
+  get(id: string): V | undefined {
+    return (this.copy ?? this.base).get(id);
+  }
+  has(id: string): boolean {
+    return (this.copy ?? this.base).has(id);
+  }
+  /** set puts `value` under `id`, or removes `id` when `value` is undefined. */
+  set(id: string, value: V | undefined): void {
+    this.copy ??= new Map(this.base);
+    if (value) this.copy.set(id, value);
+    else this.copy.delete(id);
+  }
+  result(): ReadonlyMap<string, V> {
+    return this.copy ?? this.base;
+  }
+}
+
 /**
  * RegistryDraft is a registry being changed by a batch of ops: each of its tables is copied the
  * first time an op of the batch changes it, and not again, so a batch costs one copy per table it
@@ -96,41 +121,20 @@ export interface UnknownRegistryOp {
  * admitting agents one by one, quadratic).
  */
 class RegistryDraft {
-  private agentsW: Map<string, RegistryAgent> | undefined;
-  private frameworksW: Map<string, FrameworkInfo> | undefined;
-  private maintenanceW: Map<string, MaintenanceMode> | undefined;
+  readonly agents: DraftTable<RegistryAgent>;
+  readonly frameworks: DraftTable<FrameworkInfo>;
+  readonly maintenance: DraftTable<MaintenanceMode>;
   private weights: Readonly<Record<string, number>>;
   private quotas: Readonly<Record<string, RegistryQuota>>;
 
   constructor(private readonly base: Registry) {
+    this.agents = new DraftTable(base.agents);
+    this.frameworks = new DraftTable(base.frameworks);
+    this.maintenance = new DraftTable(base.maintenance);
     this.weights = base.weights;
     this.quotas = base.quotas;
   }
 
-  agent(id: string): RegistryAgent | undefined {
-    return (this.agentsW ?? this.base.agents).get(id);
-  }
-  setAgent(id: string, agent: RegistryAgent | undefined): void {
-    this.agentsW ??= new Map(this.base.agents);
-    if (agent) this.agentsW.set(id, agent);
-    else this.agentsW.delete(id);
-  }
-  hasFramework(id: string): boolean {
-    return (this.frameworksW ?? this.base.frameworks).has(id);
-  }
-  setFramework(id: string, info: FrameworkInfo | undefined): void {
-    this.frameworksW ??= new Map(this.base.frameworks);
-    if (info) this.frameworksW.set(id, info);
-    else this.frameworksW.delete(id);
-  }
-  hasMaintenance(id: string): boolean {
-    return (this.maintenanceW ?? this.base.maintenance).has(id);
-  }
-  setMaintenance(id: string, mode: MaintenanceMode | undefined): void {
-    this.maintenanceW ??= new Map(this.base.maintenance);
-    if (mode) this.maintenanceW.set(id, mode);
-    else this.maintenanceW.delete(id);
-  }
   setWeights(weights: Readonly<Record<string, number>>): void {
     this.weights = { ...weights };
   }
@@ -144,20 +148,14 @@ class RegistryDraft {
   /** done is the new registry; the base itself when no op changed anything. */
   done(): Registry {
     const b = this.base;
-    if (
-      !this.agentsW &&
-      !this.frameworksW &&
-      !this.maintenanceW &&
-      this.weights === b.weights &&
-      this.quotas === b.quotas
-    )
-      return b;
+    const tables = [this.agents, this.frameworks, this.maintenance];
+    if (tables.every((t) => !t.changed) && this.weights === b.weights && this.quotas === b.quotas) return b;
     return {
-      agents: this.agentsW ?? b.agents,
-      frameworks: this.frameworksW ?? b.frameworks,
+      agents: this.agents.result(),
+      frameworks: this.frameworks.result(),
       weights: this.weights,
       quotas: this.quotas,
-      maintenance: this.maintenanceW ?? b.maintenance,
+      maintenance: this.maintenance.result(),
     };
   }
 }
@@ -171,22 +169,22 @@ function applyToDraft(
   const known = op as RegistryOp;
   switch (known.type) {
     case 'AGENT_ADMITTED':
-      if (d.agent(known.agent.id)?.status === RegistryAgentStatus.GONE) return;
-      d.setAgent(known.agent.id, {
+      if (d.agents.get(known.agent.id)?.status === RegistryAgentStatus.GONE) return;
+      d.agents.set(known.agent.id, {
         info: known.agent,
         total: known.total,
         status: RegistryAgentStatus.ACTIVE,
       });
       return;
     case 'AGENT_RESOURCES': {
-      const a = d.agent(known.agentId);
-      if (a) d.setAgent(known.agentId, { ...a, total: known.total });
+      const a = d.agents.get(known.agentId);
+      if (a) d.agents.set(known.agentId, { ...a, total: known.total });
       return;
     }
     case 'AGENT_UNREACHABLE': {
-      const a = d.agent(known.agentId);
+      const a = d.agents.get(known.agentId);
       if (!a || a.status === RegistryAgentStatus.GONE) return;
-      d.setAgent(known.agentId, {
+      d.agents.set(known.agentId, {
         ...a,
         status: RegistryAgentStatus.UNREACHABLE,
         unreachableSince: known.since,
@@ -194,24 +192,24 @@ function applyToDraft(
       return;
     }
     case 'AGENT_GONE': {
-      const a = d.agent(known.agentId);
+      const a = d.agents.get(known.agentId);
       if (!a) return;
       const { unreachableSince: _u, ...rest } = a;
-      d.setAgent(known.agentId, { ...rest, status: RegistryAgentStatus.GONE });
+      d.agents.set(known.agentId, { ...rest, status: RegistryAgentStatus.GONE });
       return;
     }
     case 'AGENT_REMOVED': {
-      const a = d.agent(known.agentId);
+      const a = d.agents.get(known.agentId);
       if (!a || a.status === RegistryAgentStatus.GONE) return;
-      d.setAgent(known.agentId, undefined);
-      if (d.hasMaintenance(known.agentId)) d.setMaintenance(known.agentId, undefined);
+      d.agents.set(known.agentId, undefined);
+      if (d.maintenance.has(known.agentId)) d.maintenance.set(known.agentId, undefined);
       return;
     }
     case 'FRAMEWORK_ADDED':
-      d.setFramework(known.framework.id, known.framework);
+      d.frameworks.set(known.framework.id, known.framework);
       return;
     case 'FRAMEWORK_REMOVED':
-      if (d.hasFramework(known.frameworkId)) d.setFramework(known.frameworkId, undefined);
+      if (d.frameworks.has(known.frameworkId)) d.frameworks.set(known.frameworkId, undefined);
       return;
     case 'WEIGHTS_SET':
       d.setWeights(known.weights);
@@ -220,8 +218,8 @@ function applyToDraft(
       d.setQuota(known.role, known.quota);
       return;
     case 'MAINTENANCE_SET':
-      if (!d.agent(known.agentId)) return;
-      d.setMaintenance(known.agentId, known.mode === MaintenanceMode.UP ? undefined : known.mode);
+      if (!d.agents.get(known.agentId)) return;
+      d.maintenance.set(known.agentId, known.mode === MaintenanceMode.UP ? undefined : known.mode);
       return;
     default:
       onUnknown(String((op as UnknownRegistryOp).type));

@@ -53,6 +53,21 @@ export function mayAllocate(r: Recovery, now: number, cfg: LeadershipConfig): bo
   return (r.known - r.pending) / r.known >= cfg.reregisterFraction;
 }
 
+/**
+ * allocationRunDue says whether an allocation run asked for by an event may start now. While
+ * agents are still coming back after a failover each REGISTER asks for a run over every agent, so
+ * runs are kept at most two per interval then (the interval's timer catches up on one skipped);
+ * otherwise every asked-for run is due.
+ */
+export function allocationRunDue(
+  recovering: boolean,
+  now: number,
+  lastRunAt: number,
+  intervalMs: number,
+): boolean {
+  return !recovering || now - lastRunAt >= intervalMs / 2;
+}
+
 /** recoveryOver says whether agents still missing should now be marked unreachable. */
 export function recoveryOver(r: Recovery, now: number, cfg: LeadershipConfig): boolean {
   return r.pending > 0 && now - r.startedAt >= cfg.reregisterTimeoutMs;

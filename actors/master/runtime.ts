@@ -20,6 +20,7 @@ import type { ContainerTargets } from './containers.js';
 import { type Effect, MasterError } from './effects.js';
 import { isHot } from './hot-messages.js';
 import {
+  allocationRunDue,
   type LeadershipConfig,
   mayAllocate,
   type Recovery,
@@ -107,10 +108,8 @@ export async function startMaster(opts: MasterOptions & { leader?: LeaderContext
   let lastAllocationAt = Number.NEGATIVE_INFINITY;
   const scheduleAllocation = () => {
     if (allocationPending || stopped || !allocationAllowed()) return;
-    // While agents are still coming back after a failover, each REGISTER would start a run over
-    // every agent: allocate at most twice per interval until the last one is back (the timer
-    // catches up on a run skipped here).
-    if (recovery && clock.now() - lastAllocationAt < config.allocationIntervalMs / 2) return;
+    if (!allocationRunDue(recovery !== undefined, clock.now(), lastAllocationAt, config.allocationIntervalMs))
+      return;
     allocationPending = true;
     setImmediate(() => {
       allocationPending = false;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  allocationRunDue,
   defaultLeadershipConfig,
   mayAllocate,
   recoveryOver,
@@ -24,6 +25,21 @@ describe('a new leader waiting for its agents', () => {
   ])('with %i known and %i pending after %i ms may allocate: %s', (known, pending, elapsed, expected) => {
     expect(mayAllocate({ known, pending, startedAt: 1000 }, 1000 + elapsed, cfg)).toBe(expected);
   });
+
+  it.each([
+    // recovering, ms since the last run (interval 1000) -> an asked-for run may start
+    [true, 0, false],
+    [true, 499, false],
+    [true, 500, true], // at most two runs per interval while agents come back
+    [false, 0, true], // otherwise every asked-for run starts
+    [true, Number.POSITIVE_INFINITY, true], // no run yet
+  ])(
+    'recovering %s, %i ms after the last run, an asked-for run is due: %s',
+    (recovering, since, expected) => {
+      const now = 10_000;
+      expect(allocationRunDue(recovering, now, now - since, 1000)).toBe(expected);
+    },
+  );
 
   it('marks the missing agents unreachable only once the window is over', () => {
     expect(recoveryOver({ known: 5, pending: 1, startedAt: 0 }, 9_999, cfg)).toBe(false);

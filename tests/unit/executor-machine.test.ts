@@ -1,56 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createActor, SimulatedClock } from 'xstate';
-import { type ExecutorEvent, executorMachine } from '../../actors/executor/index.js';
-
-type Call = { effect: string; [k: string]: unknown };
-
-function start(gracePeriodSeconds = 2) {
-  const clock = new SimulatedClock();
-  const calls: Call[] = [];
-  const machine = executorMachine.provide({
-    actions: {
-      publishUpdate: (_, p) =>
-        void calls.push({
-          effect: 'publishUpdate',
-          state: p.status.state,
-          uuid: p.status.uuid,
-          status: p.status,
-        }),
-      publishRegister: (_, p) => void calls.push({ effect: 'publishRegister', ...p }),
-      spawnTask: () => void calls.push({ effect: 'spawnTask' }),
-      signalTask: (_, p) => void calls.push({ effect: 'signalTask', ...p }),
-      warn: (_, p) => void calls.push({ effect: 'warn', ...p }),
-    },
-  });
-  const actor = createActor(machine, {
-    clock,
-    input: {
-      agentId: 'a1',
-      executorId: 't1',
-      frameworkId: 'f1',
-      taskId: 't1',
-      defaultGracePeriodSeconds: gracePeriodSeconds,
-      now: 0,
-      uuid: 'u-start',
-    },
-  }).start();
-  let n = 0;
-  const stamp = () => ({ now: clock.now(), uuid: `u${++n}` });
-  return {
-    actor,
-    clock,
-    calls,
-    send: (e: ExecutorEvent) => actor.send(e),
-    stamp,
-    published: () => calls.filter((c) => c.effect === 'publishUpdate').map((c) => `${c.state}:${c.uuid}`),
-    advance(ms: number, step = 100) {
-      for (let t = 0; t < ms; t += step) clock.increment(step);
-    },
-    ack(uuid: string) {
-      actor.send({ type: 'ACK', uuid });
-    },
-  };
-}
+import { startExecutor as start } from '../support/executor-harness.js';
 
 describe('the command executor actor', () => {
   it('reports STARTING, spawns, registers the task pid, and reports RUNNING only once STARTING is acked', () => {

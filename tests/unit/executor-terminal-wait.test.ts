@@ -1,49 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createActor, SimulatedClock } from 'xstate';
-import { type ExecutorEvent, executorMachine } from '../../actors/executor/index.js';
+import { startExecutor as start } from '../support/executor-harness.js';
 
-/**
- * The executor keeps its terminal update until its agent acknowledges it: a loaded agent is slow,
- * not gone, and an executor that exits first makes the agent fail a task whose end it has not read.
- */
-function start() {
-  const clock = new SimulatedClock();
-  const calls: { effect: string; state?: string; message?: string; signal?: string }[] = [];
-  const machine = executorMachine.provide({
-    actions: {
-      publishUpdate: (_, p) => void calls.push({ effect: 'publishUpdate', state: p.status.state }),
-      publishRegister: () => void calls.push({ effect: 'publishRegister' }),
-      spawnTask: () => void calls.push({ effect: 'spawnTask' }),
-      signalTask: (_, p) => void calls.push({ effect: 'signalTask', signal: p.signal }),
-      warn: (_, p) => void calls.push({ effect: 'warn', message: p.message }),
-    },
-  });
-  const actor = createActor(machine, {
-    clock,
-    input: {
-      agentId: 'a1',
-      executorId: 't1',
-      frameworkId: 'f1',
-      taskId: 't1',
-      defaultGracePeriodSeconds: 2,
-      now: 0,
-      uuid: 'u-start',
-    },
-  }).start();
-  let n = 0;
-  const stamp = () => ({ now: clock.now(), uuid: `u${++n}` });
-  return {
-    actor,
-    calls,
-    stamp,
-    send: (e: ExecutorEvent) => actor.send(e),
-    advance(ms: number, step = 1000) {
-      for (let t = 0; t < ms; t += step) clock.increment(step);
-    },
-    status: () => actor.getSnapshot().status,
-    warnings: () => calls.filter((c) => c.effect === 'warn').map((c) => c.message),
-  };
-}
+// The executor keeps its terminal update until its agent acknowledges it: a loaded agent is slow,
+// not gone, and an executor that exits first makes the agent fail a task whose end it has not read.
 
 /** finished runs a task to its exit 0 with STARTING and RUNNING acknowledged: TASK_FINISHED (u2) waits. */
 function finished() {

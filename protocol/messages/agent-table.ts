@@ -7,6 +7,7 @@ import {
   type IndexArray,
   indexColumn,
   splitIds,
+  TableRows,
   TaskTableError,
 } from './task-table.js';
 
@@ -71,14 +72,12 @@ interface AgentColumns {
 }
 
 /** AgentRows are the validated rows of an agent table; `at(i)` makes an AgentView on demand. */
-export class AgentRows implements Iterable<AgentView> {
-  readonly length: number;
-
+export class AgentRows extends TableRows<AgentView> {
   constructor(
     private readonly wire: Omit<z.output<typeof AgentTableWire>, 'columns' | 'ids'> & { ids: string[] },
     private readonly c: AgentColumns,
   ) {
-    this.length = wire.rows;
+    super(wire.rows);
   }
 
   /** id of row i. */
@@ -105,17 +104,6 @@ export class AgentRows implements Iterable<AgentView> {
       version: w.versions[c.version[i]],
       tasks: c.tasks[i],
     };
-  }
-
-  *[Symbol.iterator](): Iterator<AgentView> {
-    for (let i = 0; i < this.length; i++) yield this.at(i);
-  }
-
-  /** toArray makes every row's AgentView. */
-  toArray(): AgentView[] {
-    const out = new Array<AgentView>(this.length);
-    for (let i = 0; i < this.length; i++) out[i] = this.at(i);
-    return out;
   }
 }
 

@@ -195,14 +195,30 @@ interface DecodedColumns {
   updatedAt: Float64Array;
 }
 
+/** TableRows are the rows of a validated table, each made into its view object on demand by `at(i)`. */
+export abstract class TableRows<T> implements Iterable<T> {
+  constructor(readonly length: number) {}
+
+  abstract at(i: number): T;
+
+  *[Symbol.iterator](): Iterator<T> {
+    for (let i = 0; i < this.length; i++) yield this.at(i);
+  }
+
+  /** toArray makes every row's view. */
+  toArray(): T[] {
+    const out = new Array<T>(this.length);
+    for (let i = 0; i < this.length; i++) out[i] = this.at(i);
+    return out;
+  }
+}
+
 /**
  * TaskRows are the validated rows of one task table. Columns are read where they lie; `at(i)`
  * materializes a TaskView on demand (its `resources` are shared with the rows that use the same
  * vector: treat them as read-only).
  */
-export class TaskRows implements Iterable<TaskView> {
-  readonly length: number;
-
+export class TaskRows extends TableRows<TaskView> {
   constructor(
     private readonly wire: Omit<
       z.output<typeof TaskTableWire>,
@@ -214,7 +230,7 @@ export class TaskRows implements Iterable<TaskView> {
     },
     private readonly c: DecodedColumns,
   ) {
-    this.length = wire.rows;
+    super(wire.rows);
   }
 
   /** taskId of row i. */
@@ -259,17 +275,6 @@ export class TaskRows implements Iterable<TaskView> {
     if (!Number.isNaN(c.exitCode[i])) view.exitCode = c.exitCode[i];
     if (c.healthy[i] !== HealthCode.NONE) view.healthy = c.healthy[i] === HealthCode.HEALTHY;
     return view;
-  }
-
-  *[Symbol.iterator](): Iterator<TaskView> {
-    for (let i = 0; i < this.length; i++) yield this.at(i);
-  }
-
-  /** toArray materializes every row. */
-  toArray(): TaskView[] {
-    const out = new Array<TaskView>(this.length);
-    for (let i = 0; i < this.length; i++) out[i] = this.at(i);
-    return out;
   }
 }
 

@@ -5,6 +5,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type AgentHandle, startAgent } from '../../actors/agent/index.js';
 import { type HaMasterHandle, startHaMaster } from '../../actors/master/index.js';
+import type { Registry } from '../../actors/master/registry.js';
 import { registryStreamName } from '../../actors/master/registry-store.js';
 import {
   connectNats,
@@ -114,13 +115,23 @@ describe('masters on a three-node NATS cluster', () => {
     // A new master reading the registry from the two surviving nodes sees the acknowledged write.
     const reader = await bus('reader');
     const { RegistryStore } = await import('../../actors/master/registry-store.js');
-    const store = await RegistryStore.open({
-      nc: reader.nc,
-      subjects: makeSubjects(prefix),
-      replicas: 3,
-      log: silentLogger,
-    });
-    const reg = await store.load();
+    // Its JetStream requests may time out while a loaded cluster settles: it asks again, as a master does.
+    let reg: Registry | undefined;
+    await waitFor(
+      async () => {
+        const store = await RegistryStore.open({
+          nc: reader.nc,
+          subjects: makeSubjects(prefix),
+          replicas: 3,
+          log: silentLogger,
+        }).catch(() => undefined);
+        reg = await store?.load().catch(() => undefined);
+        return reg !== undefined;
+      },
+      30_000,
+      'the registry read from the surviving nodes',
+    );
+    if (!reg) throw new Error('unreachable: waitFor returned without a registry');
     expect(reg.weights).toEqual({ eng: 4 });
     expect(reg.agents.has(agent.agentId)).toBe(true);
   }, 150_000);

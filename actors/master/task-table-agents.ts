@@ -6,7 +6,7 @@ import {
   packIndexes,
 } from '../../protocol/index.js';
 import type { AgentRecord } from './state.js';
-import { Dictionary, ResourceDictionary } from './task-table.js';
+import { Dictionary, ResourceDictionary, type TableLimits } from './task-table.js';
 
 const STATUS_CODE = new Map<string, number>(AGENT_TABLE_STATUSES.map((s, i) => [s, i]));
 
@@ -85,4 +85,47 @@ export function agentTable(agents: readonly AgentRecord[]): AgentTableWire {
 function attributesKey(attributes: Record<string, string>): string {
   for (const _ in attributes) return JSON.stringify(Object.entries(attributes).sort());
   return '';
+}
+
+/** agentBytes is about how many bytes an agent takes in an agent table (its id, hostname and columns). */
+export function agentBytes(a: AgentRecord): number {
+  return a.info.id.length + a.info.hostname.length + 40;
+}
+
+/** AgentPage is one page of the agents as a table, its size, and where the next page starts. */
+export interface AgentPage {
+  table: AgentTableWire;
+  /** About how many bytes the table takes encoded (agentBytes of each). */
+  bytes: number;
+  totalAgents: number;
+  nextAgentsFrom?: number;
+}
+
+/**
+ * agentTablePage is the table of the agents from position `from` (in the map's order), as many as
+ * `limits` allow and at least one: a page of a few thousand agents holds the master a few
+ * milliseconds, where the table of 40,000 held it about 100 ms on a loaded machine.
+ */
+export function agentTablePage(
+  agents: ReadonlyMap<string, AgentRecord>,
+  from: number,
+  limits: TableLimits,
+): AgentPage {
+  const page: AgentRecord[] = [];
+  let bytes = 0;
+  let at = 0;
+  for (const a of agents.values()) {
+    if (at++ < from) continue;
+    const grow = agentBytes(a);
+    if (page.length >= limits.maxRows || (page.length > 0 && bytes + grow > limits.maxBytes)) break;
+    page.push(a);
+    bytes += grow;
+  }
+  const end = Math.min(from, agents.size) + page.length;
+  return {
+    table: agentTable(page),
+    bytes,
+    totalAgents: agents.size,
+    ...(end < agents.size ? { nextAgentsFrom: end } : {}),
+  };
 }

@@ -14,6 +14,7 @@ export { SchedulerClosedError, SubscribeRefusedError } from './errors.js';
 export { FakeBus, type RecordedRequest, type Responder } from './fake-bus.js';
 export { newFrameworkId } from './framework-id.js';
 export {
+  DEFAULT_PAGE_AGENTS,
   DEFAULT_PAGE_TASKS,
   Operator,
   type OperatorArgs,

@@ -1,5 +1,6 @@
 import { type Bus, type Logger, silentLogger, splitCredentials } from '../../bus/index.js';
 import {
+  type AgentRows,
   type AgentView,
   type FrameworkView,
   isReadOperatorCall,
@@ -24,10 +25,19 @@ import { type TaskPage, TaskRowList } from './operator-rows.js';
  */
 export const DEFAULT_PAGE_TASKS = 10_000;
 
+/**
+ * DEFAULT_PAGE_AGENTS is how many agents stateRows() asks for with each page: the agent table
+ * comes a page at a time along with the tasks, since the table of 40,000 agents in one answer
+ * held the master about 100 ms on a loaded machine (and allocation waited); 2,000 hold it a few ms.
+ */
+export const DEFAULT_PAGE_AGENTS = 2_000;
+
 /** PageOptions tune a paged read. */
 export interface PageOptions {
   /** Tasks per page at most (default DEFAULT_PAGE_TASKS). */
   pageTasks?: number;
+  /** stateRows() only: agents per page at most (default DEFAULT_PAGE_AGENTS). */
+  pageAgents?: number;
   /** Called as each page is read: where it starts, its rows, and how long its answer took (ms). */
   onPage?: (page: { from: number; rows: number; ms: number }) => void;
 }
@@ -36,9 +46,21 @@ export interface PageOptions {
  * StateRows is the master's whole state with its tasks as a TaskRowList: fetched page by page as
  * task tables, and made into TaskView objects only when asked.
  */
-export type StateRows = Omit<StateView, 'tasks' | 'taskTable' | 'agentTable' | 'nextTasksFrom'> & {
+export type StateRows = Omit<
+  StateView,
+  'tasks' | 'taskTable' | 'agentTable' | 'nextTasksFrom' | 'nextAgentsFrom'
+> & {
   tasks: TaskRowList;
 };
+
+/** PageCursor is where a page starts: its tasks and, when agents are paged too, its agents. */
+interface PageCursor {
+  tasksFrom: number;
+  agentsFrom?: number;
+}
+
+/** PagedAnswer is a GET_STATE or GET_TASKS page as pagesOf reads it. */
+type PagedAnswer = TasksView & Pick<StateView, 'agentTable' | 'totalAgents' | 'nextAgentsFrom'>;
 
 /** OperatorCallType names every operator call. */
 export type OperatorCallType = OperatorCall['type'];
@@ -140,37 +162,53 @@ export class Operator {
   }
 
   /**
-   * stateRows is state() with the tasks left as rows: the agents as an agent table (made into
+   * stateRows is state() with the tasks left as rows: the agents as agent tables (made into
    * AgentView objects) and every page of GET_STATE's tasks as a task table (`pageTasks` tasks per
-   * page at most; the master may send fewer to keep a page within a message). The next page is
-   * asked for before this one is read, so the master builds it while the client validates; pages
-   * are still separate reads, so tasks that start or end meanwhile may be missed or seen twice.
+   * page at most; the master may send fewer to keep a page within a message). Each page also
+   * brings a page of the agents (`pageAgents` at most), and once the tasks are read, pages of
+   * agents alone follow while any are left. The next page is asked for before this one is read,
+   * so the master builds it while the client validates; pages are still separate reads, so tasks
+   * and agents that come or go meanwhile may be missed or seen twice.
    */
   async stateRows(opts: PageOptions = {}): Promise<StateRows> {
-    let first: StateView | undefined;
     const pageTasks = opts.pageTasks ?? DEFAULT_PAGE_TASKS;
-    const pages = await this.pagesOf(
+    const pageAgents = opts.pageAgents ?? DEFAULT_PAGE_AGENTS;
+    const { first, tasks, agents } = await this.pagesOf(
       pageTasks,
-      (tasksFrom) =>
-        this.call('GET_STATE', { tasksFrom, maxTasks: pageTasks, tasksAs: 'table', agentsAs: 'table' }).then(
-          (view) => {
-            if (tasksFrom === 0) first = view;
-            return view;
-          },
-        ),
+      pageAgents,
+      ({ tasksFrom, agentsFrom }) =>
+        this.call('GET_STATE', {
+          tasksFrom,
+          maxTasks: pageTasks,
+          tasksAs: 'table',
+          agentsAs: 'table',
+          ...(agentsFrom !== undefined ? { agentsFrom, maxAgents: pageAgents } : {}),
+        }),
       opts.onPage,
     );
-    const { tasks: _, taskTable: __, nextTasksFrom: ___, agentTable, ...head } = first as StateView;
+    const {
+      tasks: _,
+      taskTable: __,
+      nextTasksFrom: ___,
+      agentTable: ____,
+      nextAgentsFrom: _____,
+      ...head
+    } = first as StateView;
     // Agents are few next to tasks: they are made into objects here (a master without tables sent objects).
-    return { ...head, agents: agentTable ? agentTable.toArray() : head.agents, tasks: pages };
+    return {
+      ...head,
+      agents: agents.length > 0 ? agents.flatMap((rows) => rows.toArray()) : head.agents,
+      tasks,
+    };
   }
 
   /** taskRows lists active and recently completed tasks, of one framework or all, as rows (see stateRows). */
-  taskRows(frameworkId?: string, opts: PageOptions = {}): Promise<TaskRowList> {
+  async taskRows(frameworkId?: string, opts: PageOptions = {}): Promise<TaskRowList> {
     const pageTasks = opts.pageTasks ?? DEFAULT_PAGE_TASKS;
-    return this.pagesOf(
+    const { tasks } = await this.pagesOf(
       pageTasks,
-      (tasksFrom) =>
+      undefined,
+      ({ tasksFrom }) =>
         this.call('GET_TASKS', {
           ...(frameworkId ? { frameworkId } : {}),
           tasksFrom,
@@ -179,43 +217,77 @@ export class Operator {
         }),
       opts.onPage,
     );
+    return tasks;
   }
 
   /**
-   * pagesOf asks for pages from 0 until an answer names no next one. Once the master has said
-   * how many tasks there are, it keeps one page ahead: while one page travels and is checked, the
-   * one after it is already asked for (and asked again from where the master says if that guess
-   * was wrong: a page it cut short to fit a message). A state of one page costs one request.
+   * pagesOf asks for pages from the first until an answer names no next one, of tasks nor (with
+   * `pageAgents`) of agents; past the last task, a page asks for agents only, from the end of the
+   * tasks read. Once the master has said how many there are, it keeps one page ahead: while one
+   * page travels and is checked, the one after it is already asked for (and asked again from
+   * where the master says if that guess was wrong: a page it cut short to fit a message). A state
+   * of one page costs one request.
    */
   private async pagesOf(
     pageTasks: number,
-    ask: (tasksFrom: number) => Promise<TasksView>,
+    pageAgents: number | undefined,
+    ask: (cursor: PageCursor) => Promise<PagedAnswer>,
     onPage?: PageOptions['onPage'],
-  ): Promise<TaskRowList> {
+  ): Promise<{ first: PagedAnswer; tasks: TaskRowList; agents: AgentRows[] }> {
     const pages: TaskPage[] = [];
-    const asked = (from: number) => {
+    const agents: AgentRows[] = [];
+    const asked = (cursor: PageCursor) => {
       const at = performance.now();
-      const answer = ask(from).then((page) => ({ page, ms: performance.now() - at }));
+      const answer = ask(cursor).then((page) => ({ page, ms: performance.now() - at }));
       answer.catch(() => {}); // a guess nobody reads must not be an unhandled rejection
-      return { from, answer };
+      return { cursor, answer };
     };
-    let current = asked(0);
+    let current = asked(pageAgents === undefined ? { tasksFrom: 0 } : { tasksFrom: 0, agentsFrom: 0 });
     let ahead: ReturnType<typeof asked> | undefined;
+    let first: PagedAnswer | undefined;
     for (;;) {
       const { page, ms } = await current.answer;
+      first ??= page;
       const rows = page.taskTable ?? page.tasks; // a master without tables answers objects
       pages.push(rows);
-      onPage?.({ from: current.from, rows: rows.length, ms });
-      const next = page.nextTasksFrom;
-      if (next === undefined) break;
-      if (next <= current.from) {
-        throw new Error(`the master named page ${next} after page ${current.from}: paging would not end`);
+      if (page.agentTable) agents.push(page.agentTable);
+      const at = current.cursor;
+      onPage?.({ from: at.tasksFrom, rows: rows.length, ms });
+      const nextTasks = page.nextTasksFrom;
+      // A master that does not page agents sent them all with the first page and names no next.
+      const nextAgents = at.agentsFrom !== undefined ? page.nextAgentsFrom : undefined;
+      if (nextTasks === undefined && nextAgents === undefined) break;
+      if (nextTasks !== undefined && nextTasks <= at.tasksFrom) {
+        throw new Error(
+          `the master named page ${nextTasks} after page ${at.tasksFrom}: paging would not end`,
+        );
       }
-      current = ahead?.from === next ? ahead : asked(next);
-      const after = next + pageTasks;
-      ahead = page.totalTasks !== undefined && page.totalTasks > after ? asked(after) : undefined;
+      if (nextAgents !== undefined && nextAgents <= (at.agentsFrom as number)) {
+        throw new Error(
+          `the master named agents from ${nextAgents} after agents from ${at.agentsFrom}: paging would not end`,
+        );
+      }
+      const next: PageCursor = {
+        tasksFrom: nextTasks ?? at.tasksFrom + rows.length,
+        ...(nextAgents !== undefined ? { agentsFrom: nextAgents } : {}),
+      };
+      current = ahead && sameCursor(ahead.cursor, next) ? ahead : asked(next);
+      // The page after: full pages of tasks and agents, where any are left.
+      const tasksAfter =
+        page.totalTasks !== undefined ? Math.min(page.totalTasks, next.tasksFrom + pageTasks) : undefined;
+      const agentsAfter =
+        next.agentsFrom !== undefined && pageAgents !== undefined && page.totalAgents !== undefined
+          ? next.agentsFrom + pageAgents
+          : undefined;
+      const moreTasks =
+        tasksAfter !== undefined && page.totalTasks !== undefined && page.totalTasks > tasksAfter;
+      const moreAgents = agentsAfter !== undefined && (page.totalAgents as number) > agentsAfter;
+      ahead =
+        tasksAfter !== undefined && (moreTasks || moreAgents)
+          ? asked({ tasksFrom: tasksAfter, ...(moreAgents ? { agentsFrom: agentsAfter } : {}) })
+          : undefined;
     }
-    return new TaskRowList(pages);
+    return { first: first as PagedAnswer, tasks: new TaskRowList(pages), agents };
   }
 
   /** agents lists the agents with their total, used and offered resources. */
@@ -307,4 +379,9 @@ export class Operator {
   async close(): Promise<void> {
     if (this.owned) await this.bus.close();
   }
+}
+
+/** sameCursor says whether two pages start at the same tasks and agents. */
+function sameCursor(a: PageCursor, b: PageCursor): boolean {
+  return a.tasksFrom === b.tasksFrom && a.agentsFrom === b.agentsFrom;
 }

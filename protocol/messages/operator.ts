@@ -47,7 +47,9 @@ export const OperatorCall = z.discriminatedUnion('type', [
    * cluster's tasks do not fit in one message. The answer's `nextTasksFrom` names the next page;
    * agents and frameworks come with the first page only. `tasksAs: 'table'` answers with a
    * TaskTable; a table page may hold fewer than `maxTasks` tasks, to stay within a message.
-   * `agentsAs: 'table'` answers the agents as one AgentTable in `agentTable` (and `agents` empty).
+   * `agentsAs: 'table'` answers the agents as one AgentTable in `agentTable` (and `agents` empty);
+   * with `maxAgents` (and `agentsFrom`, default 0) too, every page's `agentTable` holds a page of
+   * the agents, whatever page of tasks it comes with, and `nextAgentsFrom` names the next.
    */
   z.object({
     type: z.literal('GET_STATE'),
@@ -55,6 +57,8 @@ export const OperatorCall = z.discriminatedUnion('type', [
     maxTasks: z.number().int().min(1).max(Limits.maxStateTasksPerPage).optional(),
     tasksAs: TasksAs.optional(),
     agentsAs: TasksAs.optional(),
+    agentsFrom: z.number().int().nonnegative().optional(),
+    maxAgents: z.number().int().min(1).max(Limits.maxStateTasksPerPage).optional(),
   }),
   z.object({ type: z.literal('GET_AGENTS') }),
   z.object({ type: z.literal('GET_FRAMEWORKS') }),
@@ -195,8 +199,11 @@ export const StateView = z.object({
   agents: z.array(AgentView),
   frameworks: z.array(FrameworkView),
   tasks: z.array(TaskView),
-  /** With `agentsAs: 'table'` (first page only): the agents as columns, readable as AgentRows. */
+  /** With `agentsAs: 'table'` (first page only, or a page of them): the agents as columns, readable as AgentRows. */
   agentTable: AgentTable.optional(),
+  /** With agents paged (`maxAgents`): every agent's count, and where the next page of them starts. */
+  totalAgents: z.number().int().nonnegative().optional(),
+  nextAgentsFrom: z.number().int().nonnegative().optional(),
   /** With `tasksAs: 'table'`: the (page's) tasks as columns, validated and readable as TaskRows. */
   taskTable: TaskTable.optional(),
   /** With a paged GET_STATE: every task's count, and where the next page starts (absent on the last). */

@@ -122,6 +122,12 @@ describe('GET_STATE and GET_TASKS as a task table', () => {
     );
     expect(state.tasks.at(71)).toEqual(whole.tasks[71]);
     expect(() => state.tasks.at(72)).toThrow(RangeError);
+    // Agents a page at a time: with the pages of tasks, then alone once the tasks are read.
+    for (const pageAgents of [5, 1]) {
+      const paged = await op.stateRows({ pageTasks: 30, pageAgents });
+      expect(paged.agents.map((a) => a.id)).toEqual(whole.agents.map((a) => a.id));
+      expect(paged.tasks.toArray()).toEqual(whole.tasks);
+    }
     expect((await op.state()).tasks).toEqual(whole.tasks);
 
     const ofOne = (tasks: TaskView[]) => tasks.filter((t) => t.frameworkId === 'tabled-1');
@@ -138,6 +144,8 @@ describe('GET_STATE and GET_TASKS as a task table', () => {
       { type: 'GET_STATE', tasksAs: 'columns' },
       { type: 'GET_STATE', tasksAs: 7 },
       { type: 'GET_STATE', agentsAs: 'rows' },
+      { type: 'GET_STATE', tasksAs: 'table', maxAgents: 5 },
+      { type: 'GET_STATE', agentsAs: 'table', maxAgents: 0 },
       { type: 'GET_TASKS', tasksAs: 'table', maxTasks: 0 },
       { type: 'GET_TASKS', tasksAs: 'table', tasksFrom: -1 },
       { type: 'GET_TASKS', maxTasks: 1_000_000 },

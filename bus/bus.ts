@@ -4,6 +4,7 @@ import { type ErrorBody, ErrorCode, Limits } from '../protocol/index.js';
 import { decode, encode } from './codec.js';
 import { BusError, formatIssues, RemoteError, RequestTimeoutError, ValidationError } from './errors.js';
 import type { Logger } from './log.js';
+import type { MessageIntake } from './worker-intake.js';
 
 /** Context tells a handler where a message came from. */
 export interface MessageContext {
@@ -40,7 +41,8 @@ export interface Bus {
     subject: string,
     schema: S,
     handler: RequestHandler<z.infer<S>, Out>,
-    opts?: { queue?: string },
+    /** intake: decode and validate through it (e.g. in a worker thread) rather than inline; same schema. */
+    opts?: { queue?: string; intake?: MessageIntake },
   ): Unsubscribe;
   listen<S extends z.ZodType>(subject: string, schema: S, listener: Listener<z.infer<S>>): Unsubscribe;
   /** Waits until the server has seen everything sent so far (subscriptions included). */
@@ -107,27 +109,47 @@ export class NatsBus implements Bus {
     subject: string,
     schema: S,
     handler: RequestHandler<z.infer<S>, Out>,
-    opts: { queue?: string } = {},
+    opts: { queue?: string; intake?: MessageIntake } = {},
   ): Unsubscribe {
-    return this.subscribe(subject, opts.queue, async (data, msgSubject, respond) => {
-      let answer: { ok: true; result: Out } | { ok: false; error: ErrorBody };
-      try {
-        const msg = parseWith(schema, decode(data, this.maxBytes));
-        answer = { ok: true, result: await handler(msg, { subject: msgSubject }) };
-      } catch (err) {
-        const error = toErrorBody(err);
-        if (error.code === ErrorCode.INTERNAL) this.log.error({ err, subject: msgSubject }, 'handler failed');
-        else
-          this.log.warn({ subject: msgSubject, code: error.code, reason: error.message }, 'rejected request');
-        answer = { ok: false, error };
-      }
-      if (!respond) return;
-      try {
-        respond(encode(answer));
-      } catch (err) {
-        this.log.error({ err, subject: msgSubject }, 'could not send reply');
-      }
-    });
+    const intake = opts.intake;
+    if (intake && intake.schema !== schema)
+      throw new Error(`serve ${subject}: the intake checks another schema`);
+    return this.subscribe(subject, opts.queue, (data, msgSubject, respond) =>
+      intake
+        ? intake.submit(msgSubject, data, this.maxBytes, (v) =>
+            this.answer(msgSubject, respond, handler, () => {
+              if (!v.ok) throw v.error;
+              return v.value as z.infer<S>;
+            }),
+          )
+        : this.answer(msgSubject, respond, handler, () => parseWith(schema, decode(data, this.maxBytes))),
+    );
+  }
+
+  /** answer runs a request's handler on the message `parse` gives and replies with its result or error. */
+  private async answer<In, Out>(
+    msgSubject: string,
+    respond: ((b: Uint8Array) => void) | undefined,
+    handler: RequestHandler<In, Out>,
+    parse: () => In,
+  ): Promise<void> {
+    let answer: { ok: true; result: Out } | { ok: false; error: ErrorBody };
+    try {
+      const msg = parse();
+      answer = { ok: true, result: await handler(msg, { subject: msgSubject }) };
+    } catch (err) {
+      const error = toErrorBody(err);
+      if (error.code === ErrorCode.INTERNAL) this.log.error({ err, subject: msgSubject }, 'handler failed');
+      else
+        this.log.warn({ subject: msgSubject, code: error.code, reason: error.message }, 'rejected request');
+      answer = { ok: false, error };
+    }
+    if (!respond) return;
+    try {
+      respond(encode(answer));
+    } catch (err) {
+      this.log.error({ err, subject: msgSubject }, 'could not send reply');
+    }
   }
 
   listen<S extends z.ZodType>(subject: string, schema: S, listener: Listener<z.infer<S>>): Unsubscribe {

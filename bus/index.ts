@@ -7,3 +7,4 @@ export * from './lease.js';
 export * from './lease-epoch.js';
 export * from './log.js';
 export * from './nats-server.js';
+export * from './worker-intake.js';

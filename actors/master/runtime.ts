@@ -13,6 +13,7 @@ import {
   StampedSchedulerEvent,
 } from '../../protocol/index.js';
 import { systemClock } from '../common/index.js';
+import { type AgentIntakeConfig, agentIntakeConfig, startAgentIntake } from './agent-intake.js';
 import { createCallGuard } from './authorization.js';
 import { defaultMasterConfig } from './config.js';
 import { gatherContainers } from './container-relay.js';
@@ -61,7 +62,9 @@ export interface LeaderContext {
  * sends, sends nothing once its lease may have expired, persists registry changes before it
  * acknowledges them, and holds allocation back until most known agents have re-registered.
  */
-export async function startMaster(opts: MasterOptions & { leader?: LeaderContext }): Promise<MasterHandle> {
+export async function startMaster(
+  opts: MasterOptions & { leader?: LeaderContext; agentIntake?: Partial<AgentIntakeConfig> },
+): Promise<MasterHandle> {
   const clock = opts.clock ?? systemClock;
   const config = defaultMasterConfig(opts.config);
   const log = opts.log.child({ masterId: config.masterId });
@@ -77,6 +80,11 @@ export async function startMaster(opts: MasterOptions & { leader?: LeaderContext
   state.leader = { epoch, electedAt: leader?.electedAt ?? startedAt, ha: !!leader };
   let registry = leader?.registry;
   let recovery: Recovery | undefined;
+  // Large agent messages (REGISTERs) are decoded and validated in a worker thread: agent-intake.ts.
+  // A new leader starts it now, so that it is up before the known agents are asked back.
+  const intake = startAgentIntake(agentIntakeConfig(opts.agentIntake, process.env), log);
+  let intakeClosed: Promise<void> | undefined;
+  if (leader) intake?.prestart();
   if (leader) {
     const report = restoreFromRegistry(
       state,
@@ -213,7 +221,7 @@ export async function startMaster(opts: MasterOptions & { leader?: LeaderContext
     recovery.pending = state.recovering.size;
     if (recovery.pending === 0) {
       log.info(
-        { agents: recovery.known, reregisteredMs: clock.now() - recovery.startedAt },
+        { agents: recovery.known, reregisteredMs: clock.now() - recovery.startedAt, intake: intake?.stats() },
         'every known agent re-registered',
       );
       recovery = undefined;
@@ -285,14 +293,18 @@ export async function startMaster(opts: MasterOptions & { leader?: LeaderContext
       );
       return result;
     }),
-    bus.serve(subjects.masterAgentAll(), AgentToMaster, (msg, ctx) =>
-      ask((reply) => ({
-        type: 'AGENT_MESSAGE',
-        now: clock.now(),
-        agentId: lastToken(ctx.subject),
-        msg,
-        reply,
-      })),
+    bus.serve(
+      subjects.masterAgentAll(),
+      AgentToMaster,
+      (msg, ctx) =>
+        ask((reply) => ({
+          type: 'AGENT_MESSAGE',
+          now: clock.now(),
+          agentId: lastToken(ctx.subject),
+          msg,
+          reply,
+        })),
+      intake ? { intake } : {},
     ),
     // The legacy subject serves unsecured clusters; principals call on their own read/write subjects.
     ...[subjects.operator(), subjects.operatorReadAll(), subjects.operatorWriteAll()].map((subject) =>
@@ -356,6 +368,7 @@ export async function startMaster(opts: MasterOptions & { leader?: LeaderContext
     clearInterval(timer);
     clearInterval(announcer);
     for (const u of unsubscribe) u();
+    intakeClosed = intake?.close();
     actor.send({ type: 'STOP' });
     actor.stop();
     return true;
@@ -371,6 +384,7 @@ export async function startMaster(opts: MasterOptions & { leader?: LeaderContext
     state: () => stateView(state),
     async stop() {
       if (halt()) log.info('master stopped');
+      await intakeClosed;
     },
   };
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RegistryStore } from '../../actors/master/registry-store.js';
@@ -39,6 +39,19 @@ export interface FailoverResult {
   tasksKnown: number;
   /** REGISTERs after the kill that failed (timed out or refused) and were retried. */
   registerFailures: number;
+  /** CPU time of the new leader's main thread from the kill until every agent was back (ms). */
+  leaderMainCpuMs: number;
+  /** CPU time of the whole new leader process (main thread, intake worker, GC threads) in that time (ms). */
+  leaderCpuMs: number;
+}
+
+/** cpuMs reads a process's or one of its threads' user + system CPU time (ms) from /proc. */
+function cpuMs(pid: number, tid?: number): number {
+  const path = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
+  const stat = readFileSync(path, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime, in clock ticks of 10 ms (USER_HZ is 100 on mainstream kernels).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 interface HaMasterProcess {
@@ -205,6 +218,8 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
 
     const standby = masters.find((m) => m !== first) as HaMasterProcess;
     const failuresBefore = sim.stats().registerFailures;
+    const standbyPid = standby.child.pid as number;
+    const cpuBefore = { main: cpuMs(standbyPid, standbyPid), all: cpuMs(standbyPid) };
     const killedAt = Date.now();
     first.child.kill('SIGKILL');
     await until(() => leadingOf(standby), o.timeoutMs, 'the standby to lead', 5);
@@ -230,6 +245,8 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       10,
     );
     const reregisteredMs = Date.now() - killedAt;
+    const leaderMainCpuMs = cpuMs(standbyPid, standbyPid) - cpuBefore.main;
+    const leaderCpuMs = cpuMs(standbyPid) - cpuBefore.all;
     const tasksKnown = (await operator.tasks()).filter((t) => t.state === 'TASK_RUNNING').length;
     const registerFailures = sim.stats().registerFailures - failuresBefore;
     await sim.stop();
@@ -241,6 +258,8 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       resubscribedMs,
       tasksKnown,
       registerFailures,
+      leaderMainCpuMs,
+      leaderCpuMs,
     };
   } finally {
     for (const s of schedulers) await s.close().catch(() => {});

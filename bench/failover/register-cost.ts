@@ -1,14 +1,15 @@
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { handleAgentMessage } from '../../actors/master/agent-messages.js';
 import { defaultMasterConfig } from '../../actors/master/config.js';
 import { applyRegistryOps, emptyRegistry, type RegistryOp } from '../../actors/master/registry.js';
 import { restoreFromRegistry } from '../../actors/master/registry-restore.js';
 import { createMasterState } from '../../actors/master/state.js';
-import { decode, encode } from '../../bus/index.js';
+import { decode, encode, type IntakeVerdict, silentLogger, WorkerIntake } from '../../bus/index.js';
 import { AgentInfo, AgentToMaster, FrameworkInfo, resources as R, TaskInfo } from '../../protocol/index.js';
 import { positiveInt } from '../common/index.js';
 
-const HELP = `usage: node dist/bench/failover/register-cost.js [--agents N] [--tasks-per-agent K] [--rounds R]
+const HELP = `usage: node dist/bench/failover/register-cost.js [--agents N] [--tasks-per-agent K] [--rounds R] [--intake-workers W]
 
 The new leader's CPU cost of the REGISTERs after a failover, without NATS or other processes: a
 master state restored from a registry of N agents and 5 frameworks takes N REGISTERs of K running
@@ -16,14 +17,21 @@ tasks each (as bench:failover's simulated agents send them), each decoded from m
 with zod and handled, in one process. Prints per stage the time per REGISTER (best of R rounds,
 a fresh state each round):
   register_cost agents=N tasks_per_agent=K decode_us=.. validate_us=.. handle_us=.. total_us=.. total_ms=..
+Then the same REGISTERs through the master's intake (bus/worker-intake.ts, W worker threads,
+default 1): handed over 32 at a time, one batch per macrotask as a NATS read delivers them, and
+handled as their verdicts come back. intake_main_us is the main thread's busy time per REGISTER
+for handing over, unpacking the verdicts and handling (event loop utilization), intake_wall_us the
+elapsed time; intake_total_ms the main thread's time for all of them:
+  register_intake agents=N tasks_per_agent=K workers=W intake_main_us=.. handle_us=.. intake_wall_us=.. intake_total_ms=..
 `;
 
-function main(): void {
+async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       agents: { type: 'string' },
       'tasks-per-agent': { type: 'string' },
       rounds: { type: 'string' },
+      'intake-workers': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -34,6 +42,7 @@ function main(): void {
   const agents = positiveInt('agents', values.agents, 10_000);
   const perAgent = positiveInt('tasks-per-agent', values['tasks-per-agent'], 10);
   const rounds = positiveInt('rounds', values.rounds, 5);
+  const workers = positiveInt('intake-workers', values['intake-workers'], 1);
   const frameworks = Array.from({ length: 5 }, (_, i) =>
     FrameworkInfo.parse({ id: `f-${i}`, name: `f-${i}`, roles: ['*'], failoverTimeoutSeconds: 3600 }),
   );
@@ -108,6 +117,61 @@ function main(): void {
   process.stdout.write(
     `register_cost agents=${agents} tasks_per_agent=${perAgent} decode_us=${f(best.decode)} validate_us=${f(best.validate)} handle_us=${f(best.handle)} total_us=${f(total)} total_ms=${Math.round((total * agents) / 1000)}\n`,
   );
+
+  const intake = new WorkerIntake({
+    schemaName: 'AgentToMaster',
+    workers,
+    minBytes: 1024,
+    log: silentLogger,
+  });
+  // The worker starts on the first large message; wait until it is up, as a leader's is after the first REGISTERs.
+  await new Promise<void>((done) => intake.submit('warm', wire[0], Infinity, () => done()));
+  while (intake.stats().workersReady < workers) await new Promise((r) => setTimeout(r, 10));
+  const bestIntake = { main: Infinity, handle: Infinity, wall: Infinity };
+  for (let round = 0; round < rounds; round++) {
+    const state = createMasterState(defaultMasterConfig({ masterId: 'm-bench' }), 2000, {
+      agentOrder: 'added',
+    });
+    restoreFromRegistry(state, registry, 2000, 62_000);
+    let handleNs = 0n;
+    let handled = 0;
+    const t0 = performance.now();
+    const elu0 = performance.eventLoopUtilization();
+    await new Promise<void>((finished, failed) => {
+      const done = (i: number) => (v: IntakeVerdict) => {
+        if (!v.ok) return failed(v.error);
+        const h = process.hrtime.bigint();
+        handleAgentMessage(state, infos[i].id, v.value as AgentToMaster, 3000);
+        handleNs += process.hrtime.bigint() - h;
+        if (++handled === agents) finished();
+      };
+      let next = 0;
+      const handOver = () => {
+        for (const end = Math.min(agents, next + 32); next < end; next++)
+          intake.submit(`agent.${infos[next].id}`, wire[next], Infinity, done(next));
+        if (next < agents) setImmediate(handOver);
+      };
+      handOver();
+    });
+    const elu = performance.eventLoopUtilization(elu0);
+    const wall = performance.now() - t0;
+    const known = [...state.frameworks.values()].reduce((n, x) => n + x.tasks.size, 0);
+    if (known !== agents * perAgent)
+      throw new Error(`intake: expected ${agents * perAgent} tasks, have ${known}`);
+    bestIntake.main = Math.min(bestIntake.main, (elu.active * 1000) / agents);
+    bestIntake.handle = Math.min(bestIntake.handle, Number(handleNs) / 1000 / agents);
+    bestIntake.wall = Math.min(bestIntake.wall, (wall * 1000) / agents);
+  }
+  const s = intake.stats();
+  await intake.close();
+  if (s.offThread < rounds * agents)
+    throw new Error(`intake: only ${s.offThread} REGISTERs went to a worker`);
+  process.stdout.write(
+    `register_intake agents=${agents} tasks_per_agent=${perAgent} workers=${workers} intake_main_us=${f(bestIntake.main)} handle_us=${f(bestIntake.handle)} intake_wall_us=${f(bestIntake.wall)} intake_total_ms=${Math.round((bestIntake.main * agents) / 1000)}\n`,
+  );
 }
 
-main();
+main().catch((err) => {
+  process.stderr.write(`register-cost: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

@@ -23,18 +23,22 @@ export interface LeaseTiming {
   safetyMs: number;
 }
 
+/** A candidate polls the key at least this often (ms): how soon a killed leader is noticed. */
+export const MAX_POLL_EVERY_MS = 50;
+
 /**
  * leaseTimingFor derives the whole timing from the time to live: renewals six times per ttl (so
  * four in a row may fail, or the leader's event loop may stall for about two thirds of a ttl,
  * before it must step down), a safety margin of a fifth of the ttl, and candidates polling the
- * key fifteen times per ttl (a read, not a write: see Lease), so that a standby notices the expiry
- * within a fifteenth of the ttl.
+ * key fifteen times per ttl but at least every 50 ms (a read, not a write: see Lease). A standby
+ * notices an expiry within a poll, and a killed leader within about two polls (see
+ * LeaseLiveness), whatever the ttl.
  */
 export function leaseTimingFor(ttlMs: number): LeaseTiming {
   return {
     ttlMs,
     renewEveryMs: Math.max(1, Math.round(ttlMs / 6)),
-    pollEveryMs: Math.max(1, Math.round(ttlMs / 15)),
+    pollEveryMs: Math.max(1, Math.min(MAX_POLL_EVERY_MS, Math.round(ttlMs / 15))),
     safetyMs: Math.round(ttlMs / 5),
   };
 }
@@ -42,7 +46,7 @@ export function leaseTimingFor(ttlMs: number): LeaseTiming {
 /** DEFAULT_LEASE_TTL_MS is the leader lease's default time to live. */
 export const DEFAULT_LEASE_TTL_MS = 1500;
 
-/** defaultLeaseTiming: a 1.5 s lease renewed every 250 ms, polled every 100 ms, 300 ms of margin. */
+/** defaultLeaseTiming: a 1.5 s lease renewed every 250 ms, polled every 50 ms, 300 ms of margin. */
 export const defaultLeaseTiming: LeaseTiming = leaseTimingFor(DEFAULT_LEASE_TTL_MS);
 
 /** LeaseTimingError says a timing cannot give a safe lease. */
@@ -159,4 +163,40 @@ export function applyLeaseOutcome(s: LeaseState, o: LeaseOutcome, now: number, t
       }
       return { role: 'candidate', nextAttemptAt: now + t.pollEveryMs };
   }
+}
+
+/**
+ * HolderSighting is what a candidate knows of the holding it keeps finding in the key: who holds
+ * it, at which revision, and since when (the candidate's clock) its probes have found nobody
+ * answering for that holder.
+ */
+export interface HolderSighting {
+  holder: string;
+  revision: number;
+  goneSince?: number;
+}
+
+/**
+ * noteProbe folds one probe of the holder into the sighting. A renewal (a new revision) or a
+ * holder that answered, or might have, starts afresh.
+ */
+export function noteProbe(
+  prev: HolderSighting | undefined,
+  held: { holder: string; revision: number },
+  verdict: 'alive' | 'gone' | 'unknown',
+  now: number,
+): HolderSighting {
+  const same = prev && prev.holder === held.holder && prev.revision === held.revision;
+  if (verdict !== 'gone') return { holder: held.holder, revision: held.revision };
+  return { holder: held.holder, revision: held.revision, goneSince: same ? (prev.goneSince ?? now) : now };
+}
+
+/**
+ * mayTakeOver says whether a candidate may take the key over before it expires: only when probes
+ * at least a poll period apart, with no renewal in between, all found nobody answering for the
+ * holder. One such probe is not enough: a holder that has only just won the key might not yet be
+ * known as a responder on every server.
+ */
+export function mayTakeOver(s: HolderSighting, now: number, t: LeaseTiming): boolean {
+  return s.goneSince !== undefined && now - s.goneSince >= t.pollEveryMs;
 }

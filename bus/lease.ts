@@ -4,16 +4,21 @@ import {
   applyLeaseOutcome,
   checkLeaseTiming,
   defaultLeaseTiming,
+  type HolderSighting,
   initialLeaseState,
   isLeaseValid,
   type LeaseOutcome,
   type LeaseState,
   type LeaseTiming,
+  mayTakeOver,
   nextLeaseAction,
+  noteProbe,
 } from './lease-decision.js';
+import type { LeaseLiveness, LivenessHandle } from './lease-liveness.js';
 import type { Logger } from './log.js';
 
 export * from './lease-decision.js';
+export * from './lease-liveness.js';
 
 /** LeaseHolding is what the lease key holds: who leads, since when, in which term. */
 export interface LeaseHolding {
@@ -92,6 +97,11 @@ export interface LeaseOptions {
   timing?: Partial<LeaseTiming>;
   clock?: { now(): number };
   log: Logger;
+  /**
+   * Tells a dead holder from a slow one, so a standby takes over a killed leader's key at once
+   * instead of after max_age. Without it, only expiry hands the lease over.
+   */
+  liveness?: LeaseLiveness;
   /** Called when this contender wins a term. */
   onElected?: (term: LeaseTerm) => void;
   /** Called once when a term ends: lost, not renewed in time, or released. Stop acting at once. */
@@ -113,6 +123,8 @@ export class Lease {
   private wake: (() => void) | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
+  private sighting: HolderSighting | undefined;
+  private answering: LivenessHandle | undefined;
 
   constructor(private readonly opts: LeaseOptions) {
     this.timing = checkLeaseTiming({ ...defaultLeaseTiming, ...opts.timing });
@@ -123,7 +135,9 @@ export class Lease {
   /** start begins contending. */
   start(): void {
     if (this.loop) return;
-    this.loop = this.run().catch((err) => this.opts.log.error({ err }, 'lease loop failed'));
+    this.loop = this.announce()
+      .then(() => this.run())
+      .catch((err) => this.opts.log.error({ err }, 'lease loop failed'));
   }
 
   /** current is the term this contender holds and may act in, if any. */
@@ -147,6 +161,7 @@ export class Lease {
     this.state = { role: 'stopped' };
     this.wake?.();
     await this.loop;
+    await this.answering?.stop();
     if (release && s.role === 'leader') {
       await this.opts.store
         .release(s.revision)
@@ -180,6 +195,24 @@ export class Lease {
       this.state = { role: 'candidate', nextAttemptAt: this.clock.now() + this.timing.pollEveryMs };
     this.opts.log.warn({ epoch: term.epoch, reason }, 'lease lost: stepping down');
     this.opts.onDeposed?.(term, reason);
+  }
+
+  /**
+   * announce starts answering liveness probes before this contender first contends, retrying
+   * while the bus is unavailable: a holder that did not answer could be taken over while alive.
+   */
+  private async announce(): Promise<void> {
+    const liveness = this.opts.liveness;
+    while (liveness && !this.stopped && !this.answering) {
+      try {
+        this.answering = await liveness.announce(this.opts.holder, () => {
+          if (this.term) this.depose('the connection to NATS was lost: a standby may take over at once');
+        });
+      } catch (err) {
+        this.opts.log.warn({ reason: String(err) }, 'cannot answer lease liveness probes yet; retrying');
+        await this.sleep(this.timing.pollEveryMs);
+      }
+    }
   }
 
   private async run(): Promise<void> {
@@ -240,7 +273,7 @@ export class Lease {
     // replicated, where a refused create would be a JetStream write each time.
     try {
       const held = await this.opts.store.read();
-      if (held && held.holder !== this.opts.holder) return { kind: 'held-elsewhere' };
+      if (held && held.holder !== this.opts.holder) return await this.takeOverIfGone(held, value);
     } catch (err) {
       return { kind: 'failed', error: String(err) };
     }
@@ -255,6 +288,35 @@ export class Lease {
       const held = await this.opts.store.read();
       if (held?.holder !== this.opts.holder) return { kind: 'held-elsewhere' };
       return { kind: 'acquired', revision: await this.opts.store.update(value, held.revision), startedAt };
+    } catch (err) {
+      if (err instanceof LeaseHeldElsewhereError) return { kind: 'held-elsewhere' };
+      return { kind: 'failed', error: String(err) };
+    }
+  }
+
+  /**
+   * takeOverIfGone takes a key over before it expires when the bus has said, in probes at least a
+   * poll period apart with no renewal in between, that nobody answers for its holder any more
+   * (its process died). The compare-and-set on the revision seen fails if the holder renewed.
+   */
+  private async takeOverIfGone(
+    held: LeaseHolding,
+    value: Omit<LeaseHolding, 'revision'>,
+  ): Promise<LeaseOutcome> {
+    const liveness = this.opts.liveness;
+    if (!liveness) return { kind: 'held-elsewhere' };
+    const verdict = await liveness.probe(held.holder);
+    this.sighting = noteProbe(this.sighting, held, verdict, this.clock.now());
+    if (!mayTakeOver(this.sighting, this.clock.now(), this.timing)) return { kind: 'held-elsewhere' };
+    this.sighting = undefined;
+    const startedAt = this.clock.now();
+    try {
+      const revision = await this.opts.store.update(value, held.revision);
+      this.opts.log.info(
+        { holder: held.holder, revision: held.revision },
+        'the lease holder is gone (nobody answers for it): took the lease over before it expired',
+      );
+      return { kind: 'acquired', revision, startedAt };
     } catch (err) {
       if (err instanceof LeaseHeldElsewhereError) return { kind: 'held-elsewhere' };
       return { kind: 'failed', error: String(err) };

@@ -46,6 +46,12 @@ export function subjects(prefix: string = DEFAULT_PREFIX) {
       `${p}.output.${token('framework id', frameworkId)}.${token('task id', taskId)}`,
     /** Operator calls (requests). */
     operator: () => `${p}.master.operator`,
+    /**
+     * A master answers here for itself while it contends for the lease (HA): a standby whose
+     * request finds no responder knows that master's process is gone and need not wait for its
+     * lease to expire.
+     */
+    masterAlive: (masterId: string) => `${p}.master.alive.${token('master id', masterId)}`,
     /** The leading master announces itself and its epoch (HA). */
     leader: () => `${p}.leader`,
     /** The replicated registry's ops (a JetStream stream; only the leader writes). */

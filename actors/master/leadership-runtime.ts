@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { kvLeaseStore, Lease, type LeaseTerm, openLeaseBucket } from '../../bus/index.js';
+import { kvLeaseStore, Lease, type LeaseTerm, natsLeaseLiveness, openLeaseBucket } from '../../bus/index.js';
 import type { StateView } from '../../protocol/index.js';
 import { systemClock } from '../common/index.js';
 import { defaultMasterConfig } from './config.js';
@@ -159,6 +159,12 @@ export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHand
     timing: cfg.lease,
     clock,
     log,
+    // A killed leader's standby takes over as soon as NATS says nobody answers for it, instead of
+    // waiting out the lease (see bus/lease-liveness.ts); a slow or paused leader still has its lease.
+    liveness: natsLeaseLiveness(opts.nc, opts.subjects.masterAlive, {
+      timeoutMs: cfg.lease.renewEveryMs,
+      log,
+    }),
     onElected: (term) => void takeOver(term),
     onDeposed: (_term, reason) => {
       termSeq++;

@@ -4,6 +4,7 @@ import {
   kvLeaseStore,
   Lease,
   type LeaseTerm,
+  natsLeaseLiveness,
   openLeaseBucket,
   silentLogger,
 } from '../../bus/index.js';
@@ -27,15 +28,28 @@ async function until(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
 
 const timing = { ttlMs: 1500, renewEveryMs: 300, pollEveryMs: 100, safetyMs: 300 };
 
-async function contender(bucket: string, holder: string) {
+async function contender(
+  bucket: string,
+  holder: string,
+  opts: { liveness?: boolean; timing?: typeof timing } = {},
+) {
+  const t = opts.timing ?? timing;
   const nc = await connectNats({ servers: nats.url, name: holder, log: silentLogger });
-  const kv = await openLeaseBucket(nc, bucket, { ttlMs: timing.ttlMs, replicas: 1 });
+  const kv = await openLeaseBucket(nc, bucket, { ttlMs: t.ttlMs, replicas: 1 });
   const events: { kind: 'elected' | 'deposed'; term: LeaseTerm; at: number }[] = [];
   const lease = new Lease({
     store: kvLeaseStore(kv, 'leader'),
     holder,
-    timing,
+    timing: t,
     log: silentLogger,
+    ...(opts.liveness
+      ? {
+          liveness: natsLeaseLiveness(nc, (h) => `test.${bucket}.alive.${h}`, {
+            timeoutMs: t.renewEveryMs,
+            log: silentLogger,
+          }),
+        }
+      : {}),
     onElected: (term) => events.push({ kind: 'elected', term, at: Date.now() }),
     onDeposed: (term) => events.push({ kind: 'deposed', term, at: Date.now() }),
   });
@@ -100,5 +114,46 @@ describe('lease on a JetStream KV bucket', () => {
     expect(a.lease.isValid()).toBe(false);
     await a.lease.stop();
     await a.nc.close();
+  });
+
+  // A long lease, so that a takeover well within it cannot be the key expiring.
+  const longLease = { ttlMs: 8000, renewEveryMs: 300, pollEveryMs: 100, safetyMs: 1500 };
+
+  it('with liveness, a standby takes over a leader whose connection is gone long before its key expires', async () => {
+    const a = await contender('lease_liveness_dead', 'a', { liveness: true, timing: longLease });
+    a.lease.start();
+    await until(() => a.lease.current() !== undefined);
+    const epoch1 = a.lease.current()?.epoch as number;
+    const b = await contender('lease_liveness_dead', 'b', { liveness: true, timing: longLease });
+    b.lease.start();
+    // A live leader is probed (its key is left unrenewed only briefly) but never taken over.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(b.lease.current()).toBeUndefined();
+    expect(a.lease.current()?.epoch).toBe(epoch1);
+    // The leader's process dies: its connection goes with its subscriptions; nothing releases the key.
+    const lostAt = Date.now();
+    await a.nc.close();
+    await until(() => b.lease.current() !== undefined);
+    const tookMs = Date.now() - lostAt;
+    expect(tookMs).toBeLessThan(longLease.ttlMs - longLease.safetyMs - 2000);
+    expect(b.lease.current()?.epoch).toBeGreaterThan(epoch1);
+    expect(a.lease.isValid()).toBe(false);
+    await a.lease.stop(false);
+    await b.lease.stop();
+    await b.nc.close();
+  });
+
+  it('with liveness, two live contenders keep one leader and one term', async () => {
+    const cs = await Promise.all(
+      ['a', 'b'].map((h) => contender('lease_liveness_live', h, { liveness: true })),
+    );
+    for (const c of cs) c.lease.start();
+    await until(() => cs.filter((c) => c.lease.current()).length === 1);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(cs.flatMap((c) => c.events).map((e) => e.kind)).toEqual(['elected']);
+    for (const c of cs) {
+      await c.lease.stop();
+      await c.nc.close();
+    }
   });
 });

@@ -12,16 +12,18 @@ import {
 } from '../../bus/lease-decision.js';
 
 describe('lease timing derived from the time to live', () => {
-  it('renews six times, polls fifteen times and keeps a fifth as margin per ttl', () => {
-    // ttl 1500: renew every 250, poll every 100, stop acting 300 before the key can expire.
-    expect(leaseTimingFor(1500)).toEqual({ ttlMs: 1500, renewEveryMs: 250, pollEveryMs: 100, safetyMs: 300 });
-    // ttl 5000: renew every 833, poll every 333, margin 1000.
+  it('renews six times, polls fifteen times but at least every 50 ms, and keeps a fifth as margin per ttl', () => {
+    // ttl 1500: renew every 250, poll every 50 (not 100), stop acting 300 before the key can expire.
+    expect(leaseTimingFor(1500)).toEqual({ ttlMs: 1500, renewEveryMs: 250, pollEveryMs: 50, safetyMs: 300 });
+    // ttl 5000: renew every 833, poll every 50 (not 333), margin 1000.
     expect(leaseTimingFor(5000)).toEqual({
       ttlMs: 5000,
       renewEveryMs: 833,
-      pollEveryMs: 333,
+      pollEveryMs: 50,
       safetyMs: 1000,
     });
+    // A short ttl polls fifteen times per ttl: 600 ms polls every 40.
+    expect(leaseTimingFor(600).pollEveryMs).toBe(40);
   });
 
   it('is a safe timing for every ttl the master accepts', () => {
@@ -66,9 +68,9 @@ describe('lease timing derived from the time to live', () => {
 
   it('lets a standby notice the expiry within one poll period', () => {
     const t = leaseTimingFor(1500);
-    // Refused at 3000 (someone holds the key): the next try is at 3100.
+    // Refused at 3000 (someone holds the key): the next try is at 3050.
     const c = applyLeaseOutcome(initialLeaseState(3000), { kind: 'held-elsewhere' }, 3000, t);
-    expect(nextLeaseAction(c, 3099)).toEqual({ kind: 'wait', untilMs: 3100 });
-    expect(nextLeaseAction(c, 3100)).toEqual({ kind: 'acquire' });
+    expect(nextLeaseAction(c, 3049)).toEqual({ kind: 'wait', untilMs: 3050 });
+    expect(nextLeaseAction(c, 3050)).toEqual({ kind: 'acquire' });
   });
 });

@@ -1,4 +1,4 @@
-import type { Operator } from '../../frameworks/sdk/index.js';
+import { DEFAULT_PAGE_AGENTS, type Operator } from '../../frameworks/sdk/index.js';
 import type { StateView, TasksAs } from '../../protocol/index.js';
 
 /** Fetched is what timing GET_STATE `calls` times, page by page, measured. */
@@ -13,16 +13,24 @@ export interface Fetched {
   error?: string;
 }
 
-/** PageBytes measures the encoded size of one GET_STATE page, outside the timed calls. */
-export type PageBytes = (tasksFrom: number, maxTasks: number, tasksAs: TasksAs) => Promise<number>;
+/**
+ * PageBytes measures the encoded size of one GET_STATE page, outside the timed calls: the page of
+ * tasks from `tasksFrom` and, for tables, of agents from `agentsFrom` (`maxAgents` of them).
+ */
+export type PageBytes = (
+  tasksFrom: number,
+  maxTasks: number,
+  tasksAs: TasksAs,
+  agents?: { agentsFrom: number; maxAgents: number },
+) => Promise<number>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * fetchState gets the whole state `calls` times, in pages of at most `pageTasks` tasks (a table
  * page may hold fewer: the master keeps each within a message): as tables through the SDK's
- * stateRows() (one page ahead), or as objects one page after the other. `pageBytes`, when given,
- * sizes the state once afterwards.
+ * stateRows() (one page ahead, `pageAgents` agents a page), or as objects one page after the
+ * other. `pageBytes`, when given, sizes the first call's pages once afterwards, as they were asked.
  */
 export async function fetchState(
   op: Operator,
@@ -30,6 +38,7 @@ export async function fetchState(
   pageTasks: number,
   tasksAs: TasksAs = 'table',
   pageBytes?: PageBytes,
+  pageAgents = DEFAULT_PAGE_AGENTS,
 ): Promise<Fetched> {
   const out: Fetched = { getStateMs: [], masterTasks: 0, pages: 0, pageMaxMs: 0 };
   const starts: number[] = [];
@@ -41,6 +50,7 @@ export async function fetchState(
         // As the SDK reads it: every page a table, the next one asked for while this one is checked.
         const state = await op.stateRows({
           pageTasks,
+          pageAgents,
           onPage: ({ from, ms }) => {
             out.pages++;
             out.pageMaxMs = Math.max(out.pageMaxMs, ms);
@@ -82,7 +92,14 @@ export async function fetchState(
   }
   if (pageBytes && !out.error) {
     let bytes = 0;
-    for (const from of starts) bytes += await pageBytes(from, pageTasks, tasksAs);
+    // Table pages bring agents from 0 in pages of pageAgents (none cut short: 2,000 agents are far below a page's cap).
+    for (const [k, from] of starts.entries())
+      bytes += await pageBytes(
+        from,
+        pageTasks,
+        tasksAs,
+        tasksAs === 'table' ? { agentsFrom: k * pageAgents, maxAgents: pageAgents } : undefined,
+      );
     out.stateMb = bytes / 2 ** 20;
   }
   return out;

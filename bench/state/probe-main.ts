@@ -26,11 +26,11 @@ async function main(): Promise<void> {
   const tasksAs = TasksAs.parse(values.as);
   // The size of a page as it travels: the raw reply, undecoded.
   const subject = makeSubjects(values.prefix).operator();
-  const pageBytes: PageBytes = async (tasksFrom, maxTasks, as) =>
+  const pageBytes: PageBytes = async (tasksFrom, maxTasks, as, agents) =>
     (
       await nc.request(
         subject,
-        encode({ type: 'GET_STATE', tasksFrom, maxTasks, tasksAs: as, agentsAs: as }),
+        encode({ type: 'GET_STATE', tasksFrom, maxTasks, tasksAs: as, agentsAs: as, ...agents }),
         {
           timeout: 120_000,
         },

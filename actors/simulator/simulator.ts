@@ -270,7 +270,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
         AgentToMaster,
         { type: 'REGISTER', ...registration(agent) },
         Registered,
-        { timeoutMs: registerTimeoutMs },
+        { timeoutMs: registerTimeoutMs, unchecked: !validate },
       );
       if (stopped || agent.phase !== SimPhase.REGISTERING) return;
       agent.phase = SimPhase.REGISTERED;

@@ -53,6 +53,30 @@ describe('the bus against a real nats-server', () => {
     await expect(client.request(subject, Ping, { type: 'PING', n: 3 }, z.number())).resolves.toBe(3);
   });
 
+  it('checks a call before sending it unless asked not to, and the server checks it either way', async () => {
+    const server = await nats.bus();
+    const client = await nats.bus();
+    const subject = `${nats.prefix}.unchecked`;
+    let handled = 0;
+    server.serve(subject, Ping, (m) => {
+      handled++;
+      return m.n;
+    });
+    await server.flush();
+    const bad = { type: 'PING', n: 1.5 } as unknown as z.input<typeof Ping>;
+    // Checked (the default): refused before anything is sent.
+    await expect(client.request(subject, Ping, bad, z.number())).rejects.not.toBeInstanceOf(RemoteError);
+    // Unchecked: sent as is, and refused by the server's own validation.
+    const err = await client.request(subject, Ping, bad, z.number(), { unchecked: true }).catch((e) => e);
+    expect(err).toBeInstanceOf(RemoteError);
+    expect((err as RemoteError).code).toBe('BAD_REQUEST');
+    expect(handled).toBe(0);
+    await expect(
+      client.request(subject, Ping, { type: 'PING', n: 4 }, z.number(), { unchecked: true }),
+    ).resolves.toBe(4);
+    expect(handled).toBe(1);
+  });
+
   it('raises a RemoteError carrying the code the handler threw', async () => {
     const server = await nats.bus();
     const client = await nats.bus();

@@ -140,7 +140,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
   const buses: NatsBus[] = [];
   const bus = async (name: string) => {
     const b = new NatsBus(
-      await connectNats({ servers: server.url, name, log: silentLogger }),
+      await connectNats({ servers: server.url, name, log: silentLogger, noAsyncTraces: true }),
       silentLogger,
       64 * 1024 * 1024,
     );

@@ -7,7 +7,7 @@ import { applyRegistryOps, emptyRegistry, type RegistryOp } from '../../actors/m
 import { restoreFromRegistry } from '../../actors/master/registry-restore.js';
 import { createMasterState, type MasterState } from '../../actors/master/state.js';
 import { encode } from '../../bus/index.js';
-import { DEFAULT_PAGE_AGENTS } from '../../frameworks/sdk/index.js';
+import { DEFAULT_PAGE_AGENTS, DEFAULT_PAGE_TASKS } from '../../frameworks/sdk/index.js';
 import { AgentInfo, AgentToMaster, FrameworkInfo, resources as R, TaskInfo } from '../../protocol/index.js';
 import { positiveInt } from '../common/index.js';
 
@@ -15,10 +15,11 @@ const HELP = `usage: node dist/bench/state/page-cost.js [--agents N] [--page N] 
 
 The master's own cost of a whole-state read, without NATS or other processes: a master state of
 N agents with 10 running tasks each (and 1,000 finished tasks in each of 5 frameworks, as
-bench:state has them) answers R whole GET_STATE reads as the SDK asks for them (tables, pages of
-at most --page tasks, and --page-agents agents, default ${DEFAULT_PAGE_AGENTS}; 0: the whole
-agent table with the first page, as before the agents were paged), each page answered by the operator-call handler and packed as the bus
-packs a reply. Prints one line per read and a summary:
+bench:state has them) answers R whole GET_STATE reads as the SDK asks for them: tables, pages of
+at most --page tasks (default ${DEFAULT_PAGE_TASKS}) and --page-agents agents (default
+${DEFAULT_PAGE_AGENTS}; 0: the whole agent table with the first page, as before agents were
+paged), each page answered by the operator-call handler and packed as the bus packs a reply.
+Prints one line per read and a summary:
   page_cost agents=N tasks=.. pages=.. read_ms=.. handle_ms=.. pack_ms=.. page_max_ms=.. first_page_ms=.. gc_ms=..
 (read_ms: handling and packing every page; page_max_ms: the longest page, handled and packed,
 which is how long one page holds the master's event loop; the median read of R is reported).
@@ -146,7 +147,7 @@ async function main(): Promise<void> {
     return;
   }
   const agents = positiveInt('agents', values.agents, 40_000);
-  const pageTasks = positiveInt('page', values.page, 10_000);
+  const pageTasks = positiveInt('page', values.page, DEFAULT_PAGE_TASKS);
   const reads = positiveInt('reads', values.reads, 5);
   const pageAgents =
     values['page-agents'] === '0'

@@ -51,7 +51,7 @@ export const STATE_DEFAULTS = {
   frameworks: 5,
   calls: 5,
   churnPerSecond: 50,
-  // The SDK's page (10,000 tasks: about 20 ms of the master's time at 40,000 agents), so allocation goes on between them.
+  // The SDK's page (5,000 tasks: 7-14 ms of the master's time at 40,000 agents), so allocation goes on between them.
   pageTasks: DEFAULT_PAGE_TASKS,
   tasksAs: 'table' as TasksAs,
   timeoutMs: 600_000,

@@ -21,8 +21,8 @@ import { type TaskPage, TaskRowList } from './operator-rows.js';
  * DEFAULT_PAGE_TASKS is how many tasks stateRows() and taskRows() ask for per page: a page costs
  * the master about 1-2 us a task on a loaded machine (40,000 agents), during which it allocates
  * nothing, so pages stay small: 5,000 tasks hold it 7 ms at the median and 14 ms at p90, 10,000
- * held it 14 and 30 ms (25,000 held it ~50 ms); a whole read takes as long either way, since the
- * next page is asked for ahead (bench/RESULTS.md).
+ * held it 9-14 and 20-30 ms (25,000 held it ~50 ms); a whole read takes as long either way, since
+ * the next page is asked for ahead (bench/RESULTS.md).
  */
 export const DEFAULT_PAGE_TASKS = 5_000;
 

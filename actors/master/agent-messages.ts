@@ -27,6 +27,7 @@ import {
   updateTask,
 } from './bookkeeping.js';
 import { type Effect, MasterError, type Outcome } from './effects.js';
+import { same } from './registry-diff.js';
 import { type AgentRecord, type MasterState, taskKey } from './state.js';
 
 type Msg<T extends AgentToMaster['type']> = Extract<AgentToMaster, { type: T }>;
@@ -110,7 +111,10 @@ function register(
     // Dynamic reservations are kept by the master, not the agent: they survive a re-registration
     // that reports the same resources, and are dropped if the agent's resources changed.
     if (!sameResources(msg.agent.resources, agent.info.resources)) agent.total = msg.agent.resources;
-    agent.info = msg.agent;
+    // An agent that comes back as it was keeps its info object (after a failover, the registry's):
+    // the registry diff then sees by identity that nothing changed, here and at every tick after,
+    // instead of comparing 10,000 agents' infos field by field each second.
+    if (!same(msg.agent, agent.info)) agent.info = msg.agent;
     agent.status = AgentStatus.ACTIVE;
     agent.lastSeenAt = now;
   }

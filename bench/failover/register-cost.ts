@@ -2,7 +2,10 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { handleAgentMessage } from '../../actors/master/agent-messages.js';
 import { defaultMasterConfig } from '../../actors/master/config.js';
+import { registryScope } from '../../actors/master/leadership.js';
+import type { MasterEvent } from '../../actors/master/machine.js';
 import { applyRegistryOps, emptyRegistry, type RegistryOp } from '../../actors/master/registry.js';
+import { applyAll, registryDiff } from '../../actors/master/registry-diff.js';
 import { restoreFromRegistry } from '../../actors/master/registry-restore.js';
 import { createMasterState } from '../../actors/master/state.js';
 import { decode, encode, type IntakeVerdict, silentLogger, WorkerIntake } from '../../bus/index.js';
@@ -19,10 +22,12 @@ a fresh state each round):
   register_cost agents=N tasks_per_agent=K decode_us=.. validate_us=.. handle_us=.. total_us=.. total_ms=..
 Then the same REGISTERs through the master's intake (bus/worker-intake.ts, W worker threads,
 default 1): handed over 32 at a time, one batch per macrotask as a NATS read delivers them, and
-handled as their verdicts come back. intake_main_us is the main thread's busy time per REGISTER
-for handing over, unpacking the verdicts and handling (event loop utilization), intake_wall_us the
-elapsed time; intake_total_ms the main thread's time for all of them:
-  register_intake agents=N tasks_per_agent=K workers=W intake_main_us=.. handle_us=.. intake_wall_us=.. intake_total_ms=..
+handled as their verdicts come back, each followed by the registry diff the leader's runtime makes
+(the frameworks' infos are copies of the registry's, as after they resubscribed). intake_main_us
+is the main thread's busy time per REGISTER for handing over, unpacking the verdicts, handling and
+diffing (event loop utilization), intake_wall_us the elapsed time; intake_total_ms the main
+thread's time for all of them:
+  register_intake agents=N tasks_per_agent=K workers=W intake_main_us=.. handle_us=.. diff_us=.. intake_wall_us=.. intake_total_ms=..
 `;
 
 async function main(): Promise<void> {
@@ -127,13 +132,16 @@ async function main(): Promise<void> {
   // The worker starts on the first large message; wait until it is up, as a leader's is after the first REGISTERs.
   await new Promise<void>((done) => intake.submit('warm', wire[0], Infinity, () => done()));
   while (intake.stats().workersReady < workers) await new Promise((r) => setTimeout(r, 10));
-  const bestIntake = { main: Infinity, handle: Infinity, wall: Infinity };
+  const bestIntake = { main: Infinity, handle: Infinity, diff: Infinity, wall: Infinity };
   for (let round = 0; round < rounds; round++) {
     const state = createMasterState(defaultMasterConfig({ masterId: 'm-bench' }), 2000, {
       agentOrder: 'added',
     });
     restoreFromRegistry(state, registry, 2000, 62_000);
+    for (const fw of state.frameworks.values()) fw.info = structuredClone(fw.info);
+    let reg = registry;
     let handleNs = 0n;
+    let diffNs = 0n;
     let handled = 0;
     const t0 = performance.now();
     const elu0 = performance.eventLoopUtilization();
@@ -141,8 +149,20 @@ async function main(): Promise<void> {
       const done = (i: number) => (v: IntakeVerdict) => {
         if (!v.ok) return failed(v.error);
         const h = process.hrtime.bigint();
-        handleAgentMessage(state, infos[i].id, v.value as AgentToMaster, 3000);
-        handleNs += process.hrtime.bigint() - h;
+        const msg = v.value as AgentToMaster;
+        handleAgentMessage(state, infos[i].id, msg, 3000);
+        const d = process.hrtime.bigint();
+        handleNs += d - h;
+        state.recovering?.delete(infos[i].id);
+        const scope = registryScope({
+          type: 'AGENT_MESSAGE',
+          now: 3000,
+          agentId: infos[i].id,
+          msg,
+        } as MasterEvent);
+        const ops = scope ? registryDiff(reg, state, scope, 3000) : [];
+        if (ops.length > 0) reg = applyAll(reg, ops);
+        diffNs += process.hrtime.bigint() - d;
         if (++handled === agents) finished();
       };
       let next = 0;
@@ -160,6 +180,7 @@ async function main(): Promise<void> {
       throw new Error(`intake: expected ${agents * perAgent} tasks, have ${known}`);
     bestIntake.main = Math.min(bestIntake.main, (elu.active * 1000) / agents);
     bestIntake.handle = Math.min(bestIntake.handle, Number(handleNs) / 1000 / agents);
+    bestIntake.diff = Math.min(bestIntake.diff, Number(diffNs) / 1000 / agents);
     bestIntake.wall = Math.min(bestIntake.wall, (wall * 1000) / agents);
   }
   const s = intake.stats();
@@ -167,7 +188,7 @@ async function main(): Promise<void> {
   if (s.offThread < rounds * agents)
     throw new Error(`intake: only ${s.offThread} REGISTERs went to a worker`);
   process.stdout.write(
-    `register_intake agents=${agents} tasks_per_agent=${perAgent} workers=${workers} intake_main_us=${f(bestIntake.main)} handle_us=${f(bestIntake.handle)} intake_wall_us=${f(bestIntake.wall)} intake_total_ms=${Math.round((bestIntake.main * agents) / 1000)}\n`,
+    `register_intake agents=${agents} tasks_per_agent=${perAgent} workers=${workers} intake_main_us=${f(bestIntake.main)} handle_us=${f(bestIntake.handle)} diff_us=${f(bestIntake.diff)} intake_wall_us=${f(bestIntake.wall)} intake_total_ms=${Math.round((bestIntake.main * agents) / 1000)}\n`,
   );
 }
 

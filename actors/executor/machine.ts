@@ -1,6 +1,6 @@
 import { setup } from 'xstate';
 import { type HealthCheck, Reason, Source, TaskState } from '../../protocol/index.js';
-import { notProvided } from '../common/index.js';
+import { exponentialMs, notProvided } from '../common/index.js';
 import { firstProbeAt, type HealthCounter, recordProbe, startHealth } from './health-check.js';
 import { acknowledge, type OutboxStatus, push } from './status-outbox.js';
 import {
@@ -36,6 +36,8 @@ export interface ExecutorContext {
   defaultGracePeriodSeconds: number;
   /** Updates the agent has not acknowledged, oldest first; the head is in flight. */
   outbox: OutboxStatus[];
+  /** How many times the head has been resent: each resend waits twice as long (resendDelayMs). */
+  resendAttempts: number;
   taskPid?: number;
   killRequested: boolean;
   /** The grace period of the kill in progress. */
@@ -143,7 +145,7 @@ const executorSetup = setup({
       recordProbe(context.healthCheck, context.health, { ok: event.ok, at: event.now }).kill,
   },
   delays: {
-    resend: 1000,
+    resend: ({ context }) => resendDelayMs(1000, context.resendAttempts),
     killGrace: ({ context }) => context.gracePeriodSeconds * 1000,
     giveUp: 60_000,
   },
@@ -151,9 +153,20 @@ const executorSetup = setup({
 
 type Enqueue = Parameters<Parameters<typeof executorSetup.enqueueActions>[0]>[0]['enqueue'];
 
-/** send publishes an update and arms its resend timer. */
-function send(enqueue: Enqueue, status: OutboxStatus): void {
+/**
+ * resendDelayMs is how long an unacknowledged update waits before its next resend: the base
+ * (1 s), doubling with each resend up to ten times the base. An agent that is slow to acknowledge
+ * is usually one short of CPU, and a resend every second from each of its executors only adds to
+ * its load (a burst of 1,000 tasks saw acks take up to 33 s); Mesos's agent starts at 10 s.
+ */
+export function resendDelayMs(baseMs: number, attempts: number): number {
+  return exponentialMs(attempts, { baseMs, capMs: baseMs * 10 });
+}
+
+/** send publishes an update (`attempt` resends of it so far) and arms its resend timer. */
+function send(enqueue: Enqueue, status: OutboxStatus, attempt = 0): void {
   enqueue({ type: 'publishUpdate', params: { status } });
+  enqueue.assign({ resendAttempts: attempt });
   enqueue.cancel(RESEND_ID);
   enqueue.raise({ type: 'RESEND' }, { id: RESEND_ID, delay: 'resend' });
 }
@@ -288,6 +301,7 @@ export const executorMachine = executorSetup.createMachine({
     taskId: input.taskId,
     defaultGracePeriodSeconds: input.defaultGracePeriodSeconds,
     outbox: [statusOf(input, TaskState.STARTING, input.now, input.uuid)],
+    resendAttempts: 0,
     killRequested: false,
     gracePeriodSeconds: input.defaultGracePeriodSeconds,
     healthCheck: input.healthCheck,
@@ -308,7 +322,7 @@ export const executorMachine = executorSetup.createMachine({
     },
     RESEND: {
       actions: executorSetup.enqueueActions(({ context, enqueue }) => {
-        if (context.outbox[0]) send(enqueue, context.outbox[0]);
+        if (context.outbox[0]) send(enqueue, context.outbox[0], context.resendAttempts + 1);
       }),
     },
   },

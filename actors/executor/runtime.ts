@@ -21,7 +21,7 @@ import {
 import { type Clock, systemClock } from '../common/index.js';
 import { startDockerTask } from './docker-task.js';
 import { runProbe } from './health-probe.js';
-import { type ExecutorEvent, executorMachine } from './machine.js';
+import { type ExecutorEvent, executorMachine, resendDelayMs } from './machine.js';
 import { TaskEnv, type TaskFile } from './task-file.js';
 import { startTaskProcess, type TaskProcess } from './task-process.js';
 import type { TaskLimitation } from './terminal-status.js';
@@ -36,7 +36,7 @@ export interface ExecutorOptions {
   sandbox: string;
   /** The executor's own environment; the task gets PATH, HOME and LANG from it. */
   env?: NodeJS.ProcessEnv;
-  /** Resend interval of unacknowledged updates (ms, default 1000). */
+  /** First resend interval of an unacknowledged update (ms, default 1000); doubles per resend up to 10x. */
   resendMs?: number;
   /**
    * How long to wait for the terminal update's acknowledgement without any sign of the agent
@@ -298,7 +298,7 @@ export async function runExecutor(opts: ExecutorOptions): Promise<ExecutorRun> {
         }),
     },
     delays: {
-      resend: opts.resendMs ?? 1000,
+      resend: ({ context }) => resendDelayMs(opts.resendMs ?? 1000, context.resendAttempts),
       giveUp: opts.giveUpMs ?? 60_000,
     },
   });

@@ -24,18 +24,34 @@ describe('the command executor actor', () => {
     expect(x.actor.getSnapshot().value).toBe('running');
   });
 
-  it('resends the unacknowledged update every second, and an ack of another uuid changes nothing', () => {
+  it('resends the unacknowledged update after 1, 2, 4... s up to 10 s, and an ack of another uuid changes nothing', () => {
     const x = start();
     x.ack('not-it');
-    x.advance(2500);
-    expect(x.published()).toEqual([
-      'TASK_STARTING:u-start',
-      'TASK_STARTING:u-start',
-      'TASK_STARTING:u-start',
-    ]);
+    const resentAt: number[] = [];
+    for (let t = 0; t < 40_000; t += 100) {
+      const before = x.published().length;
+      x.advance(100);
+      if (x.published().length > before) resentAt.push(x.clock.now());
+    }
+    // Sent at 0, resent at 1, 3, 7, 15, 25, 35 s: the gaps double (1, 2, 4, 8 s) and stop at 10 s.
+    expect(resentAt).toEqual([1000, 3000, 7000, 15_000, 25_000, 35_000]);
+    expect(new Set(x.published())).toEqual(new Set(['TASK_STARTING:u-start']));
     x.ack('u-start');
-    x.advance(3000);
-    expect(x.published()).toHaveLength(3);
+    x.advance(30_000);
+    expect(x.published()).toHaveLength(resentAt.length + 1);
+  });
+
+  it('starts the next update at the first resend interval again', () => {
+    const x = start();
+    x.advance(3500);
+    // STARTING was resent twice (1 s, 3 s); once acked, RUNNING goes out and waits 1 s, not 4 s.
+    x.send({ type: 'SPAWNED', pid: 999, ...x.stamp() });
+    x.ack('u-start');
+    const sent = x.published().length;
+    expect(x.published().at(-1)).toBe('TASK_RUNNING:u1');
+    x.advance(1000);
+    expect(x.published()).toHaveLength(sent + 1);
+    expect(x.published().at(-1)).toBe('TASK_RUNNING:u1');
   });
 
   it('reports the exit status as the terminal update and is done once it is acked', () => {

@@ -167,18 +167,19 @@ export function applyLeaseOutcome(s: LeaseState, o: LeaseOutcome, now: number, t
 
 /**
  * HolderSighting is what a candidate knows of the holding it keeps finding in the key: who holds
- * it, at which revision, and since when (the candidate's clock) its probes have found nobody
- * answering for that holder.
+ * it, at which revision, since when (the candidate's clock) that revision has stood, and since
+ * when its probes have found nobody answering for that holder.
  */
 export interface HolderSighting {
   holder: string;
   revision: number;
+  since: number;
   goneSince?: number;
 }
 
 /**
- * noteProbe folds one probe of the holder into the sighting. A renewal (a new revision) or a
- * holder that answered, or might have, starts afresh.
+ * noteProbe folds one probe of the holder into the sighting. A renewal (a new revision) or
+ * another holder starts afresh; an answer, or a probe that timed out, forgets the silence.
  */
 export function noteProbe(
   prev: HolderSighting | undefined,
@@ -186,17 +187,26 @@ export function noteProbe(
   verdict: 'alive' | 'gone' | 'unknown',
   now: number,
 ): HolderSighting {
-  const same = prev && prev.holder === held.holder && prev.revision === held.revision;
-  if (verdict !== 'gone') return { holder: held.holder, revision: held.revision };
-  return { holder: held.holder, revision: held.revision, goneSince: same ? (prev.goneSince ?? now) : now };
+  const same = prev !== undefined && prev.holder === held.holder && prev.revision === held.revision;
+  const since = same ? prev.since : now;
+  if (verdict !== 'gone') return { holder: held.holder, revision: held.revision, since };
+  const goneSince = same && prev.goneSince !== undefined ? prev.goneSince : now;
+  return { holder: held.holder, revision: held.revision, since, goneSince };
 }
 
 /**
- * mayTakeOver says whether a candidate may take the key over before it expires: only when probes
- * at least a poll period apart, with no renewal in between, all found nobody answering for the
- * holder. One such probe is not enough: a holder that has only just won the key might not yet be
- * known as a responder on every server.
+ * mayTakeOver says whether a candidate may take the key over before it expires. Both must hold:
+ * - the revision has stood longer than a renewal period and two polls, so the holder has missed
+ *   a renewal. A live leader that this candidate merely cannot reach (the route between their
+ *   NATS servers is down, so its interest is gone from this server) keeps renewing through
+ *   JetStream and is never taken over, nor does the loser of a takeover take it back;
+ * - probes at least a poll apart found nobody answering for the holder: one is not enough, as a
+ *   holder that has only just won the key might not yet be known on every server.
  */
 export function mayTakeOver(s: HolderSighting, now: number, t: LeaseTiming): boolean {
-  return s.goneSince !== undefined && now - s.goneSince >= t.pollEveryMs;
+  return (
+    s.goneSince !== undefined &&
+    now - s.goneSince >= t.pollEveryMs &&
+    now - s.since >= t.renewEveryMs + 2 * t.pollEveryMs
+  );
 }

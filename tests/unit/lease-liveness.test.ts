@@ -82,31 +82,47 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('noteProbe and mayTakeOver', () => {
   const held = { holder: 'a', revision: 4 };
-  it('keeps when probes of the same revision first found nobody, and forgets it on any other answer', () => {
+  it('keeps since when a revision has stood and when probes first found nobody', () => {
     const first = noteProbe(undefined, held, 'gone', 1000);
-    expect(first).toEqual({ holder: 'a', revision: 4, goneSince: 1000 });
+    expect(first).toEqual({ holder: 'a', revision: 4, since: 1000, goneSince: 1000 });
     expect(noteProbe(first, held, 'gone', 1100)).toEqual(first);
-    expect(noteProbe(first, held, 'alive', 1100)).toEqual({ holder: 'a', revision: 4 });
-    expect(noteProbe(first, held, 'unknown', 1100)).toEqual({ holder: 'a', revision: 4 });
+    // An answer, or a probe that timed out, forgets the silence but not the revision's age.
+    expect(noteProbe(first, held, 'alive', 1100)).toEqual({ holder: 'a', revision: 4, since: 1000 });
+    expect(noteProbe(first, held, 'unknown', 1100)).toEqual({ holder: 'a', revision: 4, since: 1000 });
+    const answered = noteProbe(first, held, 'alive', 1100);
+    expect(noteProbe(answered, held, 'gone', 1200)).toEqual({
+      holder: 'a',
+      revision: 4,
+      since: 1000,
+      goneSince: 1200,
+    });
     // A renewal or another holder starts afresh.
     expect(noteProbe(first, { holder: 'a', revision: 5 }, 'gone', 1100)).toEqual({
       holder: 'a',
       revision: 5,
+      since: 1100,
       goneSince: 1100,
     });
-    expect(noteProbe(first, { holder: 'b', revision: 4 }, 'gone', 1100)).toEqual({
+    expect(noteProbe(first, { holder: 'b', revision: 4 }, 'alive', 1100)).toEqual({
       holder: 'b',
       revision: 4,
-      goneSince: 1100,
+      since: 1100,
     });
   });
 
-  it('allows a takeover only once probes a poll period apart all found nobody', () => {
-    expect(mayTakeOver({ holder: 'a', revision: 4 }, 5000, timing)).toBe(false);
-    const s = { holder: 'a', revision: 4, goneSince: 1000 };
-    expect(mayTakeOver(s, 1000, timing)).toBe(false);
-    expect(mayTakeOver(s, 1000 + timing.pollEveryMs - 1, timing)).toBe(false);
-    expect(mayTakeOver(s, 1000 + timing.pollEveryMs, timing)).toBe(true);
+  it('allows a takeover only once the holder missed a renewal and probes a poll apart found nobody', () => {
+    const stood = timing.renewEveryMs + 2 * timing.pollEveryMs;
+    // Never while someone answered.
+    expect(mayTakeOver({ holder: 'a', revision: 4, since: 0 }, 60_000, timing)).toBe(false);
+    // Silent for long enough, but the revision is young: the holder may be renewing through JetStream.
+    const young = { holder: 'a', revision: 4, since: 1000, goneSince: 1000 };
+    expect(mayTakeOver(young, 1000 + stood - 1, timing)).toBe(false);
+    expect(mayTakeOver(young, 1000 + stood, timing)).toBe(true);
+    // An old revision, but only one probe so far.
+    const once = { holder: 'a', revision: 4, since: 0, goneSince: 5000 };
+    expect(mayTakeOver(once, 5000, timing)).toBe(false);
+    expect(mayTakeOver(once, 5000 + timing.pollEveryMs - 1, timing)).toBe(false);
+    expect(mayTakeOver(once, 5000 + timing.pollEveryMs, timing)).toBe(true);
   });
 });
 

@@ -210,6 +210,20 @@ describe('the SDK reading agents a page at a time with the tasks', () => {
     expect(starts(bus)).toEqual(['0/0', '10/5', '12/10', '12/15', '12/20']);
   });
 
+  it('reads the agents of a master that does not page them: all with the first page', async () => {
+    const state = cluster(23, 40);
+    // Such a master drops the fields it does not know (as zod objects do) and answers as before.
+    const bus = new FakeBus((_subject, call) => {
+      const { agentsFrom: _, maxAgents: __, ...known } = OperatorCall.parse(call) as Record<string, unknown>;
+      return handleOperatorCall(state, known as OperatorCall, 5000).result;
+    });
+    const read = await new Operator(bus, makeSubjects('t.v1')).stateRows({ pageTasks: 10, pageAgents: 8 });
+    expect(read.agents).toEqual([...state.agents.values()].map(agentView));
+    expect(read.tasks.length).toBe(40);
+    // The agents ended with the first page; later pages ask for none.
+    expect(starts(bus)).toEqual(['0/0', '10/-', '20/-', '30/-']);
+  });
+
   it('reads a state of one page, agents and tasks, in one request', async () => {
     const state = cluster(3, 4);
     const { op, bus } = reader(state);

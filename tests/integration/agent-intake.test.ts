@@ -179,6 +179,24 @@ describe('agent messages through the worker intake', () => {
     expect(after).toMatchObject({ ok: true, value: { type: 'REGISTER' } });
   });
 
+  it('answers what a worker that died still held with UNAVAILABLE, and parses on the calling thread from then on', async () => {
+    const intake = await readyIntake(64);
+    const verdicts: IntakeVerdict[] = [];
+    const bytes = encode(register('a-1', 5));
+    for (let i = 0; i < 5; i++) intake.submit('agent.a-1', bytes, 1 << 20, (v) => verdicts.push(v));
+    // The worker is killed from outside (as an out-of-memory or a crash would end it).
+    const lanes = (intake as unknown as { lanes: { worker?: { terminate(): Promise<number> } }[] }).lanes;
+    await lanes[0].worker?.terminate();
+    await waitFor(() => verdicts.length === 5, 10_000, 'the held messages answered');
+    for (const v of verdicts) expect(v).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    expect(intake.stats().workersReady).toBe(0);
+    let after: IntakeVerdict | undefined;
+    intake.submit('agent.a-1', bytes, 1 << 20, (v) => {
+      after = v;
+    });
+    expect(after).toMatchObject({ ok: true, value: { type: 'REGISTER' } });
+  });
+
   it('lets a master take REGISTERs and status updates through the worker, and refuse bad ones changing nothing', async () => {
     const nats = await scope.startNats();
     const subjects = makeSubjects(nats.prefix);

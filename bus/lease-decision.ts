@@ -26,27 +26,35 @@ export interface LeaseTiming {
 /** A candidate polls the key at least this often (ms): how soon a killed leader is noticed. */
 export const MAX_POLL_EVERY_MS = 50;
 
+/** A leader renews at least this often (ms): a standby sees a killed leader miss a renewal soon. */
+export const MAX_RENEW_EVERY_MS = 250;
+
 /**
- * leaseTimingFor derives the whole timing from the time to live: renewals six times per ttl (so
- * four in a row may fail, or the leader's event loop may stall for about two thirds of a ttl,
- * before it must step down), a safety margin of a fifth of the ttl, and candidates polling the
- * key fifteen times per ttl but at least every 50 ms (a read, not a write: see Lease). A standby
- * notices an expiry within a poll, and a killed leader within about two polls (see
- * LeaseLiveness), whatever the ttl.
+ * leaseTimingFor derives the whole timing from the time to live: renewals six times per ttl but
+ * at least every 250 ms, a safety margin of a fifth of the ttl, and candidates polling the key
+ * fifteen times per ttl but at least every 50 ms (a read, not a write: see Lease). The leader
+ * steps down when it has not renewed for ttl - safety (its event loop stalled, or JetStream did not
+ * take its writes); a standby notices an expiry within a poll, and a killed leader once it has
+ * missed a renewal (see mayTakeOver), whatever the ttl.
  */
 export function leaseTimingFor(ttlMs: number): LeaseTiming {
   return {
     ttlMs,
-    renewEveryMs: Math.max(1, Math.round(ttlMs / 6)),
+    renewEveryMs: Math.max(1, Math.min(MAX_RENEW_EVERY_MS, Math.round(ttlMs / 6))),
     pollEveryMs: Math.max(1, Math.min(MAX_POLL_EVERY_MS, Math.round(ttlMs / 15))),
     safetyMs: Math.round(ttlMs / 5),
   };
 }
 
-/** DEFAULT_LEASE_TTL_MS is the leader lease's default time to live. */
-export const DEFAULT_LEASE_TTL_MS = 1500;
+/**
+ * DEFAULT_LEASE_TTL_MS is the leader lease's default time to live. A killed leader is replaced
+ * within about 0.4 s whatever the ttl (its standby finds it gone); the ttl only bounds how long a
+ * leader that hangs without dying keeps the lease, and how long a leader's event loop may stall
+ * (up to ttl - safety - one renewal, 3.75 s) before it has to step down.
+ */
+export const DEFAULT_LEASE_TTL_MS = 5000;
 
-/** defaultLeaseTiming: a 1.5 s lease renewed every 250 ms, polled every 50 ms, 300 ms of margin. */
+/** defaultLeaseTiming: a 5 s lease renewed every 250 ms, polled every 50 ms, 1 s of margin. */
 export const defaultLeaseTiming: LeaseTiming = leaseTimingFor(DEFAULT_LEASE_TTL_MS);
 
 /** LeaseTimingError says a timing cannot give a safe lease. */

@@ -18,7 +18,7 @@ export interface LeadershipConfig {
 }
 
 /**
- * defaultLeadershipConfig: the default lease (1.5 s, see leaseTimingFor); allocation waits for
+ * defaultLeadershipConfig: the default lease (5 s, see leaseTimingFor); allocation waits for
  * 80 % of agents, or 60 s.
  */
 export function defaultLeadershipConfig(overrides: Partial<LeadershipConfig> = {}): LeadershipConfig {

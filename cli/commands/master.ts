@@ -176,6 +176,6 @@ export function masterCommand(box: ExitBox, streams: Streams): Command {
         'JetStream replicas of the lease and the registry (env MEZZO_REPLICAS; default 1)',
       )
       .option('--master-id <id>', "this master's id (env MEZZO_MASTER_ID; default: a fresh one)")
-      .option('--lease-ttl <ms>', "the leader lease's time to live (env MEZZO_LEASE_TTL_MS; default 1500)"),
+      .option('--lease-ttl <ms>', "the leader lease's time to live (env MEZZO_LEASE_TTL_MS; default 5000)"),
   ).action(action(box, streams, (opts: MasterFlags) => master(opts, streams)));
 }

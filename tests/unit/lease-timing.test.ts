@@ -12,18 +12,13 @@ import {
 } from '../../bus/lease-decision.js';
 
 describe('lease timing derived from the time to live', () => {
-  it('renews six times, polls fifteen times but at least every 50 ms, and keeps a fifth as margin per ttl', () => {
+  it('renews six times per ttl but at least every 250 ms, polls fifteen times but at least every 50 ms, and keeps a fifth as margin', () => {
     // ttl 1500: renew every 250, poll every 50 (not 100), stop acting 300 before the key can expire.
     expect(leaseTimingFor(1500)).toEqual({ ttlMs: 1500, renewEveryMs: 250, pollEveryMs: 50, safetyMs: 300 });
-    // ttl 5000: renew every 833, poll every 50 (not 333), margin 1000.
-    expect(leaseTimingFor(5000)).toEqual({
-      ttlMs: 5000,
-      renewEveryMs: 833,
-      pollEveryMs: 50,
-      safetyMs: 1000,
-    });
-    // A short ttl polls fifteen times per ttl: 600 ms polls every 40.
-    expect(leaseTimingFor(600).pollEveryMs).toBe(40);
+    // ttl 5000: renew every 250 (not 833), poll every 50 (not 333), margin 1000.
+    expect(leaseTimingFor(5000)).toEqual({ ttlMs: 5000, renewEveryMs: 250, pollEveryMs: 50, safetyMs: 1000 });
+    // A short ttl renews six and polls fifteen times per ttl: 600 ms renews every 100, polls every 40.
+    expect(leaseTimingFor(600)).toMatchObject({ renewEveryMs: 100, pollEveryMs: 40 });
   });
 
   it('is a safe timing for every ttl the master accepts', () => {
@@ -31,10 +26,10 @@ describe('lease timing derived from the time to live', () => {
       expect(() => checkLeaseTiming(leaseTimingFor(ttl))).not.toThrow();
   });
 
-  it('defaults to a 1.5 s lease, in the master too', () => {
-    expect(DEFAULT_LEASE_TTL_MS).toBe(1500);
-    expect(defaultLeaseTiming).toEqual(leaseTimingFor(1500));
-    expect(defaultLeadershipConfig().lease).toEqual(leaseTimingFor(1500));
+  it('defaults to a 5 s lease, in the master too', () => {
+    expect(DEFAULT_LEASE_TTL_MS).toBe(5000);
+    expect(defaultLeaseTiming).toEqual(leaseTimingFor(5000));
+    expect(defaultLeadershipConfig().lease).toEqual(leaseTimingFor(5000));
   });
 
   it('lets a leader whose renewals stall stop acting before the key can expire', () => {

@@ -319,7 +319,11 @@ export async function startMaster(
       }),
     ),
   ];
-  await bus.flush();
+  await bus.flush().catch(async (err) => {
+    // Not started after all: its intake worker must not outlive it.
+    await intake?.close();
+    throw err;
+  });
 
   const timer = setInterval(() => {
     if (!acting()) return;

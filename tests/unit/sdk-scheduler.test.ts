@@ -3,6 +3,7 @@ import { SimulatedClock } from 'xstate';
 import { RemoteError } from '../../bus/index.js';
 import {
   acknowledgementFor,
+  DEFAULT_PAGE_TASKS,
   FakeBus,
   launchCall,
   newFrameworkId,
@@ -327,7 +328,13 @@ describe('the Operator client', () => {
       // Tasks are asked for as a table, page by page: one page answers everything here.
       [
         s.operator(),
-        { type: 'GET_TASKS', frameworkId: 'fw-1', tasksFrom: 0, maxTasks: 10_000, tasksAs: 'table' },
+        {
+          type: 'GET_TASKS',
+          frameworkId: 'fw-1',
+          tasksFrom: 0,
+          maxTasks: DEFAULT_PAGE_TASKS,
+          tasksAs: 'table',
+        },
       ],
       [s.operator(), { type: 'KILL_TASK', taskId: 't1' }],
       [s.operator(), { type: 'GET_HEALTH' }],

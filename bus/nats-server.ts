@@ -38,6 +38,8 @@ export interface NatsClusterOptions {
   port: number;
   /** The other nodes' routes (`nats-route://127.0.0.1:6222`). */
   routes: string[];
+  /** The route address this node gives the others (`host:port`), when they must not use `port`. */
+  advertise?: string;
 }
 
 /** LocalNatsServer is a running nats-server child process. */
@@ -151,7 +153,7 @@ export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
 function clusterConfig(c: NatsClusterOptions, host: string): string[] {
   return [
     `server_name: ${JSON.stringify(c.serverName)}`,
-    `cluster { name: ${JSON.stringify(c.name)}, listen: "${host}:${c.port}", routes: [${c.routes.map((r) => JSON.stringify(r)).join(', ')}] }`,
+    `cluster { name: ${JSON.stringify(c.name)}, listen: "${host}:${c.port}", routes: [${c.routes.map((r) => JSON.stringify(r)).join(', ')}]${c.advertise ? `, advertise: ${JSON.stringify(c.advertise)}` : ''} }`,
   ];
 }
 

@@ -70,6 +70,13 @@ function fakeLiveness(verdict: (holder: string) => HolderVerdict | Promise<Holde
   };
 }
 
+/** contend starts a contender with liveness probes on a store. */
+function contend(store: LeaseStore, liveness: LeaseLiveness, holder: string): Lease {
+  const lease = new Lease({ store, holder, timing, log: silentLogger, liveness });
+  lease.start();
+  return lease;
+}
+
 async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
@@ -132,14 +139,7 @@ describe('a standby with liveness probes', () => {
     const deadRevision = await m.store.create({ holder: 'dead', epoch: 0, since: 0 });
     const f = fakeLiveness((h) => (h === 'dead' ? 'gone' : 'alive'));
     const startedAt = Date.now();
-    const lease = new Lease({
-      store: m.store,
-      holder: 'standby',
-      timing,
-      log: silentLogger,
-      liveness: f.liveness,
-    });
-    lease.start();
+    const lease = contend(m.store, f.liveness, 'standby');
     try {
       await until(() => lease.current() !== undefined);
       // Long before the 20 s key could have expired, and by a compare-and-set on the dead holder's revision.
@@ -160,14 +160,7 @@ describe('a standby with liveness probes', () => {
       const m = memoryStore();
       await m.store.create({ holder: 'slow', epoch: 0, since: 0 });
       const f = fakeLiveness(() => verdict);
-      const lease = new Lease({
-        store: m.store,
-        holder: 'standby',
-        timing,
-        log: silentLogger,
-        liveness: f.liveness,
-      });
-      lease.start();
+      const lease = contend(m.store, f.liveness, 'standby');
       try {
         await until(() => f.probes.length >= 3);
         expect(lease.current()).toBeUndefined();
@@ -189,14 +182,7 @@ describe('a standby with liveness probes', () => {
       return read();
     };
     const f = fakeLiveness(() => 'gone');
-    const lease = new Lease({
-      store: m.store,
-      holder: 'standby',
-      timing,
-      log: silentLogger,
-      liveness: f.liveness,
-    });
-    lease.start();
+    const lease = contend(m.store, f.liveness, 'standby');
     try {
       await until(() => f.probes.length >= 5);
       expect(lease.current()).toBeUndefined();
@@ -215,14 +201,7 @@ describe('a standby with liveness probes', () => {
       rev = await m.store.update({ holder: 'late', epoch: 1, since: 0 }, rev);
       return 'gone';
     });
-    const lease = new Lease({
-      store: m.store,
-      holder: 'standby',
-      timing,
-      log: silentLogger,
-      liveness: f.liveness,
-    });
-    lease.start();
+    const lease = contend(m.store, f.liveness, 'standby');
     try {
       await until(() => f.probes.length >= 3);
       expect(m.held()?.holder).toBe('late');
@@ -238,14 +217,7 @@ describe('a standby with liveness probes', () => {
     const f = fakeLiveness(() => 'alive');
     let open: () => void = () => {};
     f.holdAnnouncement(new Promise<void>((r) => (open = r)));
-    const lease = new Lease({
-      store: m.store,
-      holder: 'new',
-      timing,
-      log: silentLogger,
-      liveness: f.liveness,
-    });
-    lease.start();
+    const lease = contend(m.store, f.liveness, 'new');
     try {
       await sleep(timing.pollEveryMs * 5);
       expect(m.writes).toEqual([]);

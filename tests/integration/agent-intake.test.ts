@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { startMaster } from '../../actors/master/index.js';
 import { decode, encode, type IntakeVerdict, silentLogger, WorkerIntake } from '../../bus/index.js';
 import {
   AgentToMaster,
@@ -200,13 +199,7 @@ describe('agent messages through the worker intake', () => {
   it('lets a master take REGISTERs and status updates through the worker, and refuse bad ones changing nothing', async () => {
     const nats = await scope.startNats();
     const subjects = makeSubjects(nats.prefix);
-    const master = await startMaster({
-      bus: await nats.bus('master'),
-      subjects,
-      log: silentLogger,
-      agentIntake: { workers: 1, minBytes: 1 },
-    });
-    scope.defer(() => master.stop());
+    const master = await scope.startMaster(nats, { agentIntake: { workers: 1, minBytes: 1 } });
     const agent = await nats.bus('agent');
     const ask = async (id: string, msg: unknown) =>
       decode((await agent.nc.request(subjects.masterAgent(id), encode(msg), { timeout: 10_000 })).data) as {

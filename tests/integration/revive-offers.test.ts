@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { startMaster } from '../../actors/master/index.js';
 import { startSimulator } from '../../actors/simulator/index.js';
 import { silentLogger } from '../../bus/index.js';
 import { Scheduler } from '../../frameworks/sdk/index.js';
@@ -14,13 +13,7 @@ describe('offers after REVIVE', () => {
     const nats = await scope.startNats();
     const subjects = makeSubjects(nats.prefix);
     // An interval far longer than the test: any offer it sees was made because of a call.
-    const master = await startMaster({
-      bus: await nats.bus('master'),
-      subjects,
-      log: silentLogger,
-      config: { allocationIntervalMs: 600_000 },
-    });
-    scope.defer(() => master.stop());
+    await scope.startMaster(nats, { config: { allocationIntervalMs: 600_000 } });
     const sim = await startSimulator({
       bus: await nats.bus('sim'),
       subjects,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { startMaster } from '../../actors/master/index.js';
 import { startSimulator } from '../../actors/simulator/index.js';
-import { RemoteError, silentLogger } from '../../bus/index.js';
+import { RemoteError } from '../../bus/index.js';
 import { startLoad } from '../../frameworks/load/index.js';
 import { Scheduler } from '../../frameworks/sdk/index.js';
 import {
@@ -18,13 +17,7 @@ const scope = testScope();
 async function cluster(agents: number, batching: boolean) {
   const nats = await scope.startNats();
   const subjects = makeSubjects(nats.prefix);
-  const master = await startMaster({
-    bus: await nats.bus('master'),
-    subjects,
-    log: silentLogger,
-    config: { allocationIntervalMs: 100 },
-  });
-  scope.defer(() => master.stop());
+  const master = await scope.startMaster(nats, { config: { allocationIntervalMs: 100 } });
   const seen: string[] = [];
   const tap = await nats.bus('tap');
   tap.listen(subjects.agentAll(), MasterToBatchingAgent, (msg) => seen.push(msg.type));

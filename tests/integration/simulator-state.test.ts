@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { startMaster } from '../../actors/master/index.js';
 import { DURATION_LABEL, startSimulator } from '../../actors/simulator/index.js';
-import { RemoteError, silentLogger } from '../../bus/index.js';
+import { RemoteError } from '../../bus/index.js';
 import { Operator } from '../../frameworks/sdk/index.js';
 import {
   FrameworkInfo,
@@ -20,8 +19,7 @@ describe('GET_STATE of a cluster of simulated agents', () => {
   it('pages its tasks: every task once, in the order of the whole answer, with the next page named', async () => {
     const nats = await scope.startNats();
     const subjects = makeSubjects(nats.prefix);
-    const master = await startMaster({ bus: await nats.bus('master'), subjects, log: silentLogger });
-    scope.defer(() => master.stop());
+    await scope.startMaster(nats);
     const frameworks = [0, 1].map((i) =>
       FrameworkInfo.parse({ id: `paged-${i}`, name: 'paged', failoverTimeoutSeconds: 60 }),
     );
@@ -76,8 +74,7 @@ describe('GET_STATE of a cluster of simulated agents', () => {
   it('refuses a page size out of bounds', async () => {
     const nats = await scope.startNats();
     const subjects = makeSubjects(nats.prefix);
-    const master = await startMaster({ bus: await nats.bus('master'), subjects, log: silentLogger });
-    scope.defer(() => master.stop());
+    await scope.startMaster(nats);
     const bus = await nats.bus('op');
     const op = await Operator.connect({ nats: bus, prefix: subjects.prefix });
     await expect(op.call('GET_STATE', { maxTasks: 0 })).rejects.toThrow();

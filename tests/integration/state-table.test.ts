@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { startMaster } from '../../actors/master/index.js';
 import { DURATION_LABEL, startSimulator } from '../../actors/simulator/index.js';
-import { RemoteError, silentLogger } from '../../bus/index.js';
+import { RemoteError } from '../../bus/index.js';
 import { Operator } from '../../frameworks/sdk/index.js';
 import {
   FrameworkInfo,
@@ -21,8 +20,7 @@ const scope = testScope();
 async function cluster() {
   const nats = await scope.startNats();
   const subjects = makeSubjects(nats.prefix);
-  const master = await startMaster({ bus: await nats.bus('master'), subjects, log: silentLogger });
-  scope.defer(() => master.stop());
+  await scope.startMaster(nats);
   const frameworks = [0, 1, 2].map((i) =>
     FrameworkInfo.parse({ id: `tabled-${i}`, name: 'tabled', failoverTimeoutSeconds: 60 }),
   );

@@ -28,6 +28,7 @@ import {
 } from './bookkeeping.js';
 import { type Effect, MasterError, type Outcome } from './effects.js';
 import { same } from './registry-diff.js';
+import { shareInfoStrings, shareStatusStrings } from './shared-strings.js';
 import { type AgentRecord, type MasterState, taskKey } from './state.js';
 
 type Msg<T extends AgentToMaster['type']> = Extract<AgentToMaster, { type: T }>;
@@ -147,8 +148,10 @@ function register(
     const known = findTask(fw, task.taskId);
     if (!known) {
       // A task this master never saw (it took over after a failover): learn it from the agent.
+      shareInfoStrings(task, agentId);
+      shareStatusStrings(status, task.taskId, agentId);
       const record = {
-        frameworkId,
+        frameworkId: fw.info.id,
         agentId,
         role: guessRole(task.resources, fw.info.roles),
         // The parsed report is the master's own: copied only when it does not name the agent.
@@ -166,6 +169,7 @@ function register(
     } else if (!isTerminal(status.state) && known.agentId === agentId && !isTerminal(known.status.state)) {
       // A terminal report of a known task needs nothing: its update is on its way.
       rememberUuid(known, status.uuid);
+      shareStatusStrings(status, known.info.taskId, agentId);
       known.status = status;
       if (!agent.tasks.has(key)) {
         // Back from unreachable: it counts as allocated again.

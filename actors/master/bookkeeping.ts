@@ -8,6 +8,7 @@ import {
   type TaskStatus,
 } from '../../protocol/index.js';
 import type { Effect } from './effects.js';
+import { shareStatusStrings } from './shared-strings.js';
 import {
   type AgentRecord,
   type FrameworkRecord,
@@ -145,6 +146,7 @@ export function updateTask(
   status: TaskStatus,
 ): boolean {
   if (isTerminal(task.status.state)) return false;
+  shareStatusStrings(status, task.info.taskId, task.agentId);
   task.status = status;
   if (status.healthy !== undefined) task.healthy = status.healthy;
   if (!isTerminal(status.state)) return false;

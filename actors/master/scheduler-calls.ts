@@ -25,6 +25,7 @@ import {
 } from './bookkeeping.js';
 import { type Effect, MasterError, type Outcome } from './effects.js';
 import { reconcile } from './reconcile.js';
+import { shareInfoStrings } from './shared-strings.js';
 import type { FrameworkRecord, MasterState, TaskRecord } from './state.js';
 
 type Call<T extends SchedulerCall['type']> = Extract<SchedulerCall, { type: T }>;
@@ -212,6 +213,7 @@ function accept(state: MasterState, fw: FrameworkRecord, call: Call<'ACCEPT'>, n
       continue;
     }
     const info = { ...step.task, resources: step.resources };
+    shareInfoStrings(info, agentId);
     const status: TaskStatus = {
       taskId: info.taskId,
       state: TaskState.STAGING,

@@ -6,3 +6,4 @@ export * from './master-process.js';
 export * from './process-stats.js';
 export * from './progress.js';
 export * from './results.js';
+export * from './seeded-master.js';

@@ -1,16 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { handleAgentMessage } from '../../actors/master/agent-messages.js';
-import { defaultMasterConfig } from '../../actors/master/config.js';
 import { registryScope } from '../../actors/master/leadership.js';
 import type { MasterEvent } from '../../actors/master/machine.js';
-import { applyRegistryOps, emptyRegistry, type RegistryOp } from '../../actors/master/registry.js';
 import { applyAll, registryDiff } from '../../actors/master/registry-diff.js';
-import { restoreFromRegistry } from '../../actors/master/registry-restore.js';
-import { createMasterState } from '../../actors/master/state.js';
 import { decode, encode, type IntakeVerdict, silentLogger, WorkerIntake } from '../../bus/index.js';
-import { AgentInfo, AgentToMaster, FrameworkInfo, resources as R, TaskInfo } from '../../protocol/index.js';
-import { positiveInt } from '../common/index.js';
+import { AgentToMaster, resources as R, TaskInfo } from '../../protocol/index.js';
+import { positiveInt, restoredMaster, seedCluster } from '../common/index.js';
 
 const HELP = `usage: node dist/bench/failover/register-cost.js [--agents N] [--tasks-per-agent K] [--rounds R] [--intake-workers W]
 
@@ -48,24 +44,8 @@ async function main(): Promise<void> {
   const perAgent = positiveInt('tasks-per-agent', values['tasks-per-agent'], 10);
   const rounds = positiveInt('rounds', values.rounds, 5);
   const workers = positiveInt('intake-workers', values['intake-workers'], 1);
-  const frameworks = Array.from({ length: 5 }, (_, i) =>
-    FrameworkInfo.parse({ id: `f-${i}`, name: `f-${i}`, roles: ['*'], failoverTimeoutSeconds: 3600 }),
-  );
+  const { frameworks, agents: infos, registry } = seedCluster(agents);
   const res = R.parseResources('cpus:0.1;mem:32');
-  const infos = Array.from({ length: agents }, (_, i) =>
-    AgentInfo.parse({
-      id: `a-${i}`,
-      hostname: `h-${i}`,
-      resources: R.parseResources('cpus:32;mem:131072'),
-      version: '0.1.0',
-      capabilities: ['BATCHING'],
-    }),
-  );
-  const ops: RegistryOp[] = [
-    ...frameworks.map((framework) => ({ type: 'FRAMEWORK_ADDED' as const, framework })),
-    ...infos.map((agent) => ({ type: 'AGENT_ADMITTED' as const, agent, total: agent.resources })),
-  ];
-  const registry = applyRegistryOps(emptyRegistry(), ops);
   const wire = infos.map((agent, i) => {
     const tasks = Array.from({ length: perAgent }, (_, k) => {
       const framework = frameworks[(i + k) % frameworks.length];
@@ -99,10 +79,7 @@ async function main(): Promise<void> {
   });
   const best = { decode: Infinity, validate: Infinity, handle: Infinity };
   for (let round = 0; round < rounds; round++) {
-    const state = createMasterState(defaultMasterConfig({ masterId: 'm-bench' }), 2000, {
-      agentOrder: 'added',
-    });
-    restoreFromRegistry(state, registry, 2000, 62_000);
+    const state = restoredMaster(registry);
     let t = process.hrtime.bigint();
     const raw = wire.map((bytes) => decode(bytes));
     const tDecode = process.hrtime.bigint();
@@ -134,10 +111,7 @@ async function main(): Promise<void> {
   while (intake.stats().workersReady < workers) await new Promise((r) => setTimeout(r, 10));
   const bestIntake = { main: Infinity, handle: Infinity, diff: Infinity, wall: Infinity };
   for (let round = 0; round < rounds; round++) {
-    const state = createMasterState(defaultMasterConfig({ masterId: 'm-bench' }), 2000, {
-      agentOrder: 'added',
-    });
-    restoreFromRegistry(state, registry, 2000, 62_000);
+    const state = restoredMaster(registry);
     for (const fw of state.frameworks.values()) fw.info = structuredClone(fw.info);
     let reg = registry;
     let handleNs = 0n;

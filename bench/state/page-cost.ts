@@ -1,15 +1,12 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { handleAgentMessage } from '../../actors/master/agent-messages.js';
-import { defaultMasterConfig } from '../../actors/master/config.js';
 import { handleOperatorCall } from '../../actors/master/operator-calls.js';
-import { applyRegistryOps, emptyRegistry, type RegistryOp } from '../../actors/master/registry.js';
-import { restoreFromRegistry } from '../../actors/master/registry-restore.js';
-import { createMasterState, type MasterState } from '../../actors/master/state.js';
+import type { MasterState } from '../../actors/master/state.js';
 import { encode } from '../../bus/index.js';
 import { DEFAULT_PAGE_AGENTS, DEFAULT_PAGE_TASKS } from '../../frameworks/sdk/index.js';
-import { AgentInfo, AgentToMaster, FrameworkInfo, resources as R, TaskInfo } from '../../protocol/index.js';
-import { positiveInt } from '../common/index.js';
+import { AgentToMaster, resources as R, TaskInfo } from '../../protocol/index.js';
+import { positiveInt, restoredMaster, seedCluster } from '../common/index.js';
 
 const HELP = `usage: node dist/bench/state/page-cost.js [--agents N] [--page N] [--page-agents N] [--reads R]
 
@@ -27,32 +24,16 @@ which is how long one page holds the master's event loop; the median read of R i
 
 /** seededState builds a master state as bench:state's simulated agents leave it, through REGISTERs. */
 function seededState(agents: number, perAgent: number, finishedPerAgent: number): MasterState {
-  const frameworks = Array.from({ length: 5 }, (_, i) =>
-    FrameworkInfo.parse({
-      id: `state-${i}`,
-      name: `load-state-${i}`,
-      roles: ['*'],
-      failoverTimeoutSeconds: 3600,
-    }),
-  );
-  const res = R.parseResources('cpus:0.1;mem:32');
-  const infos = Array.from({ length: agents }, (_, i) =>
-    AgentInfo.parse({
-      id: `sim-agent-${i}`,
-      hostname: `sim-${i}.local`,
-      resources: R.parseResources('cpus:32;mem:131072'),
-      version: '0.1.0',
-      capabilities: ['BATCHING'],
-    }),
-  );
-  const ops: RegistryOp[] = [
-    ...frameworks.map((framework) => ({ type: 'FRAMEWORK_ADDED' as const, framework })),
-    ...infos.map((agent) => ({ type: 'AGENT_ADMITTED' as const, agent, total: agent.resources })),
-  ];
-  const state = createMasterState(defaultMasterConfig({ masterId: 'm-bench' }), 2000, {
-    agentOrder: 'added',
+  const {
+    frameworks,
+    agents: infos,
+    registry,
+  } = seedCluster(agents, {
+    agentPrefix: 'sim-agent-',
+    frameworkPrefix: 'state-',
   });
-  restoreFromRegistry(state, applyRegistryOps(emptyRegistry(), ops), 2000, 62_000);
+  const res = R.parseResources('cpus:0.1;mem:32');
+  const state = restoredMaster(registry);
   infos.forEach((agent, i) => {
     const framework = frameworks[i % frameworks.length];
     const tasks = Array.from({ length: perAgent + finishedPerAgent }, (_, k) => {

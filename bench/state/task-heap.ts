@@ -2,13 +2,10 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { handleAgentMessage } from '../../actors/master/agent-messages.js';
-import { defaultMasterConfig } from '../../actors/master/config.js';
-import { applyRegistryOps, emptyRegistry, type RegistryOp } from '../../actors/master/registry.js';
-import { restoreFromRegistry } from '../../actors/master/registry-restore.js';
-import { createMasterState, type MasterState } from '../../actors/master/state.js';
+import type { MasterState } from '../../actors/master/state.js';
 import { decode, encode } from '../../bus/index.js';
-import { AgentInfo, AgentToMaster, FrameworkInfo, resources as R } from '../../protocol/index.js';
-import { positiveInt } from '../common/index.js';
+import { AgentToMaster, resources as R } from '../../protocol/index.js';
+import { positiveInt, restoredMaster, seedCluster } from '../common/index.js';
 
 const HELP = `usage: node dist/bench/state/task-heap.js [--agents N] [--tasks-per-agent K]
 
@@ -32,26 +29,8 @@ export interface TaskHeap {
 export function measureTaskHeap(o: { agents: number; perAgent: number }): TaskHeap {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
-  const frameworks = Array.from({ length: 5 }, (_, i) =>
-    FrameworkInfo.parse({ id: `f-${i}`, name: `f-${i}`, roles: ['*'], failoverTimeoutSeconds: 3600 }),
-  );
-  const infos = Array.from({ length: o.agents }, (_, i) =>
-    AgentInfo.parse({
-      id: `a-${i}`,
-      hostname: `h-${i}`,
-      resources: R.parseResources('cpus:32;mem:131072'),
-      version: '0.1.0',
-      capabilities: ['BATCHING'],
-    }),
-  );
-  const ops: RegistryOp[] = [
-    ...frameworks.map((framework) => ({ type: 'FRAMEWORK_ADDED' as const, framework })),
-    ...infos.map((agent) => ({ type: 'AGENT_ADMITTED' as const, agent, total: agent.resources })),
-  ];
-  const state: MasterState = createMasterState(defaultMasterConfig({ masterId: 'm-heap' }), 2000, {
-    agentOrder: 'added',
-  });
-  restoreFromRegistry(state, applyRegistryOps(emptyRegistry(), ops), 2000, 62_000);
+  const { frameworks, agents: infos, registry } = seedCluster(o.agents);
+  const state: MasterState = restoredMaster(registry);
   const res = R.parseResources('cpus:0.1;mem:32');
   gc();
   const before = process.memoryUsage().heapUsed;

@@ -198,28 +198,8 @@ describe('what a re-registered agent holds', () => {
       { type: 'AGENT_ADMITTED', agent: info('cpus:4;mem:1024'), total: info('cpus:4;mem:1024').resources },
       { type: 'FRAMEWORK_ADDED', framework: fw('f1') },
     ]);
-
-  it('charges every task it reports when they all fit: cpus 1 + 1 + 1 = 3 of 4', () => {
-    const state = createMasterState(defaultMasterConfig({ masterId: 'm2' }), 5000, { agentOrder: 'added' });
-    restoreFromRegistry(state, reg(), 5000, 65_000);
-    handleAgentMessage(
-      state,
-      'a1',
-      {
-        type: 'REGISTER',
-        agent: info('cpus:4;mem:1024'),
-        frameworks: [fw('f1')],
-        tasks: ['t1', 't2', 't3'].map(running),
-      },
-      5001,
-    );
-    const a = state.agents.get('a1');
-    expect(a?.tasks.size).toBe(3);
-    expect(R.scalar(a?.used ?? [], 'cpus')).toBe(3);
-    expect(R.scalar(state.frameworks.get('f1')?.used ?? [], 'cpus')).toBe(3);
-  });
-
-  it('stops charging the tasks that no longer fit when it comes back smaller: 3 tasks of 1 cpu on 2 cpus', () => {
+  /** comesBack restores a new leader's state and hands it a1's REGISTER of t1-t3 with `resources`. */
+  const comesBack = (resources: string) => {
     const state = createMasterState(defaultMasterConfig({ masterId: 'm2' }), 5000, { agentOrder: 'added' });
     restoreFromRegistry(state, reg(), 5000, 65_000);
     const out = handleAgentMessage(
@@ -227,12 +207,25 @@ describe('what a re-registered agent holds', () => {
       'a1',
       {
         type: 'REGISTER',
-        agent: info('cpus:2;mem:1024'),
+        agent: info(resources),
         frameworks: [fw('f1')],
         tasks: ['t1', 't2', 't3'].map(running),
       },
       5001,
     );
+    return { state, out };
+  };
+
+  it('charges every task it reports when they all fit: cpus 1 + 1 + 1 = 3 of 4', () => {
+    const { state } = comesBack('cpus:4;mem:1024');
+    const a = state.agents.get('a1');
+    expect(a?.tasks.size).toBe(3);
+    expect(R.scalar(a?.used ?? [], 'cpus')).toBe(3);
+    expect(R.scalar(state.frameworks.get('f1')?.used ?? [], 'cpus')).toBe(3);
+  });
+
+  it('stops charging the tasks that no longer fit when it comes back smaller: 3 tasks of 1 cpu on 2 cpus', () => {
+    const { state, out } = comesBack('cpus:2;mem:1024');
     expect(out.result).toMatchObject({ agentId: 'a1' });
     const a = state.agents.get('a1');
     expect(a?.tasks.size).toBe(2);

@@ -157,7 +157,17 @@ export function isEmpty(rs: readonly Resource[]): boolean {
 
 /** equals tells whether two lists hold the same resources. */
 export function equals(a: readonly Resource[], b: readonly Resource[]): boolean {
+  // Lists written alike entry by entry (an agent re-registering unchanged) are equal without
+  // normalizing either; any other pair is compared as multisets.
+  if (a.length === b.length && a.every((r, i) => sameEntry(r, b[i]))) return true;
   return contains(a, b) && contains(b, a);
+}
+
+function sameEntry(a: Resource, b: Resource): boolean {
+  if (a.name !== b.name || a.scalar !== b.scalar || a.role !== b.role) return false;
+  if (a.ranges === b.ranges) return true;
+  if (!a.ranges || !b.ranges || a.ranges.length !== b.ranges.length) return false;
+  return a.ranges.every((x, i) => x[0] === b.ranges?.[i][0] && x[1] === b.ranges?.[i][1]);
 }
 
 /** scalar sums a scalar resource over all roles (0 when absent). */

@@ -111,7 +111,7 @@ function register(
     state.allocator.removeAgent(agentId);
     // Dynamic reservations are kept by the master, not the agent: they survive a re-registration
     // that reports the same resources, and are dropped if the agent's resources changed.
-    if (!sameResources(msg.agent.resources, agent.info.resources)) agent.total = msg.agent.resources;
+    if (!R.equals(msg.agent.resources, agent.info.resources)) agent.total = msg.agent.resources;
     // An agent that comes back as it was keeps its info object (after a failover, the registry's):
     // the registry diff then sees by identity that nothing changed, here and at every tick after,
     // instead of comparing 10,000 agents' infos field by field each second.
@@ -298,23 +298,6 @@ export function removeAgent(state: MasterState, agent: AgentRecord, to: AgentSta
     );
   }
   return effects;
-}
-
-/**
- * sameResources tells whether an agent reports the resources it had: lists written alike entry by
- * entry (what an agent that comes back unchanged sends) are equal without normalizing them; any
- * other pair is compared by R.equals.
- */
-function sameResources(a: Resources, b: Resources): boolean {
-  if (a.length === b.length && a.every((r, i) => sameEntry(r, b[i]))) return true;
-  return R.equals(a, b);
-}
-
-function sameEntry(a: Resource, b: Resource): boolean {
-  if (a.name !== b.name || a.scalar !== b.scalar || a.role !== b.role) return false;
-  if (a.ranges === b.ranges) return true;
-  if (!a.ranges || !b.ranges || a.ranges.length !== b.ranges.length) return false;
-  return a.ranges.every((x, i) => x[0] === b.ranges?.[i][0] && x[1] === b.ranges?.[i][1]);
 }
 
 /**

@@ -95,3 +95,24 @@ describe('resource arithmetic', () => {
     expect(R.fitIn(offer, R.parseResources('ports:[80-80]'))).toBeUndefined();
   });
 });
+
+describe('resource equality', () => {
+  const p = R.parseResources;
+  it.each([
+    [
+      'the same list, entry by entry',
+      p('cpus:4;mem:64;ports:[80-90]'),
+      p('cpus:4;mem:64;ports:[80-90]'),
+      true,
+    ],
+    ['the same resources in another order', p('cpus:4;mem:64'), [...p('mem:64'), ...p('cpus:4')], true],
+    ['a scalar split in two entries', p('cpus:4'), [...p('cpus:1'), ...p('cpus:3')], true],
+    ['another scalar', p('cpus:4;mem:64'), p('cpus:4;mem:65'), false],
+    ['another role', p('cpus:4'), p('cpus(ads):4'), false],
+    ['other ranges', p('ports:[80-90]'), p('ports:[80-91]'), false],
+    ['ranges against none', p('ports:[80-90]'), p('cpus:1'), false],
+  ])('%s', (_name, a, b, expected) => {
+    expect(R.equals(a, b)).toBe(expected);
+    expect(R.equals(b, a)).toBe(expected);
+  });
+});

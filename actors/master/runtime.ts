@@ -84,8 +84,8 @@ export async function startMaster(
   // A new leader starts it now, so that it is up before the known agents are asked back.
   const intake = startAgentIntake(agentIntakeConfig(opts.agentIntake, process.env), log);
   let intakeClosed: Promise<void> | undefined;
-  if (leader) intake?.prestart();
   if (leader) {
+    intake?.prestart();
     const report = restoreFromRegistry(
       state,
       leader.registry,

@@ -13,7 +13,8 @@ export interface EmitResult {
 /**
  * TypedEmitter is a small typed event emitter. Unlike node's EventEmitter it gives `error` no special
  * meaning (nobody listening is fine) and a throwing handler never breaks the emitter: the error goes
- * to `onHandlerError` and the other handlers still run.
+ * to `onHandlerError` and the other handlers still run. An async handler whose promise rejects is
+ * reported the same way, never left as an unhandled rejection that would end the process.
  */
 export class TypedEmitter<H extends HandlerMap<H>> {
   private readonly handlers = new Map<keyof H, Set<AnyHandler>>();
@@ -56,7 +57,9 @@ export class TypedEmitter<H extends HandlerMap<H>> {
     const out: EmitResult = { results: [], failed: false };
     for (const handler of [...(this.handlers.get(event) ?? [])]) {
       try {
-        out.results.push(handler(...args));
+        const result = handler(...args);
+        if (isThenable(result)) result.then(undefined, (err: unknown) => this.onHandlerError(event, err));
+        out.results.push(result);
       } catch (err) {
         out.failed = true;
         this.onHandlerError(event, err);
@@ -64,4 +67,8 @@ export class TypedEmitter<H extends HandlerMap<H>> {
     }
     return out;
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }

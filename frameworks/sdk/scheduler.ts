@@ -471,11 +471,10 @@ export class Scheduler extends TypedEmitter<SchedulerHandlers> {
           });
         } else if (e.type === 'UPDATE') {
           const { results, failed } = this.emit('update', e.status);
-          this.lastUpdate = Promise.allSettled(results).then((settled) => {
-            const rejected = settled.filter((r) => r.status === 'rejected');
-            for (const r of rejected) this.log.error({ err: r.reason }, 'an update handler rejected');
-            return !failed && rejected.length === 0;
-          });
+          // A rejected handler was already reported by the emitter; it only withholds the acknowledgement.
+          this.lastUpdate = Promise.allSettled(results).then(
+            (settled) => !failed && settled.every((r) => r.status === 'fulfilled'),
+          );
         }
         return;
       }

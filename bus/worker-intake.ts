@@ -44,6 +44,8 @@ export interface IntakeStats {
   batches: number;
   rejected: number;
   workersReady: number;
+  /** Worker threads started and not yet exited (0 once `close()` has resolved). */
+  workersLive: number;
 }
 
 interface Pending {
@@ -85,6 +87,7 @@ export class WorkerIntake implements MessageIntake {
   private readonly inFlight = new Map<string, number>();
   private readonly counts = { inline: 0, offThread: 0, rejected: 0, batches: 0 };
   private closed = false;
+  private live = 0;
 
   constructor(private readonly opts: WorkerIntakeOptions) {
     const schema = (protocol as Record<string, unknown>)[opts.schemaName] as ZodType | undefined;
@@ -156,7 +159,7 @@ export class WorkerIntake implements MessageIntake {
 
   /** stats says where messages were parsed so far. */
   stats(): IntakeStats {
-    return { ...this.counts, workersReady: this.lanes.filter((l) => l.ready).length };
+    return { ...this.counts, workersReady: this.lanes.filter((l) => l.ready).length, workersLive: this.live };
   }
 
   /** close stops the workers; what they still held is answered UNAVAILABLE, later messages parse inline. */
@@ -179,6 +182,8 @@ export class WorkerIntake implements MessageIntake {
       workerData: { schemaName: this.opts.schemaName } satisfies IntakeWorkerData,
     });
     worker.unref();
+    this.live++;
+    worker.once('exit', () => this.live--);
     lane.worker = worker;
     worker.on('message', (reply: IntakeReply) => {
       if (lane.worker !== worker) return;

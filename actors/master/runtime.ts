@@ -1,6 +1,6 @@
 import { createActor } from 'xstate';
 import type { ZodType } from 'zod';
-import { BusError } from '../../bus/index.js';
+import { BusError, type WorkerIntake } from '../../bus/index.js';
 import {
   AgentToMaster,
   LeaderAnnouncement,
@@ -63,7 +63,15 @@ export interface LeaderContext {
  * acknowledges them, and holds allocation back until most known agents have re-registered.
  */
 export async function startMaster(
-  opts: MasterOptions & { leader?: LeaderContext; agentIntake?: Partial<AgentIntakeConfig> },
+  opts: MasterOptions & {
+    leader?: LeaderContext;
+    agentIntake?: Partial<AgentIntakeConfig>;
+    /**
+     * An intake the caller owns (an HA master starts its workers while it stands by, see
+     * leadership-runtime.ts): used instead of starting one, and left running when this master stops.
+     */
+    intake?: WorkerIntake;
+  },
 ): Promise<MasterHandle> {
   const clock = opts.clock ?? systemClock;
   const config = defaultMasterConfig(opts.config);
@@ -81,8 +89,9 @@ export async function startMaster(
   let registry = leader?.registry;
   let recovery: Recovery | undefined;
   // Large agent messages (REGISTERs) are decoded and validated in a worker thread: agent-intake.ts.
-  // A new leader starts it now, so that it is up before the known agents are asked back.
-  const intake = startAgentIntake(agentIntakeConfig(opts.agentIntake, process.env), log);
+  // A new leader without an intake of its own starts it now, before the known agents are asked back.
+  const ownsIntake = !opts.intake;
+  const intake = opts.intake ?? startAgentIntake(agentIntakeConfig(opts.agentIntake, process.env), log);
   let intakeClosed: Promise<void> | undefined;
   if (leader) {
     intake?.prestart();
@@ -320,8 +329,8 @@ export async function startMaster(
     ),
   ];
   await bus.flush().catch(async (err) => {
-    // Not started after all: its intake worker must not outlive it.
-    await intake?.close();
+    // Not started after all: its own intake worker must not outlive it.
+    if (ownsIntake) await intake?.close();
     throw err;
   });
 
@@ -372,7 +381,7 @@ export async function startMaster(
     clearInterval(timer);
     clearInterval(announcer);
     for (const u of unsubscribe) u();
-    intakeClosed = intake?.close();
+    if (ownsIntake) intakeClosed = intake?.close();
     actor.send({ type: 'STOP' });
     actor.stop();
     return true;

@@ -93,10 +93,27 @@ export class NatsBus implements Bus {
     resultSchema: R,
     opts: { timeoutMs?: number; unchecked?: boolean } = {},
   ): Promise<z.infer<R>> {
-    const payload = encode(opts.unchecked ? call : parseWith(callSchema, call));
+    return this.requestEncoded(
+      subject,
+      encode(opts.unchecked ? call : parseWith(callSchema, call)),
+      resultSchema,
+      opts.timeoutMs,
+    );
+  }
+
+  /**
+   * requestEncoded sends a call its sender encoded itself (once, and validated then if it
+   * validates: the simulator re-sends an unchanged REGISTER as it was) and checks the reply.
+   */
+  async requestEncoded<R extends z.ZodType>(
+    subject: string,
+    payload: Uint8Array,
+    resultSchema: R,
+    timeoutMs = 5000,
+  ): Promise<z.infer<R>> {
     let reply: Uint8Array;
     try {
-      reply = (await this.nc.request(subject, payload, { timeout: opts.timeoutMs ?? 5000 })).data;
+      reply = (await this.nc.request(subject, payload, { timeout: timeoutMs })).data;
     } catch (err) {
       throw new RequestTimeoutError(subject, err);
     }

@@ -5,6 +5,8 @@ export {
   createSimAgent,
   DURATION_LABEL,
   dueRetries,
+  type EncodedRegistration,
+  encodedRegistration,
   endTask,
   FOREVER,
   launchTask,

@@ -55,6 +55,11 @@ export interface SimAgent {
   attempts: number;
   /** No REGISTER before this time. */
   registerAfter: number;
+  /**
+   * Bumped whenever what its REGISTER reports changes (a task added or forgotten, a status
+   * changed), so that an encoded REGISTER can be sent again until then (`encodedRegistration`).
+   */
+  version: number;
 }
 
 /** Outgoing is a status update a decision wants sent to the master now. */
@@ -69,6 +74,7 @@ export function createSimAgent(info: AgentInfo): SimAgent {
     frameworks: new Map(),
     attempts: 0,
     registerAfter: 0,
+    version: 0,
   };
 }
 
@@ -94,6 +100,27 @@ export function registration(agent: SimAgent): {
     return f ? [f] : [];
   });
   return { agent: agent.info, tasks, frameworks };
+}
+
+/** EncodedRegistration is an agent's REGISTER as sent, and the version of the agent it reports. */
+export interface EncodedRegistration {
+  version: number;
+  bytes: Uint8Array;
+}
+
+/**
+ * encodedRegistration returns the agent's REGISTER encoded by `encode`: `cached` while the agent
+ * has not changed since it was encoded, a fresh one otherwise. After a failover 10,000 agents
+ * re-register with what they registered before; packing each again cost the simulator's process
+ * 0.3 s of CPU while the new leader needed it.
+ */
+export function encodedRegistration(
+  agent: SimAgent,
+  cached: EncodedRegistration | undefined,
+  encode: (register: { type: 'REGISTER' } & ReturnType<typeof registration>) => Uint8Array,
+): EncodedRegistration {
+  if (cached && cached.version === agent.version) return cached;
+  return { version: agent.version, bytes: encode({ type: 'REGISTER', ...registration(agent) }) };
 }
 
 /** taskDuration is how long a task runs: its label if it has one, else the simulator's default. */
@@ -135,6 +162,7 @@ export function pushUpdate(
     ...(message ? { message } : {}),
   };
   t.status = status;
+  agent.version++;
   const update: StatusUpdate = { frameworkId: t.frameworkId, status };
   t.queue.push(update);
   if (t.queue.length > 1) return undefined;
@@ -179,6 +207,7 @@ export function launchTask(
     queue: [],
   };
   agent.tasks.set(k, t);
+  agent.version++;
   const send = pushUpdate(agent, t, TaskState.RUNNING, ctx);
   const d = taskDuration(task, defaultDurationMs);
   return { send, task: t, endsAt: d === FOREVER ? FOREVER : ctx.now + d };
@@ -220,7 +249,7 @@ export function acknowledge(
     return { next, acked: head };
   }
   t.sentAt = undefined;
-  if (isTerminal(t.status.state)) agent.tasks.delete(k);
+  if (isTerminal(t.status.state) && agent.tasks.delete(k)) agent.version++;
   return { acked: head };
 }
 
@@ -295,6 +324,7 @@ export function onControl(
     case 'SHUTDOWN':
       agent.phase = SimPhase.STOPPED;
       agent.tasks.clear();
+      agent.version++;
       return out;
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { encode, type Logger, type NatsBus, RemoteError, silentLogger } from '../../bus/index.js';
+import { encode, type Logger, type NatsBus, parseWith, RemoteError, silentLogger } from '../../bus/index.js';
 import {
   AgentCapability,
   AgentInfo,
@@ -23,10 +23,11 @@ import {
   type Ctx,
   createSimAgent,
   dueRetries,
+  type EncodedRegistration,
+  encodedRegistration,
   endTask,
   FOREVER,
   onControl,
-  registration,
   type SimAgent,
   SimPhase,
   type SimTask,
@@ -108,6 +109,8 @@ interface Entry {
   toMaster: string;
   /** Updates to send at the end of this turn of the event loop. */
   outbox: StatusUpdate[];
+  /** Its REGISTER as last encoded (and validated, when outgoing messages are), reused while the agent is unchanged. */
+  registration?: EncodedRegistration;
 }
 
 /**
@@ -224,6 +227,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     // A terminal task's last update is still waiting for its acknowledgement.
     if (isTerminal(s.state)) t.queue.push({ frameworkId: s.framework.id, status });
     agent.tasks.set(`${s.framework.id}/${task.taskId}`, t);
+    agent.version++;
     if (!isTerminal(s.state)) {
       const d = taskDuration(task, durationMs);
       if (d !== FOREVER) ends.push(c.now + d, { e, t });
@@ -265,13 +269,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     const { agent } = e;
     stats.registrations++;
     try {
-      const r = await bus.request(
-        e.toMaster,
-        AgentToMaster,
-        { type: 'REGISTER', ...registration(agent) },
-        Registered,
-        { timeoutMs: registerTimeoutMs, unchecked: !validate },
+      e.registration = encodedRegistration(agent, e.registration, (register) =>
+        encode(validate ? parseWith(AgentToMaster, register) : register),
       );
+      const r = await bus.requestEncoded(e.toMaster, e.registration.bytes, Registered, registerTimeoutMs);
       if (stopped || agent.phase !== SimPhase.REGISTERING) return;
       agent.phase = SimPhase.REGISTERED;
       agent.masterId = r.masterId;

@@ -4,7 +4,7 @@ import {
   type EncodedRegistration,
   encodedRegistration,
   onControl,
-  registration,
+  type registration,
   type SimAgent,
   SimPhase,
 } from '../../actors/simulator/index.js';

@@ -28,7 +28,8 @@ import {
 } from './bookkeeping.js';
 import { type Effect, MasterError, type Outcome } from './effects.js';
 import { same } from './registry-diff.js';
-import { shareInfoStrings, shareStatusStrings } from './shared-strings.js';
+import { shareTaskParts } from './shared-parts.js';
+import { shareStatusStrings } from './shared-strings.js';
 import { type AgentRecord, type MasterState, taskKey } from './state.js';
 
 type Msg<T extends AgentToMaster['type']> = Extract<AgentToMaster, { type: T }>;
@@ -148,7 +149,7 @@ function register(
     const known = findTask(fw, task.taskId);
     if (!known) {
       // A task this master never saw (it took over after a failover): learn it from the agent.
-      shareInfoStrings(task, agentId);
+      shareTaskParts(task, agentId);
       shareStatusStrings(status, task.taskId, agentId);
       const record = {
         frameworkId: fw.info.id,

@@ -240,9 +240,18 @@ const RECENT_UUIDS = 8;
 /** rememberUuid records the uuid of an agent update so its acknowledgement can be checked. */
 export function rememberUuid(task: TaskRecord, uuid: string | undefined): void {
   if (!uuid) return;
-  task.recentUuids ??= [];
-  const list = task.recentUuids;
-  if (list.includes(uuid)) return;
-  list.push(uuid);
-  if (list.length > RECENT_UUIDS) list.shift();
+  const recent = task.recentUuids;
+  if (recent === undefined) task.recentUuids = uuid;
+  else if (typeof recent === 'string') {
+    if (recent !== uuid) task.recentUuids = [recent, uuid];
+  } else if (!recent.includes(uuid)) {
+    recent.push(uuid);
+    if (recent.length > RECENT_UUIDS) recent.shift();
+  }
+}
+
+/** knowsUuid says whether `uuid` is one of the task's latest agent updates (rememberUuid). */
+export function knowsUuid(task: TaskRecord, uuid: string): boolean {
+  const recent = task.recentUuids;
+  return typeof recent === 'string' ? recent === uuid : (recent?.includes(uuid) ?? false);
 }

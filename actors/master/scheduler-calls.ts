@@ -18,6 +18,7 @@ import {
   addTask,
   findTask,
   frameworkEvent,
+  knowsUuid,
   refusal,
   removeFramework,
   removeOffer,
@@ -25,7 +26,7 @@ import {
 } from './bookkeeping.js';
 import { type Effect, MasterError, type Outcome } from './effects.js';
 import { reconcile } from './reconcile.js';
-import { shareInfoStrings } from './shared-strings.js';
+import { shareTaskParts } from './shared-parts.js';
 import type { FrameworkRecord, MasterState, TaskRecord } from './state.js';
 
 type Call<T extends SchedulerCall['type']> = Extract<SchedulerCall, { type: T }>;
@@ -213,7 +214,7 @@ function accept(state: MasterState, fw: FrameworkRecord, call: Call<'ACCEPT'>, n
       continue;
     }
     const info = { ...step.task, resources: step.resources };
-    shareInfoStrings(info, agentId);
+    shareTaskParts(info, agentId);
     const status: TaskStatus = {
       taskId: info.taskId,
       state: TaskState.STAGING,
@@ -364,7 +365,7 @@ function checkAck(
       `task ${call.taskId} runs on agent ${task.agentId}, not ${call.agentId}`,
     );
   }
-  if (!task.recentUuids?.includes(call.uuid)) {
+  if (!knowsUuid(task, call.uuid)) {
     throw new MasterError('BAD_REQUEST', `uuid ${call.uuid} is not a status update of task ${call.taskId}`);
   }
   return task;

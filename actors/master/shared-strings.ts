@@ -33,5 +33,6 @@ export function shareStatusStrings(status: TaskStatus, taskId: string, agentId: 
 /** shareInfoStrings points a task's agent id at `agentId` when equal, and its resource names at the shared copies. */
 export function shareInfoStrings(info: TaskInfo, agentId: string): void {
   if (info.agentId === agentId) info.agentId = agentId;
-  for (const r of info.resources) r.name = shared(r.name);
+  // Resources already shared (shared-parts.ts) are frozen, and their names already the shared copies.
+  if (!Object.isFrozen(info.resources)) for (const r of info.resources) r.name = shared(r.name);
 }

@@ -64,8 +64,11 @@ export interface TaskRecord {
   status: TaskStatus;
   /** The latest health check verdict, kept through later updates that carry none (TASK_KILLING). */
   healthy?: boolean;
-  /** uuids of the latest agent updates seen, so an ACKNOWLEDGE can be checked against them. */
-  recentUuids?: string[];
+  /**
+   * uuids of the latest agent updates seen, so an ACKNOWLEDGE can be checked against them: one
+   * uuid as itself (most tasks: no array per task), several as a list (bookkeeping.ts).
+   */
+  recentUuids?: string | string[];
 }
 
 /** OfferRecord is an outstanding offer. */

@@ -24,8 +24,10 @@ import {
   rememberUuid,
   rescindOffer,
   TaskCharges,
+  taskRecord,
   updateTask,
 } from './bookkeeping.js';
+import { compactInfo, compactStatus } from './compact-records.js';
 import { type Effect, MasterError, type Outcome } from './effects.js';
 import { same } from './registry-diff.js';
 import { shareTaskParts } from './shared-parts.js';
@@ -149,16 +151,17 @@ function register(
     const known = findTask(fw, task.taskId);
     if (!known) {
       // A task this master never saw (it took over after a failover): learn it from the agent.
-      shareTaskParts(task, agentId);
+      const info = compactInfo(task);
+      info.agentId = agentId;
+      shareTaskParts(info, agentId);
       shareStatusStrings(status, task.taskId, agentId);
-      const record = {
-        frameworkId: fw.info.id,
+      const record = taskRecord(
+        fw.info.id,
         agentId,
-        role: guessRole(task.resources, fw.info.roles),
-        // The parsed report is the master's own: copied only when it does not name the agent.
-        info: task.agentId === agentId ? task : { ...task, agentId },
-        status,
-      };
+        guessRole(task.resources, fw.info.roles),
+        info,
+        compactStatus(status),
+      );
       rememberUuid(record, status.uuid);
       // Ended but not yet acknowledged: keep it among the completed so the ack can be checked.
       if (isTerminal(status.state)) {
@@ -171,7 +174,7 @@ function register(
       // A terminal report of a known task needs nothing: its update is on its way.
       rememberUuid(known, status.uuid);
       shareStatusStrings(status, known.info.taskId, agentId);
-      known.status = status;
+      known.status = compactStatus(status);
       if (!agent.tasks.has(key)) {
         // Back from unreachable: it counts as allocated again.
         fw.tasks.delete(task.taskId);

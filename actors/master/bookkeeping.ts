@@ -5,8 +5,10 @@ import {
   type Offer,
   resources as R,
   type Resource,
+  type TaskInfo,
   type TaskStatus,
 } from '../../protocol/index.js';
+import { compactStatus } from './compact-records.js';
 import type { Effect } from './effects.js';
 import { shareStatusStrings } from './shared-strings.js';
 import {
@@ -83,6 +85,21 @@ export function refusal(refuseSeconds: number, now: number): { expiresAt: number
   return refuseSeconds > 0 ? { expiresAt: now + refuseSeconds * 1000 } : undefined;
 }
 
+/**
+ * taskRecord makes a task record with every field in place from the start, so it is one object:
+ * a field added later (the first uuid, a health verdict) would hang an extra property array off
+ * each of hundreds of thousands of records.
+ */
+export function taskRecord(
+  frameworkId: string,
+  agentId: string,
+  role: string,
+  info: TaskInfo,
+  status: TaskStatus,
+): TaskRecord {
+  return { frameworkId, agentId, role, info, status, healthy: undefined, recentUuids: undefined };
+}
+
 /** addTask records a launched task and charges its resources. */
 export function addTask(state: MasterState, task: TaskRecord): void {
   const fw = state.frameworks.get(task.frameworkId);
@@ -147,7 +164,7 @@ export function updateTask(
 ): boolean {
   if (isTerminal(task.status.state)) return false;
   shareStatusStrings(status, task.info.taskId, task.agentId);
-  task.status = status;
+  task.status = compactStatus(status);
   if (status.healthy !== undefined) task.healthy = status.healthy;
   if (!isTerminal(status.state)) return false;
   fw.tasks.delete(task.info.taskId);

@@ -23,7 +23,9 @@ import {
   removeFramework,
   removeOffer,
   takeOffer,
+  taskRecord,
 } from './bookkeeping.js';
+import { compactInfo } from './compact-records.js';
 import { type Effect, MasterError, type Outcome } from './effects.js';
 import { reconcile } from './reconcile.js';
 import { shareTaskParts } from './shared-parts.js';
@@ -213,7 +215,8 @@ function accept(state: MasterState, fw: FrameworkRecord, call: Call<'ACCEPT'>, n
       if (agent) agent.total = total;
       continue;
     }
-    const info = { ...step.task, resources: step.resources };
+    const info = compactInfo(step.task);
+    info.resources = step.resources;
     shareTaskParts(info, agentId);
     const status: TaskStatus = {
       taskId: info.taskId,
@@ -223,7 +226,7 @@ function accept(state: MasterState, fw: FrameworkRecord, call: Call<'ACCEPT'>, n
       timestamp: now,
     };
     state.allocator.use(fw.info.id, role, agentId, step.resources);
-    addTask(state, { frameworkId: fw.info.id, agentId, role, info, status });
+    addTask(state, taskRecord(fw.info.id, agentId, role, info, status));
     if (batch) batch.push(info);
     else
       effects.push({ kind: 'agent', agentId, message: { type: 'RUN_TASK', framework: fw.info, task: info } });

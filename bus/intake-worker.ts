@@ -13,7 +13,7 @@ import { LinkEncoder } from './record-link.js';
 
 const port = parentPort;
 if (!port) throw new Error('intake-worker runs as a worker thread');
-const { schemaName } = workerData as IntakeWorkerData;
+const { schemaName, warmUp } = workerData as IntakeWorkerData;
 const schema = (protocol as Record<string, unknown>)[schemaName] as ZodType | undefined;
 if (!schema || typeof schema.safeParse !== 'function')
   throw new Error(`protocol has no schema ${schemaName}`);
@@ -55,4 +55,19 @@ port.on('message', (batch: IntakeBatch) => {
   const reply: IntakeReply = { kind: 'parsed', data, ends, errors, structures: link.takeStructures() };
   port.postMessage(reply, [data.buffer]);
 });
+// Warm up on the sample before taking real messages; its output is thrown away (the structures it
+// adds to the link reach the parent with the first real batch, as any others do).
+if (warmUp) {
+  for (let i = 0; i < warmUp.times; i++) {
+    try {
+      link.encode(parseWith(schema, decode(warmUp.sample, Number.MAX_SAFE_INTEGER)));
+    } catch (err) {
+      port.postMessage({
+        kind: 'warm-up-failed',
+        message: (err as Error)?.message ?? String(err),
+      } satisfies IntakeReply);
+      break;
+    }
+  }
+}
 port.postMessage({ kind: 'ready' } satisfies IntakeReply);

@@ -6,7 +6,7 @@ import * as protocol from '../protocol/index.js';
 import { parseWith } from './bus.js';
 import { decode } from './codec.js';
 import { BusError, TooLargeError } from './errors.js';
-import type { IntakeBatch, IntakeReply, IntakeWorkerData } from './intake-messages.js';
+import type { IntakeBatch, IntakeReply, IntakeWarmUp, IntakeWorkerData } from './intake-messages.js';
 import { chooseRoute, IntakeRoute, laneOf } from './intake-route.js';
 import type { Logger } from './log.js';
 import { LinkDecoder } from './record-link.js';
@@ -33,6 +33,8 @@ export interface WorkerIntakeOptions {
   workers: number;
   /** Messages smaller than this are parsed on the calling thread unless their sender has one in a worker. */
   minBytes: number;
+  /** A typical message each worker parses a number of times before it is ready (IntakeWarmUp). */
+  warmUp?: IntakeWarmUp;
   log: Logger;
 }
 
@@ -179,7 +181,10 @@ export class WorkerIntake implements MessageIntake {
 
   private start(lane: Lane): void {
     const worker = new Worker(intakeWorkerPath(), {
-      workerData: { schemaName: this.opts.schemaName } satisfies IntakeWorkerData,
+      workerData: {
+        schemaName: this.opts.schemaName,
+        ...(this.opts.warmUp ? { warmUp: this.opts.warmUp } : {}),
+      } satisfies IntakeWorkerData,
     });
     worker.unref();
     this.live++;
@@ -188,6 +193,8 @@ export class WorkerIntake implements MessageIntake {
     worker.on('message', (reply: IntakeReply) => {
       if (lane.worker !== worker) return;
       if (reply.kind === 'ready') lane.ready = true;
+      else if (reply.kind === 'warm-up-failed')
+        this.opts.log.warn({ reason: reply.message }, 'intake worker: the warm-up sample does not parse');
       else this.deliver(lane, reply);
     });
     const fail = (why: string) => {

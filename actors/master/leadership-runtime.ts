@@ -91,7 +91,8 @@ export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHand
   // The agent intake's workers start now, while standing by, and serve every term until stop: at
   // a takeover, booting one (compiling the protocol's schemas in a fresh isolate, about 0.3 s of
   // CPU) competed with the first burst of REGISTERs, which the master parsed itself meanwhile.
-  const intake = startAgentIntake(agentIntakeConfig(opts.agentIntake, process.env), log);
+  // Each worker also warms up on a sample REGISTER first, so that the burst does not run cold.
+  const intake = startAgentIntake(agentIntakeConfig(opts.agentIntake, process.env), log, { warm: true });
   intake?.prestart();
   let master: MasterHandle | undefined;
   let leadingEpoch: number | undefined;

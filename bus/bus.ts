@@ -63,6 +63,25 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.inf
   return r.data;
 }
 
+/**
+ * readReply opens the reply to a request on `subject`: the result checked with `resultSchema`, or
+ * the error it carries thrown as a RemoteError.
+ */
+export function readReply<R extends z.ZodType>(
+  subject: string,
+  reply: Uint8Array,
+  resultSchema: R,
+): z.infer<R> {
+  const body = decode(reply, Number.MAX_SAFE_INTEGER) as {
+    ok?: unknown;
+    result?: unknown;
+    error?: ErrorBody;
+  };
+  if (body?.ok === true) return parseWith(resultSchema, body.result);
+  if (body?.ok === false && body.error) throw new RemoteError(body.error.message, body.error.code);
+  throw new BusError(`malformed reply on ${subject}`, ErrorCode.INTERNAL);
+}
+
 function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof BusError) return { code: err.code, message: err.message };
   return { code: ErrorCode.INTERNAL, message: (err as Error)?.message ?? String(err) };
@@ -117,14 +136,7 @@ export class NatsBus implements Bus {
     } catch (err) {
       throw new RequestTimeoutError(subject, err);
     }
-    const body = decode(reply, Number.MAX_SAFE_INTEGER) as {
-      ok?: unknown;
-      result?: unknown;
-      error?: ErrorBody;
-    };
-    if (body?.ok === true) return parseWith(resultSchema, body.result);
-    if (body?.ok === false && body.error) throw new RemoteError(body.error.message, body.error.code);
-    throw new BusError(`malformed reply on ${subject}`, ErrorCode.INTERNAL);
+    return readReply(subject, reply, resultSchema);
   }
 
   serve<S extends z.ZodType, Out>(

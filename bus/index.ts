@@ -7,4 +7,5 @@ export * from './lease.js';
 export * from './lease-epoch.js';
 export * from './log.js';
 export * from './nats-server.js';
+export * from './request-mux.js';
 export * from './worker-intake.js';

@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { encode, type Logger, type NatsBus, parseWith, RemoteError, silentLogger } from '../../bus/index.js';
+import {
+  encode,
+  type Logger,
+  type NatsBus,
+  parseWith,
+  RemoteError,
+  RequestMux,
+  readReply,
+  silentLogger,
+} from '../../bus/index.js';
 import {
   AgentCapability,
   AgentInfo,
@@ -59,6 +68,13 @@ export interface SimulatorOptions {
   statusRetryMs?: number;
   /** REGISTER requests in flight at once (default 128). */
   registerConcurrency?: number;
+  /**
+   * Send REGISTERs through one reply subscription under this inbox prefix (bus/request-mux.ts)
+   * rather than nats.js's request(), which builds a stack-traced Error for every request that
+   * completes. The connection must be allowed to subscribe there (`_INBOX` on an unsecured
+   * cluster). Default: nats.js's request().
+   */
+  requestInbox?: string;
   registerTimeoutMs?: number;
   /** Random backoff in [0, base * 2^n] capped, between failed REGISTERs (default 1 s, 60 s). */
   registrationBackoff?: { baseMs: number; capMs: number };
@@ -133,6 +149,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const idPrefix = opts.idPrefix ?? `sim-${randomBytes(3).toString('hex')}`;
   const session = randomBytes(4).toString('hex');
   let seq = 0;
+  const mux =
+    opts.requestInbox !== undefined ? new RequestMux(bus.nc, { inboxPrefix: opts.requestInbox }) : undefined;
   const ctx = (): Ctx => ({ now: clock.now(), uuid: () => `${session}-${(++seq).toString(36)}` });
 
   const stats: SimulatorStats = {
@@ -272,7 +290,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       e.registration = encodedRegistration(agent, e.registration, (register) =>
         encode(validate ? parseWith(AgentToMaster, register) : register),
       );
-      const r = await bus.requestEncoded(e.toMaster, e.registration.bytes, Registered, registerTimeoutMs);
+      const bytes = e.registration.bytes;
+      const r = mux
+        ? readReply(e.toMaster, await mux.request(e.toMaster, bytes, registerTimeoutMs), Registered)
+        : await bus.requestEncoded(e.toMaster, bytes, Registered, registerTimeoutMs);
       if (stopped || agent.phase !== SimPhase.REGISTERING) return;
       agent.phase = SimPhase.REGISTERED;
       agent.masterId = r.masterId;
@@ -412,6 +433,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       stopped = true;
       clearInterval(timer);
       unlisten();
+      mux?.close();
       await bus.flush().catch(() => {});
       for (const e of list) e.agent.phase = SimPhase.STOPPED;
     },

@@ -43,6 +43,10 @@ export interface FailoverResult {
   leaderMainCpuMs: number;
   /** CPU time of the whole new leader process (main thread, intake worker, GC threads) in that time (ms). */
   leaderCpuMs: number;
+  /** CPU time of this process (the simulated agents and the frameworks) in that time (ms). */
+  benchCpuMs: number;
+  /** CPU time of the nats-server in that time (ms). */
+  natsCpuMs: number;
 }
 
 /** cpuMs reads a process's or one of its threads' user + system CPU time (ms) from /proc. */
@@ -202,6 +206,9 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       idPrefix: 'bench',
       seed,
       validateOutgoing: false,
+      // One reply subscription for the REGISTERs (the bench's nats-server is unsecured): nats.js's
+      // request() builds a stack-traced Error for each one that completes.
+      requestInbox: '_INBOX',
       taskDurationMs: Number.POSITIVE_INFINITY,
     });
     await sim.whenRegistered(o.agents, o.timeoutMs);
@@ -219,7 +226,12 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     const standby = masters.find((m) => m !== first) as HaMasterProcess;
     const failuresBefore = sim.stats().registerFailures;
     const standbyPid = standby.child.pid as number;
-    const cpuBefore = { main: cpuMs(standbyPid, standbyPid), all: cpuMs(standbyPid) };
+    const cpuBefore = {
+      main: cpuMs(standbyPid, standbyPid),
+      all: cpuMs(standbyPid),
+      bench: process.cpuUsage(),
+      nats: cpuMs(server.pid),
+    };
     const killedAt = Date.now();
     first.child.kill('SIGKILL');
     await until(() => leadingOf(standby), o.timeoutMs, 'the standby to lead', 5);
@@ -247,6 +259,9 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     const reregisteredMs = Date.now() - killedAt;
     const leaderMainCpuMs = cpuMs(standbyPid, standbyPid) - cpuBefore.main;
     const leaderCpuMs = cpuMs(standbyPid) - cpuBefore.all;
+    const benchCpu = process.cpuUsage(cpuBefore.bench);
+    const benchCpuMs = Math.round((benchCpu.user + benchCpu.system) / 1000);
+    const natsCpuMs = cpuMs(server.pid) - cpuBefore.nats;
     const tasksKnown = (await operator.tasks()).filter((t) => t.state === 'TASK_RUNNING').length;
     const registerFailures = sim.stats().registerFailures - failuresBefore;
     await sim.stop();
@@ -260,6 +275,8 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       registerFailures,
       leaderMainCpuMs,
       leaderCpuMs,
+      benchCpuMs,
+      natsCpuMs,
     };
   } finally {
     for (const s of schedulers) await s.close().catch(() => {});

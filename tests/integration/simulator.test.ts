@@ -12,7 +12,7 @@ const scope = testScope();
 
 async function cluster(
   agents: number,
-  opts: { durationMs?: number; heartbeatS?: number; maxCompleted?: number } = {},
+  opts: { durationMs?: number; heartbeatS?: number; maxCompleted?: number; requestInbox?: string } = {},
 ) {
   const nats = await scope.startNats();
   const subjects = makeSubjects(nats.prefix);
@@ -34,6 +34,7 @@ async function cluster(
     resources: R.parseResources('cpus:4;mem:4096'),
     taskDurationMs: opts.durationMs ?? 0,
     statusRetryMs: 1000,
+    ...(opts.requestInbox !== undefined ? { requestInbox: opts.requestInbox } : {}),
   });
   scope.defer(() => sim.stop());
   const restartMaster = async () => {
@@ -113,30 +114,34 @@ describe('simulated agents against a real master', () => {
     await expect.poll(() => sim.stats().terminalAcked, { timeout: 10_000 }).toBe(300);
   });
 
-  it('re-register with their running tasks after a master restart, and finish them there', async () => {
-    const { nats, sim, subjects, master, restartMaster } = await cluster(5, { heartbeatS: 1 });
-    await sim.whenRegistered();
-    const run = await load(nats, subjects.prefix, { frameworks: 1, tasks: 10, duration: 8000 });
-    await run.until((s) => s.running === 10, 20_000);
-    await restartMaster();
-    // The new master does not know the agents: their next heartbeat is answered REREGISTER,
-    // and they come back with the tasks they run.
-    await expect
-      .poll(
-        () =>
-          master()
-            .state()
-            .tasks.filter((t) => t.state === TaskState.RUNNING).length,
-        {
-          timeout: 20_000,
-          interval: 100,
-        },
-      )
-      .toBe(10);
-    await expect.poll(() => master().state().agents.length, { timeout: 10_000 }).toBe(5);
-    const s = await run.until(run.done, 30_000);
-    expect(s).toMatchObject({ finished: 10, failed: 0, terminalAcked: 10 });
-  });
+  for (const via of ['nats.js request()', 'one reply subscription (requestInbox)'])
+    it(`re-register with their running tasks after a master restart, and finish them there: REGISTERs through ${via}`, async () => {
+      const { nats, sim, subjects, master, restartMaster } = await cluster(5, {
+        heartbeatS: 1,
+        ...(via.includes('requestInbox') ? { requestInbox: '_INBOX' } : {}),
+      });
+      await sim.whenRegistered();
+      const run = await load(nats, subjects.prefix, { frameworks: 1, tasks: 10, duration: 8000 });
+      await run.until((s) => s.running === 10, 20_000);
+      await restartMaster();
+      // The new master does not know the agents: their next heartbeat is answered REREGISTER,
+      // and they come back with the tasks they run.
+      await expect
+        .poll(
+          () =>
+            master()
+              .state()
+              .tasks.filter((t) => t.state === TaskState.RUNNING).length,
+          {
+            timeout: 20_000,
+            interval: 100,
+          },
+        )
+        .toBe(10);
+      await expect.poll(() => master().state().agents.length, { timeout: 10_000 }).toBe(5);
+      const s = await run.until(run.done, 30_000);
+      expect(s).toMatchObject({ finished: 10, failed: 0, terminalAcked: 10 });
+    });
 
   it('answer KILL with TASK_KILLED, through the master', async () => {
     const { nats, sim, subjects } = await cluster(2);

@@ -182,7 +182,7 @@ export async function startMaster(
    * and effects held until the change is persisted.
    */
   const dispatch = (event: MasterEvent, reply?: Replier) => {
-    const scope = leader ? registryScope(event) : undefined;
+    const scope = leader ? registryScope(event, (id) => state.frameworks.has(id)) : undefined;
     if (!scope) {
       actor.send(event);
       return;

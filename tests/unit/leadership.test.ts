@@ -178,6 +178,27 @@ describe('which events may change the registry', () => {
   it.each(cases)('%s', (_name, event, scope) => {
     expect(registryScope(event)).toEqual(scope);
   });
+
+  const registering = (frameworks: FrameworkInfo[]): MasterEvent => ({
+    type: 'AGENT_MESSAGE',
+    now: 0,
+    agentId: 'a1',
+    msg: { type: 'REGISTER', agent, tasks: [], frameworks },
+    reply,
+  });
+  const f2 = FrameworkInfo.parse({ id: 'f2', name: 'other' });
+  it.each([
+    // frameworks reported, frameworks the master knows -> the REGISTER's scope
+    [[fw, f2], [], { agents: ['a1'], frameworks: ['f1', 'f2'] }],
+    [[fw, f2], ['f1'], { agents: ['a1'], frameworks: ['f2'] }],
+    // Every framework known (agents coming back after a failover): the agent alone.
+    [[fw, f2], ['f1', 'f2'], { agents: ['a1'] }],
+    [[], ['f1'], { agents: ['a1'] }],
+  ] as const)('a REGISTER reporting %j, with %j known, may change %j', (reported, known, scope) => {
+    expect(
+      registryScope(registering([...reported]), (id) => (known as readonly string[]).includes(id)),
+    ).toEqual(scope);
+  });
 });
 
 describe('epochs on the receiving side', () => {

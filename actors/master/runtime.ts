@@ -19,6 +19,7 @@ import { defaultMasterConfig } from './config.js';
 import { gatherContainers } from './container-relay.js';
 import type { ContainerTargets } from './containers.js';
 import { type Effect, MasterError } from './effects.js';
+import { collectGarbage, HeapSettle, type SettleConfig, settleConfig } from './heap-settle.js';
 import { isHot } from './hot-messages.js';
 import {
   allocationRunDue,
@@ -71,6 +72,8 @@ export async function startMaster(
      * leadership-runtime.ts): used instead of starting one, and left running when this master stops.
      */
     intake?: WorkerIntake;
+    /** When a registration storm's garbage is collected (default: settleConfig(process.env)). */
+    heapSettle?: SettleConfig;
   },
 ): Promise<MasterHandle> {
   const clock = opts.clock ?? systemClock;
@@ -106,6 +109,10 @@ export async function startMaster(
     log.info({ epoch, ...report, refused: report.refused.length }, 'restored the registry');
   }
 
+  // After a registration storm, its garbage is collected at once while the master is quiet: heap-settle.ts.
+  const settle = new HeapSettle(opts.heapSettle ?? settleConfig(process.env), collectGarbage, () =>
+    clock.now(),
+  );
   let allocationPending = false;
   let stopped = false;
   /** acting says whether this master may still act; a leader whose lease may have expired may not. */
@@ -209,8 +216,10 @@ export async function startMaster(
     } finally {
       capturing = undefined;
     }
-    if (answer?.ok && event.type === 'AGENT_MESSAGE' && event.msg.type === 'REGISTER')
+    if (answer?.ok && event.type === 'AGENT_MESSAGE' && event.msg.type === 'REGISTER') {
+      settle.registered();
       agentBack(event.agentId);
+    }
     if (answer && !answer.ok) {
       reply?.reject(answer.error);
       return;
@@ -336,6 +345,9 @@ export async function startMaster(
 
   const timer = setInterval(() => {
     if (!acting()) return;
+    const settledMs = settle.tick();
+    if (settledMs !== undefined)
+      log.info({ ms: Math.round(settledMs) }, "collected a registration storm's garbage");
     endRecovery();
     dispatch({ type: 'TICK', now: clock.now() });
     scheduleAllocation();

@@ -72,8 +72,11 @@ export async function startMaster(
      * leadership-runtime.ts): used instead of starting one, and left running when this master stops.
      */
     intake?: WorkerIntake;
-    /** When a registration storm's garbage is collected (default: settleConfig(process.env)). */
-    heapSettle?: SettleConfig;
+    /**
+     * When a registration storm's garbage is collected (default: settleConfig(process.env)), and
+     * how (default: a full collection of the process's heap).
+     */
+    heapSettle?: SettleConfig & { collect?: () => void };
   },
 ): Promise<MasterHandle> {
   const clock = opts.clock ?? systemClock;
@@ -110,8 +113,10 @@ export async function startMaster(
   }
 
   // After a registration storm, its garbage is collected at once while the master is quiet: heap-settle.ts.
-  const settle = new HeapSettle(opts.heapSettle ?? settleConfig(process.env), collectGarbage, () =>
-    clock.now(),
+  const settle = new HeapSettle(
+    opts.heapSettle ?? settleConfig(process.env),
+    opts.heapSettle?.collect ?? collectGarbage,
+    () => clock.now(),
   );
   let allocationPending = false;
   let stopped = false;
@@ -216,10 +221,8 @@ export async function startMaster(
     } finally {
       capturing = undefined;
     }
-    if (answer?.ok && event.type === 'AGENT_MESSAGE' && event.msg.type === 'REGISTER') {
-      settle.registered();
+    if (answer?.ok && event.type === 'AGENT_MESSAGE' && event.msg.type === 'REGISTER')
       agentBack(event.agentId);
-    }
     if (answer && !answer.ok) {
       reply?.reject(answer.error);
       return;
@@ -314,14 +317,16 @@ export async function startMaster(
     bus.serve(
       subjects.masterAgentAll(),
       AgentToMaster,
-      (msg, ctx) =>
-        ask((reply) => ({
+      (msg, ctx) => {
+        if (msg.type === 'REGISTER') settle.registered();
+        return ask((reply) => ({
           type: 'AGENT_MESSAGE',
           now: clock.now(),
           agentId: lastToken(ctx.subject),
           msg,
           reply,
-        })),
+        }));
+      },
       intake ? { intake } : {},
     ),
     // The legacy subject serves unsecured clusters; principals call on their own read/write subjects.

@@ -19,6 +19,8 @@ export interface FailoverOptions {
   timeoutMs: number;
   /** Node flags for the master processes, e.g. `--cpu-prof --cpu-prof-dir=prof`. */
   masterNodeFlags?: string[];
+  /** REGISTERs the simulated agents keep in flight at once (default: the simulator's, 128). */
+  registerConcurrency?: number;
   log?: (line: string) => void;
 }
 
@@ -209,6 +211,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       // One reply subscription for the REGISTERs (the bench's nats-server is unsecured): nats.js's
       // request() builds a stack-traced Error for each one that completes.
       requestInbox: '_INBOX',
+      ...(o.registerConcurrency !== undefined ? { registerConcurrency: o.registerConcurrency } : {}),
       taskDurationMs: Number.POSITIVE_INFINITY,
     });
     await sim.whenRegistered(o.agents, o.timeoutMs);

@@ -17,6 +17,7 @@ frameworks), of the nats-server, and of the three together) and appends it to be
   --lease-ttl MS (default: the master's own, see mezzo master --help)   --timeout-s S (default 300)
   --master-node-flags='...' (node flags for the masters, e.g. '--cpu-prof --cpu-prof-dir=prof';
       the masters run with --max-semi-space-size=64 unless these set another size)
+  --register-concurrency N (REGISTERs each simulator keeps in flight; default 128)
   --no-write   --results PATH (default bench/RESULTS.md)
 `;
 
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
       frameworks: { type: 'string' },
       'lease-ttl': { type: 'string' },
       'master-node-flags': { type: 'string' },
+      'register-concurrency': { type: 'string' },
       'timeout-s': { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       results: { type: 'string', default: 'bench/RESULTS.md' },
@@ -48,6 +50,9 @@ async function main(): Promise<void> {
       : {}),
     timeoutMs: positiveInt('timeout-s', values['timeout-s'], 300) * 1000,
     masterNodeFlags: (values['master-node-flags'] ?? '').split(/\s+/).filter(Boolean),
+    ...(values['register-concurrency'] !== undefined
+      ? { registerConcurrency: positiveInt('register-concurrency', values['register-concurrency'], 128) }
+      : {}),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   const line = summaryLine('failover', {

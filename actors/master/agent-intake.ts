@@ -52,7 +52,7 @@ export function agentIntakeConfig(
 
 /**
  * WARM_UP_REGISTERS is how many times a warmed intake worker parses `sampleRegister()` before it
- * is ready: about 0.1-0.25 s of its CPU, once, while its master stands by. Cold, a worker took
+ * is ready: about 0.25 s of its CPU, once, while its master stands by. Cold, a worker took
  * 270-300 ms for its first 1,000 REGISTERs and 80-100 ms for each 1,000 after.
  */
 export const WARM_UP_REGISTERS = 1000;

@@ -21,6 +21,13 @@ export interface FailoverOptions {
   masterNodeFlags?: string[];
   /** REGISTERs the simulated agents keep in flight at once (default: the simulator's, 128). */
   registerConcurrency?: number;
+  /**
+   * How long the cluster runs once the registry holds every agent before the leader is killed
+   * (ms, default 0): with 2,000 or more, the kill finds the standby's copy of the registry
+   * refreshed (every second) as in a cluster at rest, not in the middle of catching up with the
+   * registration storm's last ops and snapshot.
+   */
+  settleMs?: number;
   log?: (line: string) => void;
 }
 
@@ -225,6 +232,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     });
     await until(async () => (await reader.load()).agents.size === o.agents, o.timeoutMs, 'the registry', 200);
     const operator = await Operator.connect({ nats: await bus('bench-operator'), prefix, timeoutMs: 1000 });
+    if (o.settleMs) await new Promise((r) => setTimeout(r, o.settleMs));
 
     const standby = masters.find((m) => m !== first) as HaMasterProcess;
     const failuresBefore = sim.stats().registerFailures;

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { appendSection, machineLine, positiveInt, summaryLine } from '../common/index.js';
+import { appendSection, machineLine, nonNegative, positiveInt, summaryLine } from '../common/index.js';
 import { runFailover } from './failover.js';
 
 const HELP = `usage: npm run bench:failover -- [options]
@@ -18,6 +18,8 @@ frameworks), of the nats-server, and of the three together) and appends it to be
   --master-node-flags='...' (node flags for the masters, e.g. '--cpu-prof --cpu-prof-dir=prof';
       the masters run with --max-semi-space-size=64 unless these set another size)
   --register-concurrency N (REGISTERs each simulator keeps in flight; default 128)
+  --settle-ms MS (how long the cluster runs after the registry holds every agent, before the kill;
+      default 0: at once, possibly while the standby still catches up with the registration)
   --no-write   --results PATH (default bench/RESULTS.md)
 `;
 
@@ -30,6 +32,7 @@ async function main(): Promise<void> {
       'lease-ttl': { type: 'string' },
       'master-node-flags': { type: 'string' },
       'register-concurrency': { type: 'string' },
+      'settle-ms': { type: 'string' },
       'timeout-s': { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       results: { type: 'string', default: 'bench/RESULTS.md' },
@@ -52,6 +55,9 @@ async function main(): Promise<void> {
     masterNodeFlags: (values['master-node-flags'] ?? '').split(/\s+/).filter(Boolean),
     ...(values['register-concurrency'] !== undefined
       ? { registerConcurrency: positiveInt('register-concurrency', values['register-concurrency'], 128) }
+      : {}),
+    ...(values['settle-ms'] !== undefined
+      ? { settleMs: nonNegative('settle-ms', values['settle-ms'], 0) }
       : {}),
     log: (line) => process.stderr.write(`${line}\n`),
   });

@@ -19,7 +19,6 @@ import { defaultMasterConfig } from './config.js';
 import { gatherContainers } from './container-relay.js';
 import type { ContainerTargets } from './containers.js';
 import { type Effect, MasterError } from './effects.js';
-import { collectGarbage, HeapSettle, type SettleConfig, settleConfig } from './heap-settle.js';
 import { isHot } from './hot-messages.js';
 import {
   allocationRunDue,
@@ -72,11 +71,6 @@ export async function startMaster(
      * leadership-runtime.ts): used instead of starting one, and left running when this master stops.
      */
     intake?: WorkerIntake;
-    /**
-     * When a registration storm's garbage is collected (default: settleConfig(process.env)), and
-     * how (default: a full collection of the process's heap).
-     */
-    heapSettle?: SettleConfig & { collect?: () => void };
   },
 ): Promise<MasterHandle> {
   const clock = opts.clock ?? systemClock;
@@ -112,12 +106,6 @@ export async function startMaster(
     log.info({ epoch, ...report, refused: report.refused.length }, 'restored the registry');
   }
 
-  // After a registration storm, its garbage is collected at once while the master is quiet: heap-settle.ts.
-  const settle = new HeapSettle(
-    opts.heapSettle ?? settleConfig(process.env),
-    opts.heapSettle?.collect ?? collectGarbage,
-    () => clock.now(),
-  );
   let allocationPending = false;
   let stopped = false;
   /** acting says whether this master may still act; a leader whose lease may have expired may not. */
@@ -317,16 +305,14 @@ export async function startMaster(
     bus.serve(
       subjects.masterAgentAll(),
       AgentToMaster,
-      (msg, ctx) => {
-        if (msg.type === 'REGISTER') settle.registered();
-        return ask((reply) => ({
+      (msg, ctx) =>
+        ask((reply) => ({
           type: 'AGENT_MESSAGE',
           now: clock.now(),
           agentId: lastToken(ctx.subject),
           msg,
           reply,
-        }));
-      },
+        })),
       intake ? { intake } : {},
     ),
     // The legacy subject serves unsecured clusters; principals call on their own read/write subjects.
@@ -350,9 +336,6 @@ export async function startMaster(
 
   const timer = setInterval(() => {
     if (!acting()) return;
-    const settledMs = settle.tick();
-    if (settledMs !== undefined)
-      log.info({ ms: Math.round(settledMs) }, "collected a registration storm's garbage");
     endRecovery();
     dispatch({ type: 'TICK', now: clock.now() });
     scheduleAllocation();

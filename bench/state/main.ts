@@ -18,6 +18,8 @@ and appends them to bench/RESULTS.md.
   --page N            tasks per page at most (default ${STATE_DEFAULTS.pageTasks}; a table page also stops at half the server max_payload, at most 4 MiB)
   --as table|objects  tasks and agents as columnar tables (default) or as objects
   --profile DIR       run the master under node --cpu-prof (profiles into DIR) and --trace-gc (DIR/master-gc.log)
+  --master-node-flags='...'  more node flags for the master (e.g. '--trace-incremental-marking' with --profile;
+                      it runs with --max-semi-space-size=64 unless these set another size)
   --note TEXT         a note to keep with the result
   --no-write          do not append to the results file
   --results PATH      results file (default bench/RESULTS.md)
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
       page: { type: 'string' },
       as: { type: 'string' },
       profile: { type: 'string' },
+      'master-node-flags': { type: 'string' },
       ...RESULT_OPTIONS,
     },
   });
@@ -55,12 +58,11 @@ async function main(): Promise<void> {
       calls: positiveInt('calls', values.calls, STATE_DEFAULTS.calls),
       pageTasks: positiveInt('page', values.page, STATE_DEFAULTS.pageTasks),
       tasksAs: tasksAs(values.as),
-      ...(values.profile
-        ? {
-            masterNodeFlags: ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, '--trace-gc'],
-            masterStdoutFile: join(values.profile, 'master-gc.log'),
-          }
-        : {}),
+      masterNodeFlags: [
+        ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, '--trace-gc'] : []),
+        ...(values['master-node-flags'] ?? '').split(/\s+/).filter(Boolean),
+      ],
+      ...(values.profile ? { masterStdoutFile: join(values.profile, 'master-gc.log') } : {}),
     });
     process.stdout.write(`${r.line}\n`);
     results.push(r);

@@ -219,9 +219,13 @@ export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHand
       clearInterval(refresher);
       const m = master;
       master = undefined;
-      await m?.stop();
-      await lease.stop(stopOpts.release ?? true);
-      await intake?.close();
+      try {
+        await m?.stop();
+        await lease.stop(stopOpts.release ?? true);
+      } finally {
+        // Whatever happened above, its worker thread does not outlive it.
+        await intake?.close();
+      }
       log.info('master stopped');
     },
   };

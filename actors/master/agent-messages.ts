@@ -33,6 +33,7 @@ import { same } from './registry-diff.js';
 import { shareTaskParts } from './shared-parts.js';
 import { shareStatusStrings } from './shared-strings.js';
 import { type AgentRecord, type MasterState, taskKey } from './state.js';
+import { TaskMap } from './task-map.js';
 
 type Msg<T extends AgentToMaster['type']> = Extract<AgentToMaster, { type: T }>;
 
@@ -133,7 +134,7 @@ function register(
         nextHeartbeatAt: now,
         used: [],
         offered: [],
-        tasks: new Map(),
+        tasks: new TaskMap(),
         completed: [],
         offers: new Set(),
       });

@@ -1,6 +1,7 @@
 import { AgentStatus, FrameworkStatus } from '../../protocol/index.js';
 import { type Registry, RegistryAgentStatus } from './registry.js';
 import type { MasterState } from './state.js';
+import { TaskMap } from './task-map.js';
 
 /** RestoreReport says what a new leader took over from the registry. */
 export interface RestoreReport {
@@ -73,7 +74,7 @@ export function restoreFromRegistry(
       nextHeartbeatAt: now,
       used: [],
       offered: [],
-      tasks: new Map(),
+      tasks: new TaskMap(),
       completed: [],
       offers: new Set(),
     });

@@ -30,6 +30,7 @@ import { type Effect, MasterError, type Outcome } from './effects.js';
 import { reconcile } from './reconcile.js';
 import { shareTaskParts } from './shared-parts.js';
 import type { FrameworkRecord, MasterState, TaskRecord } from './state.js';
+import { TaskMap } from './task-map.js';
 
 type Call<T extends SchedulerCall['type']> = Extract<SchedulerCall, { type: T }>;
 type RunTasks = Extract<MasterToBatchingAgentInput, { type: 'RUN_TASKS' }>;
@@ -150,7 +151,7 @@ function subscribe(
       nextHeartbeatAt: now + interval * 1000,
       used: [],
       offered: [],
-      tasks: new Map(),
+      tasks: new TaskMap(),
       completed: [],
       offers: new Set(),
     };

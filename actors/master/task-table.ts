@@ -14,6 +14,7 @@ import {
   type TaskView,
 } from '../../protocol/index.js';
 import type { FrameworkRecord, TaskRecord } from './state.js';
+import { TaskMap } from './task-map.js';
 
 /**
  * forEachTask calls `visit` on the tasks from position `from` (in the order of the whole answer:
@@ -36,10 +37,15 @@ export function forEachTask(
     for (let i = Math.max(0, from - at); i < f.completed.length; i++) {
       if (!visit(f.completed[i])) return;
     }
-    let skip = Math.max(0, from - at - f.completed.length);
-    for (const t of f.tasks.values()) {
-      if (skip > 0) skip--;
-      else if (!visit(t)) return;
+    const skip = Math.max(0, from - at - f.completed.length);
+    if (f.tasks instanceof TaskMap) {
+      if (!f.tasks.visitFrom(skip, visit)) return;
+    } else {
+      let left = skip;
+      for (const t of f.tasks.values()) {
+        if (left > 0) left--;
+        else if (!visit(t)) return;
+      }
     }
     at += size;
   }

@@ -19,36 +19,58 @@ import { TaskMap } from './task-map.js';
 /**
  * forEachTask calls `visit` on the tasks from position `from` (in the order of the whole answer:
  * framework by framework, terminal tasks oldest first, then active ones) until it returns false
- * or the tasks run out. Frameworks before `from` are skipped by their size, and no framework's
- * tasks are copied.
+ * or the tasks run out (then it returns true). Frameworks before `from` are skipped by their size, and no framework's
+ * tasks are copied. A page that starts where the last one stopped in a framework's active tasks
+ * goes on from there (TaskMap), and then takes every later framework from its start.
  */
 export function forEachTask(
   frameworks: Iterable<FrameworkRecord>,
   from: number,
   visit: (t: TaskRecord) => boolean,
-): void {
+): boolean {
   let at = 0;
+  let started = false;
+  // Positions as this page counts them: the first task visited is at `from`.
+  let visited = 0;
+  const counted = (t: TaskRecord) => {
+    if (!visit(t)) return false;
+    visited++;
+    return true;
+  };
+  // A page that starts where the last one stopped goes on there, wherever positions moved since.
+  let resume: FrameworkRecord | undefined;
+  for (const f of frameworks) if (f.tasks instanceof TaskMap && f.tasks.resumes(from)) resume = f;
   for (const f of frameworks) {
     const size = f.completed.length + f.tasks.size;
-    if (at + size <= from) {
+    const tasks = f.tasks instanceof TaskMap ? f.tasks : undefined;
+    if (resume !== undefined && !started) {
+      if (f !== resume || !tasks) continue;
+      started = true;
+      if (!tasks.visitFrom(from, undefined, counted)) return false;
+      continue;
+    }
+    if (!started && at + size <= from) {
       at += size;
       continue;
     }
-    for (let i = Math.max(0, from - at); i < f.completed.length; i++) {
-      if (!visit(f.completed[i])) return;
+    const skip = started ? 0 : from - at;
+    started = true;
+    for (let i = skip; i < f.completed.length; i++) {
+      if (!counted(f.completed[i])) return false;
     }
-    const skip = Math.max(0, from - at - f.completed.length);
-    if (f.tasks instanceof TaskMap) {
-      if (!f.tasks.visitFrom(skip, visit)) return;
+    const active = Math.max(0, skip - f.completed.length);
+    if (tasks) {
+      if (!tasks.visitFrom(from + visited, active, counted)) return false;
     } else {
-      let left = skip;
+      let left = active;
       for (const t of f.tasks.values()) {
         if (left > 0) left--;
-        else if (!visit(t)) return;
+        else if (!counted(t)) return false;
       }
     }
     at += size;
   }
+  return true;
 }
 
 /** commandText is a task's command as one line: the shell line, or the argv joined by spaces. */
@@ -430,13 +452,23 @@ export function taskTablePage(
 ): TablePage {
   const total = frameworks.reduce((n, f) => n + f.completed.length + f.tasks.size, 0);
   const builder = new TaskTableBuilder({
-    // No more rows than are left, nor than the byte budget could hold (each costs ROW_BYTES and more).
-    maxRows: Math.max(0, Math.min(limits.maxRows, total - from, Math.floor(limits.maxBytes / ROW_BYTES) + 1)),
+    // No more rows than are left, nor than the byte budget could hold (each costs ROW_BYTES and
+    // more); at least one, for a reader that tasks ended behind has more left than the count says.
+    maxRows: Math.max(
+      Math.min(limits.maxRows, 1),
+      Math.min(limits.maxRows, total - from, Math.floor(limits.maxBytes / ROW_BYTES) + 1),
+    ),
     maxBytes: limits.maxBytes,
   });
-  if (from < total) forEachTask(frameworks, from, (t) => builder.add(t));
+  // More to come when the page filled before the tasks ran out: not `end < total`, since a reader
+  // that tasks ended behind goes on where it was (TaskMap) past what a count from the start says.
+  const more = forEachTask(frameworks, from, (t) => builder.add(t)) === false;
   const end = from + builder.rows;
-  return { table: builder.build(), totalTasks: total, ...(end < total ? { nextTasksFrom: end } : {}) };
+  return {
+    table: builder.build(),
+    totalTasks: total,
+    ...(more && builder.rows > 0 ? { nextTasksFrom: end } : {}),
+  };
 }
 
 /**

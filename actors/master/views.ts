@@ -132,9 +132,10 @@ export function objectsPage(
   const max = req.maxTasks ?? Number.MAX_SAFE_INTEGER;
   const total = frameworks.reduce((n, f) => n + f.completed.length + f.tasks.size, 0);
   const tasks: TaskView[] = [];
-  forEachTask(frameworks, from, (t) => tasks.push(taskView(t)) < max);
+  // More to come when the page filled before the tasks ran out (see taskTablePage).
+  const more = forEachTask(frameworks, from, (t) => tasks.push(taskView(t)) < max) === false;
   const end = from + tasks.length;
-  return { tasks, totalTasks: total, ...(end < total ? { nextTasksFrom: end } : {}) };
+  return { tasks, totalTasks: total, ...(more ? { nextTasksFrom: end } : {}) };
 }
 
 export { TASK_TABLE_PAGE_BYTES } from './task-table-page-cap.js';

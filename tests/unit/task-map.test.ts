@@ -1,76 +1,101 @@
 import { describe, expect, it } from 'vitest';
-import type { TaskRecord } from '../../actors/master/state.js';
+import type { FrameworkRecord, TaskRecord } from '../../actors/master/state.js';
 import { TaskMap } from '../../actors/master/task-map.js';
+import { forEachTask } from '../../actors/master/task-table.js';
 
 const task = (id: string, v = 0) => ({ info: { taskId: id }, v }) as unknown as TaskRecord;
 const ids = (ts: TaskRecord[]) => ts.map((t) => t.info.taskId);
 
-/** page reads up to `n` tasks from `from`, as a table page does: the task that does not fit is not taken. */
-function page(m: TaskMap, from: number, n: number): TaskRecord[] {
-  const out: TaskRecord[] = [];
-  m.visitFrom(from, (t) => (out.length < n ? out.push(t) > 0 : false));
+function framework(name: string, completed: number, active: number): FrameworkRecord {
+  const tasks = new TaskMap();
+  for (let i = 0; i < active; i++) tasks.set(`${name}-a${i}`, task(`${name}-a${i}`));
+  return {
+    completed: Array.from({ length: completed }, (_, i) => task(`${name}-c${i}`)),
+    tasks,
+  } as unknown as FrameworkRecord;
+}
+
+const flat = (fws: FrameworkRecord[]) => fws.flatMap((f) => [...f.completed, ...f.tasks.values()]);
+
+type Page = TaskRecord[] & { more?: boolean };
+
+/** A table page: up to `n` tasks from `from`; the task that does not fit is not taken. */
+function tablePage(fws: FrameworkRecord[], from: number, n: number): Page {
+  const out: Page = [];
+  out.more = !forEachTask(fws, from, (t) => (out.length < n ? out.push(t) > 0 : false));
   return out;
 }
 
-/** pageTaking reads up to `n` tasks from `from`, as an object page does: the last one visited is taken. */
-function pageTaking(m: TaskMap, from: number, n: number): TaskRecord[] {
-  const out: TaskRecord[] = [];
-  m.visitFrom(from, (t) => out.push(t) < n);
+/** An object page: up to `n` tasks from `from`; the last one visited is taken. */
+function objectPage(fws: FrameworkRecord[], from: number, n: number): Page {
+  const out: Page = [];
+  out.more = !forEachTask(fws, from, (t) => out.push(t) < n);
   return out;
 }
 
-describe('a framework task map read page by page', () => {
-  it('gives each page what stepping over the tasks from the start would', () => {
-    const m = new TaskMap();
-    for (let i = 0; i < 23; i++) m.set(`t${i}`, task(`t${i}`));
-    const all = ids([...m.values()]);
-    for (const read of [page, pageTaking]) {
-      const seen: string[] = [];
-      for (let from = 0; from < m.size; ) {
-        const p = read(m, from, 5);
-        expect(ids(p)).toEqual(all.slice(from, from + 5));
-        seen.push(...ids(p));
-        from += p.length;
+let seed = 11;
+const rand = (n: number) => {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+  return seed % n;
+};
+
+describe('framework tasks read page by page', () => {
+  it('give each page what counting every task from the start would, pages in order or not', () => {
+    const fws = [framework('a', 3, 17), framework('b', 0, 9), framework('c', 5, 0), framework('d', 2, 12)];
+    const all = ids(flat(fws));
+    for (const read of [tablePage, objectPage]) {
+      for (const n of [1, 4, 7, 50]) {
+        const seen: string[] = [];
+        for (let from = 0; ; ) {
+          const p = read(fws, from, n);
+          expect(ids(p)).toEqual(all.slice(from, from + n));
+          seen.push(...ids(p));
+          from += p.length;
+          if (!p.more) break;
+        }
+        expect(seen).toEqual(all);
       }
-      expect(seen).toEqual(all);
+      // Jumps, repeats and going back: each as if counted afresh.
+      for (let k = 0; k < 200; k++) {
+        const from = rand(all.length + 3);
+        expect(ids(read(fws, from, 5))).toEqual(all.slice(from, from + 5));
+      }
     }
   });
 
-  it('stays right when tasks are added, replaced and deleted between pages, and for jumps', () => {
-    let seed = 7;
-    const rand = (n: number) => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed % n;
-    };
-    const m = new TaskMap();
-    let next = 0;
-    for (; next < 40; next++) m.set(`t${next}`, task(`t${next}`));
-    let from = 0;
-    for (let step = 0; step < 2000; step++) {
-      const op = rand(10);
-      const keys = [...m.keys()];
-      if (op === 0) m.set(`t${next}`, task(`t${next++}`));
-      else if (op === 1 && keys.length > 0) m.delete(keys[rand(keys.length)]);
-      else if (op === 2 && keys.length > 0) {
-        const k = keys[rand(keys.length)];
-        m.set(k, task(k, step));
-      } else if (op === 3) from = rand(m.size + 2);
-      const expected = [...m.values()].slice(from, from + 4);
-      const got = (op % 2 === 0 ? page : pageTaking)(m, from, 4);
-      expect(got).toEqual(expected);
-      from = got.length === 4 && from + 4 < m.size ? from + 4 : 0;
+  it('show a reader every task that stays throughout once, while tasks come and go between pages', () => {
+    for (const read of [tablePage, objectPage]) {
+      for (let round = 0; round < 40; round++) {
+        const fws = [framework('a', 0, 30), framework('b', 0, 30), framework('c', 0, 30)];
+        const before = new Set(ids(flat(fws)));
+        const gone = new Set<string>();
+        let next = 0;
+        const seen: string[] = [];
+        for (let from = 0; ; ) {
+          const p = read(fws, from, 1 + rand(8));
+          seen.push(...ids(p));
+          from += p.length;
+          // As the master pages: on while a page filled before the tasks ran out (taskTablePage).
+          if (!p.more || p.length === 0) break;
+          // Between pages: tasks end anywhere, new ones start, some are replaced by a newer record.
+          for (let k = rand(4); k > 0; k--) {
+            const f = fws[rand(fws.length)];
+            const keys = [...f.tasks.keys()];
+            const op = rand(3);
+            if (op === 0 && keys.length > 0) {
+              const id = keys[rand(keys.length)];
+              f.tasks.delete(id);
+              gone.add(id);
+            } else if (op === 1) f.tasks.set(`n${next}`, task(`n${next++}`));
+            else if (keys.length > 0) {
+              const id = keys[rand(keys.length)];
+              f.tasks.set(id, task(id, 1));
+            }
+          }
+        }
+        expect(new Set(seen).size).toBe(seen.length);
+        for (const id of before) if (!gone.has(id)) expect(seen).toContain(id);
+      }
     }
-  });
-
-  it('is a Map for everyone else, deletions and all', () => {
-    const m = new TaskMap();
-    m.set('a', task('a'));
-    m.set('b', task('b'));
-    expect(m.delete('a')).toBe(true);
-    expect(m.delete('a')).toBe(false);
-    expect([...m.keys()]).toEqual(['b']);
-    m.clear();
-    expect(m.size).toBe(0);
-    expect(m).toBeInstanceOf(Map);
   });
 });

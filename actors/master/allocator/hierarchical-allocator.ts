@@ -86,6 +86,16 @@ export class HierarchicalAllocator {
     out: [],
   };
 
+  /**
+   * Agents whose resources changed (or that were added) since they were last visited. A run while
+   * nothing else moved (no framework may newly take, no quota change, no filter dropped early, no
+   * agent's skip time passed: what `partial` keeps) visits only these: every other agent was
+   * visited since and offered nothing, and nothing that could change that has happened. At 40,000
+   * agents a run over all of them cost ~2 ms even when each was skipped, and one ran per launch.
+   */
+  private readonly dirty = new Set<AgentState>();
+  private partial = { candidates: -1, quota: -1, bits: -1, until: Number.NEGATIVE_INFINITY };
+
   private readonly random: () => number;
   private readonly agentOrder: 'random' | 'added';
   private readonly timer: (() => number) | undefined;
@@ -217,6 +227,7 @@ export class HierarchicalAllocator {
     this.addTotals(agent, tb, 1);
     this.agents.set(agentId, agent);
     this.agentList.push(agent);
+    this.dirty.add(agent);
     held.forEach((h, i) => {
       let fw = this.frameworks.get(h.frameworkId);
       if (!fw) {
@@ -240,6 +251,7 @@ export class HierarchicalAllocator {
     this.addTotals(agent, agent.total, -1);
     this.agents.delete(agentId);
     this.agentList.splice(this.agentList.indexOf(agent), 1);
+    this.dirty.delete(agent);
     for (const fw of [...this.frameworks.values()]) {
       if (fw.placeholder && [...fw.frs.values()].every((fr) => fr.holdingCount === 0))
         this.removeFramework(fw.id);
@@ -265,6 +277,7 @@ export class HierarchicalAllocator {
     agent.free = null;
     agent.avail = null;
     agent.version++;
+    this.dirty.add(agent);
   }
 
   /**
@@ -444,13 +457,31 @@ export class HierarchicalAllocator {
     const t0 = this.timer?.();
     this.filterBook.purge(now, this.agentList);
     this.order.prepare(this.tree.root);
-    const order = this.agentList.slice();
+    const guarantee = this.hasUnmetGuarantee();
+    const p = this.partial;
+    const partial =
+      !guarantee &&
+      p.candidates === this.candidateEpoch &&
+      p.quota === this.quotaEpoch &&
+      p.bits === this.bitsEpoch &&
+      now < p.until;
+    const order = partial ? [...this.dirty] : this.agentList.slice();
+    // Agents charged during this run (offers made) are dirty again for the next.
+    this.dirty.clear();
+    if (!partial)
+      this.partial = {
+        candidates: this.candidateEpoch,
+        quota: this.quotaEpoch,
+        bits: this.bitsEpoch,
+        until: Number.POSITIVE_INFINITY,
+      };
     if (this.agentOrder === 'random') shuffleInPlace(order, this.random);
     const out: Allocation[] = [];
     this.cycle = { until: Number.POSITIVE_INFINITY, made: 0, merge: null, out };
     let visited = 0;
-    let skipped = 0;
-    if (this.hasUnmetGuarantee()) {
+    // A partial run passes over the agents it does not list: nothing changed for them.
+    let skipped = this.agentList.length - order.length;
+    if (guarantee) {
       this.cycle.merge = new Map();
       for (const agent of order) this.guaranteeStage(agent, now);
     }
@@ -462,6 +493,7 @@ export class HierarchicalAllocator {
         agent.skipQuota === this.quotaEpoch &&
         now < agent.skipUntil
       ) {
+        if (agent.skipUntil < this.partial.until) this.partial.until = agent.skipUntil;
         skipped++;
         continue;
       }
@@ -475,6 +507,7 @@ export class HierarchicalAllocator {
         agent.skipCandidates = this.candidateEpoch;
         agent.skipQuota = this.quotaEpoch;
         agent.skipUntil = this.cycle.until;
+        if (this.cycle.until < this.partial.until) this.partial.until = this.cycle.until;
       }
     }
     this.runs++;
@@ -768,6 +801,7 @@ export class HierarchicalAllocator {
     }
     agent.avail = null;
     agent.version++;
+    this.dirty.add(agent);
     const counted = sign > 0 && kind === 'offered' ? 1 : 0;
     addByName(fr.alloc, b, sign);
     fr.count += counted;
@@ -799,7 +833,8 @@ export class HierarchicalAllocator {
     }
     if (sign > 0) agent.hasGpus = gpus > 0;
     this.order.stale = true;
-    this.quotaEpoch++;
+    // Totals move quota headroom; without quota an agent's coming or going changes no other's offers.
+    if (this.quotaRoles.size > 0) this.quotaEpoch++;
   }
 
   private setActive(frameworkId: string, active: boolean): void {

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { heapGrowthPercent, setHeapGrowth } from '../../actors/master/heap-growth.js';
 import { type MasterSecurity, startHaMaster, startMaster } from '../../actors/master/index.js';
 import { DEFAULT_LEASE_TTL_MS, leaseTimingFor } from '../../bus/index.js';
 import {
@@ -94,8 +93,6 @@ export function masterSecurity(
 /** master runs a master in the foreground until SIGINT or SIGTERM. */
 export async function master(flags: MasterFlags, streams: Streams): Promise<number> {
   const log = cliLogger('mezzo-master', 'info');
-  // A process of its own: its heap grows further between full collections (heap-growth.ts).
-  setHeapGrowth(heapGrowthPercent(process.env));
   const shutdown = onShutdownSignals(() => process.exit(ExitCode.INTERRUPTED));
   const teardown = new Teardown(log);
   let stoppedCleanly = false;

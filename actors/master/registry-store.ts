@@ -135,9 +135,11 @@ export class RegistryStore {
   private async lastSnapshot(): Promise<
     { seq: number; body(): { coveredSeq: number; registry: unknown } } | undefined
   > {
-    const snap = await this.jsm.streams
-      .getMessage(this.stream, { last_by_subj: this.opts.subjects.registrySnapshot() })
-      .catch(() => null);
+    // null only when there is none; any other failure (a timeout while the cluster settles) throws:
+    // read as "no snapshot", the ops it covered (purged) would be lost from the registry.
+    const snap = await this.jsm.streams.getMessage(this.stream, {
+      last_by_subj: this.opts.subjects.registrySnapshot(),
+    });
     if (!snap) return undefined;
     return {
       seq: snap.seq,
@@ -161,9 +163,10 @@ export class RegistryStore {
     const unknown = (type: string) => log.warn({ type }, 'skipping a registry op of an unknown type');
     for (let start = Math.max(from, info.state.first_seq); start <= last; start += READ_WINDOW) {
       const seqs = Array.from({ length: Math.min(READ_WINDOW, last - start + 1) }, (_, i) => start + i);
-      const msgs = await Promise.all(
-        seqs.map((seq) => this.jsm.streams.getMessage(this.stream, { seq }).catch(() => null)),
-      );
+      // null for a sequence that holds nothing (deleted); a failed read throws rather than skip an
+      // acknowledged op (the caller loads again: a standby at its next refresh, a new leader by
+      // resigning the term it could not start).
+      const msgs = await Promise.all(seqs.map((seq) => this.jsm.streams.getMessage(this.stream, { seq })));
       const parsed: (RegistryOp | UnknownRegistryOp)[] = [];
       for (const [i, m] of msgs.entries()) {
         if (!m || m.subject !== subjects.registryOps()) continue;

@@ -88,6 +88,36 @@ describe('registry store on JetStream', () => {
   });
 });
 
+describe('registry reads that fail', () => {
+  /** failing makes the store's reads of the stream's messages fail when `fail` says, as a timeout would. */
+  function failing(store: RegistryStore, fail: (query: { seq?: number; last_by_subj?: string }) => boolean) {
+    const streams = (store as unknown as { jsm: { streams: { getMessage: (...a: unknown[]) => unknown } } })
+      .jsm.streams;
+    const real = streams.getMessage.bind(streams);
+    streams.getMessage = (stream: unknown, query: unknown) =>
+      fail(query as { seq?: number }) ? Promise.reject(new Error('TIMEOUT')) : real(stream, query);
+  }
+
+  it('throw instead of leaving out an acknowledged op or a snapshot, and a later load has them all', async () => {
+    const prefix = `${nats.prefix}f`;
+    const writer = await open(prefix, 3);
+    let reg = await writer.load();
+    for (let i = 0; i < 5; i++) reg = await write(writer, reg, [admitted(`f${i}`)]);
+    reg = await write(writer, reg, [{ type: 'WEIGHTS_SET', weights: { eng: 4 } }]);
+
+    const opsFail = await open(prefix, 3);
+    failing(opsFail, (q) => q.seq !== undefined);
+    await expect(opsFail.load()).rejects.toThrow(/TIMEOUT/);
+    const snapshotFails = await open(prefix, 3);
+    failing(snapshotFails, (q) => q.last_by_subj !== undefined);
+    await expect(snapshotFails.load()).rejects.toThrow(/TIMEOUT/);
+
+    const loaded = await (await open(prefix, 3)).load();
+    expect(toSnapshot(loaded)).toEqual(toSnapshot(reg));
+    expect(loaded.weights).toEqual({ eng: 4 });
+  });
+});
+
 describe('a warm standby following the registry', () => {
   it('catches up with the ops written since it loaded, and across snapshots that purged them', async () => {
     const prefix = `${nats.prefix}warm`;

@@ -9,6 +9,7 @@ import type {
   TaskStatus,
 } from '../../protocol/index.js';
 import { type AllocatorOptions, HierarchicalAllocator } from './allocator/index.js';
+import type { TaskMap } from './task-map.js';
 import type { MasterConfig } from './types.js';
 
 /** AgentRecord is the master's view of one agent. */
@@ -42,8 +43,8 @@ export interface FrameworkRecord {
   nextHeartbeatAt: number;
   used: Resources;
   offered: Resources;
-  /** Non-terminal tasks by task id. */
-  tasks: Map<string, TaskRecord>;
+  /** Non-terminal tasks by task id (a Map that GET_STATE pages through cheaply: task-map.ts). */
+  tasks: TaskMap;
   /** Terminal tasks, oldest first, bounded. */
   completed: TaskRecord[];
   /**

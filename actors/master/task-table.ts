@@ -14,14 +14,13 @@ import {
   type TaskView,
 } from '../../protocol/index.js';
 import type { FrameworkRecord, TaskRecord } from './state.js';
-import { TaskMap } from './task-map.js';
 
 /**
  * forEachTask calls `visit` on the tasks from position `from` (in the order of the whole answer:
  * framework by framework, terminal tasks oldest first, then active ones) until it returns false
- * or the tasks run out (then it returns true). Frameworks before `from` are skipped by their size, and no framework's
- * tasks are copied. A page that starts where the last one stopped in a framework's active tasks
- * goes on from there (TaskMap), and then takes every later framework from its start.
+ * (then false) or the tasks run out (then true). Frameworks before `from` are skipped by their
+ * size, and no framework's tasks are copied. A page that starts where the last one stopped in a
+ * framework's active tasks goes on from there (TaskMap), then takes every later framework whole.
  */
 export function forEachTask(
   frameworks: Iterable<FrameworkRecord>,
@@ -39,14 +38,13 @@ export function forEachTask(
   };
   // A page that starts where the last one stopped goes on there, wherever positions moved since.
   let resume: FrameworkRecord | undefined;
-  for (const f of frameworks) if (f.tasks instanceof TaskMap && f.tasks.resumes(from)) resume = f;
+  for (const f of frameworks) if (f.tasks.resumes(from)) resume = f;
   for (const f of frameworks) {
     const size = f.completed.length + f.tasks.size;
-    const tasks = f.tasks instanceof TaskMap ? f.tasks : undefined;
     if (resume !== undefined && !started) {
-      if (f !== resume || !tasks) continue;
+      if (f !== resume) continue;
       started = true;
-      if (!tasks.visitFrom(from, undefined, counted)) return false;
+      if (!f.tasks.visitFrom(from, undefined, counted)) return false;
       continue;
     }
     if (!started && at + size <= from) {
@@ -59,15 +57,7 @@ export function forEachTask(
       if (!counted(f.completed[i])) return false;
     }
     const active = Math.max(0, skip - f.completed.length);
-    if (tasks) {
-      if (!tasks.visitFrom(from + visited, active, counted)) return false;
-    } else {
-      let left = active;
-      for (const t of f.tasks.values()) {
-        if (left > 0) left--;
-        else if (!counted(t)) return false;
-      }
-    }
+    if (!f.tasks.visitFrom(from + visited, active, counted)) return false;
     at += size;
   }
   return true;

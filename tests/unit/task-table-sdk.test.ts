@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FrameworkRecord, TaskRecord } from '../../actors/master/state.js';
+import { TaskMap } from '../../actors/master/task-map.js';
 import { forEachTask, taskTablePage } from '../../actors/master/task-table.js';
 import { taskView } from '../../actors/master/views.js';
 import { FakeBus, Operator } from '../../frameworks/sdk/index.js';
@@ -24,7 +25,7 @@ function framework(id: string, tasks: number): FrameworkRecord {
       },
     ];
   });
-  return { completed: [], tasks: new Map(records) } as unknown as FrameworkRecord;
+  return { completed: [], tasks: new TaskMap(records) } as unknown as FrameworkRecord;
 }
 
 /** fakeMaster answers GET_TASKS from `frameworks` as the master does, with pages of at most `maxBytes`. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentRecord, FrameworkRecord, TaskRecord } from '../../actors/master/state.js';
+import { TaskMap } from '../../actors/master/task-map.js';
 import {
   forEachTask,
   restrictTaskTable,
@@ -65,7 +66,7 @@ function framework(id: string, completed: number, active: number): FrameworkReco
   const done = Array.from({ length: completed }, (_, i) =>
     record(id, `${id}-done-${i}`, { status: { state: TaskState.FINISHED, exitCode: 0 } }),
   );
-  const tasks = new Map(
+  const tasks = new TaskMap(
     Array.from({ length: active }, (_, i) => [`${id}-run-${i}`, record(id, `${id}-run-${i}`)] as const),
   );
   return { completed: done, tasks } as unknown as FrameworkRecord;

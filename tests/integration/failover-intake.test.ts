@@ -3,10 +3,11 @@ import { startHaMaster } from '../../actors/master/index.js';
 import { startSimulator } from '../../actors/simulator/index.js';
 import { type NatsBus, silentLogger } from '../../bus/index.js';
 import { Operator } from '../../frameworks/sdk/index.js';
-import { FrameworkInfo, subjects as makeSubjects, resources as R, TaskInfo } from '../../protocol/index.js';
+import { FrameworkInfo, subjects as makeSubjects, resources as R } from '../../protocol/index.js';
 import type { TestNats } from '../support/nats.js';
 import { waitFor } from '../support/processes.js';
 import { testScope } from '../support/scope.js';
+import { runningSeed } from '../support/sim.js';
 
 const scope = testScope();
 
@@ -44,18 +45,7 @@ async function agentsWithTasks(nats: TestNats, prefix: string, agents: number) {
     resources: R.parseResources('cpus:32;mem:131072'),
     idPrefix: 'intake',
     taskDurationMs: Number.POSITIVE_INFINITY,
-    seed: (i, agentId) =>
-      Array.from({ length: 10 }, (_, k) => ({
-        framework,
-        task: TaskInfo.parse({
-          taskId: `t-${i}-${k}`,
-          name: 't',
-          agentId,
-          resources: R.parseResources('cpus:0.1;mem:32'),
-          command: { value: 'sleep 1d' },
-        }),
-        state: 'TASK_RUNNING' as const,
-      })),
+    seed: runningSeed(() => Array.from({ length: 10 }, () => framework)),
   });
   scope.defer(() => sim.stop());
   return sim;

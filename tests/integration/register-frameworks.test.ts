@@ -3,9 +3,10 @@ import { startHaMaster } from '../../actors/master/index.js';
 import { RegistryStore } from '../../actors/master/registry-store.js';
 import { startSimulator } from '../../actors/simulator/index.js';
 import { type NatsBus, silentLogger } from '../../bus/index.js';
-import { FrameworkInfo, subjects as makeSubjects, resources as R, TaskInfo } from '../../protocol/index.js';
+import { FrameworkInfo, subjects as makeSubjects, resources as R } from '../../protocol/index.js';
 import { waitFor } from '../support/processes.js';
 import { testScope } from '../support/scope.js';
+import { runningSeed } from '../support/sim.js';
 
 const scope = testScope();
 
@@ -36,18 +37,7 @@ describe('a leader taking REGISTERs', () => {
       idPrefix: 'rf',
       taskDurationMs: Number.POSITIVE_INFINITY,
       // Agent 0 reports fw-a; agent 1 reports fw-a (known by then, or not) and fw-b.
-      seed: (i, agentId) =>
-        frameworks.slice(0, i + 1).map((framework, k) => ({
-          framework,
-          task: TaskInfo.parse({
-            taskId: `t-${i}-${k}`,
-            name: 't',
-            agentId,
-            resources: R.parseResources('cpus:0.1;mem:32'),
-            command: { value: 'sleep 1d' },
-          }),
-          state: 'TASK_RUNNING' as const,
-        })),
+      seed: runningSeed((i) => frameworks.slice(0, i + 1)),
     });
     scope.defer(() => sim.stop());
     await sim.whenRegistered(2, 20_000);

@@ -1,34 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  acknowledge,
-  createSimAgent,
-  dueRetries,
-  onControl,
-  registration,
-  SimPhase,
-} from '../../actors/simulator/index.js';
-import {
-  AgentInfo,
-  FrameworkInfo,
-  MEZZO_VERSION,
-  resources as R,
-  TaskInfo,
-  TaskState,
-} from '../../protocol/index.js';
+import { acknowledge, dueRetries, onControl, registration, SimPhase } from '../../actors/simulator/index.js';
+import { FrameworkInfo, resources as R, TaskInfo, TaskState } from '../../protocol/index.js';
+import { registeredSimAgent } from '../support/sim.js';
 
 // The simulated agent's decisions are pure: no bus here, time passed by hand.
-function agent() {
-  const a = createSimAgent(
-    AgentInfo.parse({
-      id: 'a1',
-      hostname: 'a1.sim',
-      resources: R.parseResources('cpus:4;mem:4096'),
-      version: MEZZO_VERSION,
-    }),
-  );
-  a.phase = SimPhase.REGISTERED;
-  return a;
-}
+const agent = registeredSimAgent;
 const framework = FrameworkInfo.parse({ id: 'f1', name: 'f' });
 const task = (id: string, labels?: Record<string, string>) =>
   TaskInfo.required({ agentId: true }).parse({

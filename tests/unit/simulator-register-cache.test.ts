@@ -1,37 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import {
-  createSimAgent,
   type EncodedRegistration,
   encodedRegistration,
   onControl,
   type registration,
   type SimAgent,
-  SimPhase,
 } from '../../actors/simulator/index.js';
 import { decode, encode } from '../../bus/index.js';
 import {
-  AgentInfo,
   FrameworkInfo,
   type MasterToBatchingAgent,
-  MEZZO_VERSION,
   resources as R,
   TaskInfo,
   TaskState,
 } from '../../protocol/index.js';
+import { registeredSimAgent } from '../support/sim.js';
 
 // A simulated agent re-sends its encoded REGISTER until something it reports changes.
-function agent(): SimAgent {
-  const a = createSimAgent(
-    AgentInfo.parse({
-      id: 'a1',
-      hostname: 'a1.sim',
-      resources: R.parseResources('cpus:4;mem:4096'),
-      version: MEZZO_VERSION,
-    }),
-  );
-  a.phase = SimPhase.REGISTERED;
-  return a;
-}
+const agent = registeredSimAgent;
 const framework = FrameworkInfo.parse({ id: 'f1', name: 'f' });
 const task = (id: string) =>
   TaskInfo.required({ agentId: true }).parse({

@@ -15,6 +15,11 @@ export function nonNegative(name: string, text: string | undefined, fallback: nu
   return x;
 }
 
+/** nodeFlags splits a `--master-node-flags='...'` value into node flags (none when absent). */
+export function nodeFlags(text: string | undefined): string[] {
+  return (text ?? '').split(/\s+/).filter(Boolean);
+}
+
 /** RESULT_OPTIONS are the parseArgs options every benchmark takes besides its own. */
 export const RESULT_OPTIONS = {
   note: { type: 'string' },

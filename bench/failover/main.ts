@@ -1,5 +1,12 @@
 import { parseArgs } from 'node:util';
-import { appendSection, machineLine, nonNegative, positiveInt, summaryLine } from '../common/index.js';
+import {
+  appendSection,
+  machineLine,
+  nodeFlags,
+  nonNegative,
+  positiveInt,
+  summaryLine,
+} from '../common/index.js';
 import { runFailover } from './failover.js';
 
 const HELP = `usage: npm run bench:failover -- [options]
@@ -52,7 +59,7 @@ async function main(): Promise<void> {
       ? { leaseTtlMs: positiveInt('lease-ttl', values['lease-ttl'], 0) }
       : {}),
     timeoutMs: positiveInt('timeout-s', values['timeout-s'], 300) * 1000,
-    masterNodeFlags: (values['master-node-flags'] ?? '').split(/\s+/).filter(Boolean),
+    masterNodeFlags: nodeFlags(values['master-node-flags']),
     ...(values['register-concurrency'] !== undefined
       ? { registerConcurrency: positiveInt('register-concurrency', values['register-concurrency'], 128) }
       : {}),

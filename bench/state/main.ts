@@ -2,7 +2,14 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TasksAs } from '../../protocol/index.js';
-import { appendSection, machineLine, positiveInt, RESULT_OPTIONS, runBench } from '../common/index.js';
+import {
+  appendSection,
+  machineLine,
+  nodeFlags,
+  positiveInt,
+  RESULT_OPTIONS,
+  runBench,
+} from '../common/index.js';
 import { runState, STATE_DEFAULTS, type StateResult } from './index.js';
 
 const HELP = `usage: npm run bench:state -- [options]
@@ -60,7 +67,7 @@ async function main(): Promise<void> {
       tasksAs: tasksAs(values.as),
       masterNodeFlags: [
         ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, '--trace-gc'] : []),
-        ...(values['master-node-flags'] ?? '').split(/\s+/).filter(Boolean),
+        ...nodeFlags(values['master-node-flags']),
       ],
       ...(values.profile ? { masterStdoutFile: join(values.profile, 'master-gc.log') } : {}),
     });

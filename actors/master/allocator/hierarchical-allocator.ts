@@ -17,6 +17,7 @@ import { DrfOrder } from './drf-order.js';
 import { AllocatorError, AllocatorStateError, QuotaError } from './errors.js';
 import { FilterBook } from './filters.js';
 import { type AllocatorMetrics, percentile, RunTimes } from './metrics.js';
+import { type FullRun, mayRunPartially, NO_FULL_RUN } from './partial-run.js';
 import { validateQuota, validateWeights } from './quota.js';
 import { quotaCut, requiredHeadroom, unmetGuarantee } from './quota-cut.js';
 import { seededRandom, shuffleInPlace } from './random.js';
@@ -94,7 +95,7 @@ export class HierarchicalAllocator {
    * agents a run over all of them cost ~2 ms even when each was skipped, and one ran per launch.
    */
   private readonly dirty = new Set<AgentState>();
-  private partial = { candidates: -1, quota: -1, bits: -1, until: Number.NEGATIVE_INFINITY };
+  private partial: FullRun = { ...NO_FULL_RUN };
 
   private readonly random: () => number;
   private readonly agentOrder: 'random' | 'added';
@@ -458,23 +459,12 @@ export class HierarchicalAllocator {
     this.filterBook.purge(now, this.agentList);
     this.order.prepare(this.tree.root);
     const guarantee = this.hasUnmetGuarantee();
-    const p = this.partial;
-    const partial =
-      !guarantee &&
-      p.candidates === this.candidateEpoch &&
-      p.quota === this.quotaEpoch &&
-      p.bits === this.bitsEpoch &&
-      now < p.until;
+    const epochs = { candidates: this.candidateEpoch, quota: this.quotaEpoch, bits: this.bitsEpoch };
+    const partial = mayRunPartially(this.partial, epochs, now, guarantee);
     const order = partial ? [...this.dirty] : this.agentList.slice();
     // Agents charged during this run (offers made) are dirty again for the next.
     this.dirty.clear();
-    if (!partial)
-      this.partial = {
-        candidates: this.candidateEpoch,
-        quota: this.quotaEpoch,
-        bits: this.bitsEpoch,
-        until: Number.POSITIVE_INFINITY,
-      };
+    if (!partial) this.partial = { ...epochs, until: Number.POSITIVE_INFINITY };
     if (this.agentOrder === 'random') shuffleInPlace(order, this.random);
     const out: Allocation[] = [];
     this.cycle = { until: Number.POSITIVE_INFINITY, made: 0, merge: null, out };

@@ -2,12 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { defaultMasterConfig } from '../../actors/master/config.js';
 import { MasterError } from '../../actors/master/effects.js';
 import { handleOperatorCall } from '../../actors/master/operator-calls.js';
-import {
-  type AgentRecord,
-  createMasterState,
-  type MasterState,
-  type TaskRecord,
-} from '../../actors/master/state.js';
+import { type AgentRecord, createMasterState, type MasterState } from '../../actors/master/state.js';
+import { TaskMap } from '../../actors/master/task-map.js';
 import { agentTablePage } from '../../actors/master/task-table-agents.js';
 import { agentView, taskView } from '../../actors/master/views.js';
 import { decode, encode } from '../../bus/index.js';
@@ -48,7 +44,7 @@ function cluster(agents: number, tasks: number): MasterState {
     agentOrder: 'added',
   });
   for (let i = 0; i < agents; i++) state.agents.set(`a-${i}`, agent(i));
-  const records = new Map<string, TaskRecord>();
+  const records = new TaskMap();
   for (let i = 0; i < tasks; i++) {
     const taskId = `t-${i}`;
     records.set(taskId, {

@@ -115,7 +115,9 @@ describe('masters on a three-node NATS cluster', () => {
     // A new master reading the registry from the two surviving nodes sees the acknowledged write.
     const reader = await bus('reader');
     const { RegistryStore } = await import('../../actors/master/registry-store.js');
-    // Its JetStream requests may time out while a loaded cluster settles: it asks again, as a master does.
+    // Its JetStream requests may time out while a loaded cluster settles, and a stream leader just
+    // elected may answer before it has applied every committed write: it reads again until the
+    // acknowledged write is there. A write that was lost never shows, and the wait fails.
     let reg: Registry | undefined;
     await waitFor(
       async () => {
@@ -126,10 +128,10 @@ describe('masters on a three-node NATS cluster', () => {
           log: silentLogger,
         }).catch(() => undefined);
         reg = await store?.load().catch(() => undefined);
-        return reg !== undefined;
+        return reg?.weights.eng === 4;
       },
       30_000,
-      'the registry read from the surviving nodes',
+      'the acknowledged write in the registry read from the surviving nodes',
     );
     if (!reg) throw new Error('unreachable: waitFor returned without a registry');
     expect(reg.weights).toEqual({ eng: 4 });

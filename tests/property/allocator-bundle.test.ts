@@ -50,4 +50,32 @@ describe('allocator bundles agree with protocol resource arithmetic', () => {
       { numRuns: 300 },
     );
   });
+
+  it('keeps each bundle as built while later ones reuse the builder, also from inside chop', () => {
+    fc.assert(
+      fc.property(listArb, listArb, (x, y) => {
+        const reg = new SlotRegistry();
+        const bx = B.bundleOf(reg, x);
+        const by = B.bundleOf(reg, y);
+        const sum = B.add(bx, by);
+        const diff = B.subtract(bx, by);
+        // A take that builds bundles of its own while chop's builder is in use.
+        let inner: B.Bundle = B.EMPTY;
+        let calls = 0;
+        const halved = B.chop(sum, (_s, amount) => {
+          inner = B.add(inner, by);
+          calls++;
+          return Math.floor(amount / 2);
+        });
+        B.add(B.subtract(sum, bx), B.intersect(by, bx));
+        expect([...B.toResources(sum)]).toEqual(R.add(x, y));
+        expect([...B.toResources(diff)]).toEqual(R.subtract(x, y));
+        expect(B.contains(sum, halved)).toBe(true);
+        let expected: Resource[] = [];
+        for (let i = 0; i < calls; i++) expected = R.add(expected, y);
+        expect([...B.toResources(inner)]).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

@@ -37,21 +37,71 @@ export function toMilli(x: number): number {
   return Math.round(x * 1000);
 }
 
+/**
+ * Builder collects a bundle's entries in order. Bundle arithmetic runs on every launch and status
+ * update, so one scratch builder is reused (`builder()`), and `done` copies exactly the entries
+ * pushed: an array grown by push keeps room for 17 entries (152 bytes), and a large master holds
+ * several bundles an agent for as long as the agent lives (what its full collections mark).
+ */
 class Builder {
-  slots: Slot[] = [];
-  amounts: number[] = [];
-  ranges: (readonly Range[] | null)[] = [];
-  reserved = false;
+  private readonly slots: Slot[] = [];
+  private readonly amounts: number[] = [];
+  private readonly ranges: (readonly Range[] | null)[] = [];
+  /** Entries pushed since `start`. */
+  n = 0;
+  private reserved = false;
+  private ranged = false;
+  busy = false;
+  start(): this {
+    this.n = 0;
+    this.reserved = false;
+    this.ranged = false;
+    this.busy = true;
+    return this;
+  }
   push(s: Slot, amount: number, ranges: readonly Range[] | null): void {
     if (s.ranged ? !ranges || ranges.length === 0 : amount <= 0) return;
-    this.slots.push(s);
-    this.amounts.push(s.ranged ? 0 : amount);
-    this.ranges.push(s.ranged ? ranges : null);
+    const n = this.n++;
+    this.slots[n] = s;
+    this.amounts[n] = s.ranged ? 0 : amount;
+    this.ranges[n] = s.ranged ? ranges : null;
     if (s.reserved) this.reserved = true;
+    if (s.ranged) this.ranged = true;
   }
+  /** done returns the bundle of the entries pushed and frees the builder. */
   done(): Bundle {
-    return this.slots.length === 0 ? EMPTY : new Bundle(this.slots, this.amounts, this.ranges, this.reserved);
+    this.busy = false;
+    const n = this.n;
+    if (n === 0) return EMPTY;
+    // Bundles without ranges share one list of nulls.
+    const ranges = this.ranged ? this.ranges.slice(0, n) : nullsOf(n);
+    for (let i = 0; i < n; i++) this.ranges[i] = null;
+    return new Bundle(this.slots.slice(0, n), this.amounts.slice(0, n), ranges, this.reserved);
   }
+  /** drop frees the builder without making a bundle. */
+  drop(): void {
+    this.busy = false;
+    for (let i = 0; i < this.n; i++) this.ranges[i] = null;
+  }
+}
+
+const SCRATCH = new Builder();
+
+/** builder is the scratch builder, or a new one while the scratch one is in use. */
+function builder(): Builder {
+  return (SCRATCH.busy ? new Builder() : SCRATCH).start();
+}
+
+const NULLS: (readonly null[])[] = [];
+
+/** nullsOf is the shared, frozen list of n nulls (the ranges of a bundle with no ranged entry). */
+function nullsOf(n: number): readonly null[] {
+  let list = NULLS[n];
+  if (list === undefined) {
+    list = Object.freeze(Array.from({ length: n }, () => null));
+    if (n < 64) NULLS[n] = list;
+  }
+  return list;
 }
 
 /** bundleOf converts a protocol list (normalized or not) into a bundle. */
@@ -66,7 +116,7 @@ export function bundleOf(reg: SlotRegistry, rs: readonly Resource[]): Bundle {
     else scal.set(s, (scal.get(s) ?? 0) + toMilli(r.scalar ?? 0));
   }
   const all = [...scal.keys(), ...rang.keys()].sort((a, b) => a.id - b.id);
-  const b = new Builder();
+  const b = builder();
   for (const s of all) b.push(s, scal.get(s) ?? 0, s.ranged ? R.mergeRanges(rang.get(s) ?? []) : null);
   return b.done();
 }
@@ -133,7 +183,7 @@ function intersectRanges(a: readonly Range[], b: readonly Range[]): Range[] {
 export function add(a: Bundle, b: Bundle): Bundle {
   if (b.isEmpty) return a;
   if (a.isEmpty) return b;
-  const out = new Builder();
+  const out = builder();
   let i = 0;
   let j = 0;
   while (i < a.slots.length || j < b.slots.length) {
@@ -162,7 +212,7 @@ export function add(a: Bundle, b: Bundle): Bundle {
 export function subtract(a: Bundle, b: Bundle): Bundle {
   if (b.isEmpty || a.isEmpty) return a;
   if (a === b) return EMPTY;
-  const out = new Builder();
+  const out = builder();
   let j = 0;
   for (let i = 0; i < a.slots.length; i++) {
     const s = a.slots[i];
@@ -183,7 +233,7 @@ export function subtract(a: Bundle, b: Bundle): Bundle {
 /** intersect returns what a and b hold in common (the smaller amount of each entry). */
 export function intersect(a: Bundle, b: Bundle): Bundle {
   if (a === b) return a;
-  const out = new Builder();
+  const out = builder();
   let j = 0;
   for (let i = 0; i < a.slots.length; i++) {
     const s = a.slots[i];
@@ -226,12 +276,14 @@ export function usableIn(owner: string, role: string): boolean {
 /** usableBy keeps unreserved entries and those reserved for the role or an ancestor of it. */
 export function usableBy(b: Bundle, role: string): Bundle {
   if (!b.reserved) return b;
-  const out = new Builder();
+  const out = builder();
   for (let i = 0; i < b.slots.length; i++) {
     const s = b.slots[i];
     if (!s.reserved || usableIn(s.role, role)) out.push(s, b.amounts[i], b.ranges[i]);
   }
-  return out.slots.length === b.slots.length ? b : out.done();
+  if (out.n !== b.slots.length) return out.done();
+  out.drop();
+  return b;
 }
 
 /**
@@ -239,7 +291,7 @@ export function usableBy(b: Bundle, role: string): Bundle {
  * and headroom are kept on scalars only.
  */
 export function chop(b: Bundle, take: (s: Slot, amount: number) => number): Bundle {
-  const out = new Builder();
+  const out = builder();
   let same = true;
   for (let i = 0; i < b.slots.length; i++) {
     const s = b.slots[i];
@@ -251,7 +303,9 @@ export function chop(b: Bundle, take: (s: Slot, amount: number) => number): Bund
     if (t !== b.amounts[i]) same = false;
     out.push(s, t, null);
   }
-  return same ? b : out.done();
+  if (!same) return out.done();
+  out.drop();
+  return b;
 }
 
 /** addByName adds sign * each scalar entry into a per-name vector (thousandths). */

@@ -1,4 +1,5 @@
-import { Packr } from 'msgpackr';
+// Without msgpackr's native string extractor, as in codec.ts.
+import { Packr } from 'msgpackr/pack';
 
 /**
  * Structures are msgpackr's record definitions (the key lists of the object shapes seen so far),

@@ -27,6 +27,8 @@ and appends them to bench/RESULTS.md.
   --profile DIR       run the master under node --cpu-prof (profiles into DIR) and --trace-gc (DIR/master-gc.log)
   --master-node-flags='...'  more node flags for the master (e.g. '--trace-incremental-marking' with --profile;
                       it runs with --max-semi-space-size=64 unless these set another size)
+  --master-log FILE   keep the master's stdout (what --trace-gc writes) in FILE; the bench prints when the reads
+                      ran, in ms after the master started, to stderr
   --note TEXT         a note to keep with the result
   --no-write          do not append to the results file
   --results PATH      results file (default bench/RESULTS.md)
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
       as: { type: 'string' },
       profile: { type: 'string' },
       'master-node-flags': { type: 'string' },
+      'master-log': { type: 'string' },
       ...RESULT_OPTIONS,
     },
   });
@@ -70,6 +73,7 @@ async function main(): Promise<void> {
         ...nodeFlags(values['master-node-flags']),
       ],
       ...(values.profile ? { masterStdoutFile: join(values.profile, 'master-gc.log') } : {}),
+      ...(values['master-log'] ? { masterStdoutFile: values['master-log'] } : {}),
     });
     process.stdout.write(`${r.line}\n`);
     results.push(r);

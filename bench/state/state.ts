@@ -167,6 +167,7 @@ export async function runState(o: StateOptions): Promise<StateResult> {
       const churnP99BeforeMs = run.latencies.since(settled, 0.99);
       // The operator runs in a process of its own (see probe-main.ts).
       const tasksAs = o.tasksAs ?? 'table';
+      const readsFrom = Date.now() - env.master.spawnedAt;
       const { getStateMs, stateMb, masterTasks, pages, pageMaxMs, materializeMs, error } = await probe(
         env.natsUrl,
         env.subjects.prefix,
@@ -174,6 +175,11 @@ export async function runState(o: StateOptions): Promise<StateResult> {
         o.pageTasks,
         tasksAs,
       );
+      // On the master's --trace-gc clock (about: it counts from the isolate's start).
+      if (o.masterStdoutFile)
+        process.stderr.write(
+          `reads ran ${readsFrom}-${Date.now() - env.master.spawnedAt} ms after the master started\n`,
+        );
       await sleep(1000);
       const during = run.latencies.count - before;
       const churnP99DuringMs = during > 0 ? run.latencies.since(before, 0.99) : undefined;

@@ -9,6 +9,12 @@ import type { MessageIntake } from './worker-intake.js';
 /** Context tells a handler where a message came from. */
 export interface MessageContext {
   subject: string;
+  /**
+   * afterReply runs `fn` once the handler's answer has been encoded (or has failed, or needs no
+   * reply): what the answer lent out, such as a task table's working buffers, may be reused then.
+   * Only requests have it.
+   */
+  afterReply?(fn: () => void): void;
 }
 
 /** Handler answers a validated request; throwing a BusError answers with its code. */
@@ -168,9 +174,11 @@ export class NatsBus implements Bus {
     parse: () => In,
   ): Promise<void> {
     let answer: { ok: true; result: Out } | { ok: false; error: ErrorBody };
+    const after: (() => void)[] = [];
     try {
       const msg = parse();
-      answer = { ok: true, result: await handler(msg, { subject: msgSubject }) };
+      const ctx = { subject: msgSubject, afterReply: (fn: () => void) => void after.push(fn) };
+      answer = { ok: true, result: await handler(msg, ctx) };
     } catch (err) {
       const error = toErrorBody(err);
       if (error.code === ErrorCode.INTERNAL) this.log.error({ err, subject: msgSubject }, 'handler failed');
@@ -178,11 +186,18 @@ export class NatsBus implements Bus {
         this.log.warn({ subject: msgSubject, code: error.code, reason: error.message }, 'rejected request');
       answer = { ok: false, error };
     }
-    if (!respond) return;
     try {
-      respond(encode(answer));
+      if (respond) respond(encode(answer));
     } catch (err) {
       this.log.error({ err, subject: msgSubject }, 'could not send reply');
+    } finally {
+      for (const fn of after) {
+        try {
+          fn();
+        } catch (err) {
+          this.log.error({ err, subject: msgSubject }, 'after-reply step failed');
+        }
+      }
     }
   }
 

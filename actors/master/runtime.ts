@@ -34,6 +34,7 @@ import type { Registry, RegistryOp } from './registry.js';
 import { applyAll, type RegistryScope, registryDiff } from './registry-diff.js';
 import { restoreFromRegistry } from './registry-restore.js';
 import { createMasterState } from './state.js';
+import { releaseTable } from './task-table.js';
 import { maxPayloadOf } from './task-table-page-cap.js';
 import { viewableAnswer } from './task-table-view.js';
 import type { MasterHandle, MasterOptions } from './types.js';
@@ -320,7 +321,15 @@ export async function startMaster(
       bus.serve(subject, OperatorCall, async (call, ctx) => {
         const caller = guard.operator(ctx.subject, call);
         const result = await ask((reply) => ({ type: 'OPERATOR_CALL', now: clock.now(), call, reply }));
-        if (call.type !== 'GET_CONTAINERS') return viewableAnswer(guard, caller, result);
+        if (call.type !== 'GET_CONTAINERS') {
+          const viewed = viewableAnswer(guard, caller, result);
+          // A task table's columns are lent working buffers: reused once the answer is encoded.
+          ctx.afterReply?.(() => {
+            releaseTable((result as { taskTable?: unknown } | undefined)?.taskTable);
+            releaseTable((viewed as { taskTable?: unknown } | undefined)?.taskTable);
+          });
+          return viewed;
+        }
         return guard.view(
           caller,
           await gatherContainers(bus, subjects, result as ContainerTargets, call.frameworkId, log),

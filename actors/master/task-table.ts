@@ -252,15 +252,16 @@ export class TaskTableBuilder {
     return true;
   }
 
-  /** build packs what was added into a wire TaskTable. */
+  /**
+   * build packs what was added into a wire TaskTable. Its columns are views of the builder's
+   * working buffers, which are lent to the table: nothing is copied, and the buffers go back to
+   * be reused only through `releaseTable`, once the table has been encoded. A table never
+   * released keeps them (and is never changed).
+   */
   build(): TaskTableWire {
     const n = this.n;
     const d = this.dicts;
-    // Every column is copied out of the scratch columns, which the next table reuses.
-    const idx = (col: Uint32Array, codes: number) => {
-      const values = col.subarray(0, n);
-      return packIndexes(indexWidth(codes) === 4 ? values.slice() : values, codes);
-    };
+    const sc = this.scratch;
     const table: TaskTableWire = {
       version: TASK_TABLE_VERSION,
       rows: n,
@@ -271,34 +272,53 @@ export class TaskTableBuilder {
       strings: d.strings.values,
       resources: d.resources.values,
       columns: {
-        framework: idx(this.framework, d.frameworks.values.length),
-        agent: idx(this.agent, d.agents.values.length),
-        name: idx(this.name, d.strings.values.length),
-        command: idx(this.command, d.strings.values.length),
-        role: idx(this.role, d.roles.values.length + 1),
-        message: idx(this.message, d.strings.values.length + 1),
-        resources: idx(this.resources, d.resources.values.length),
-        state: this.state.slice(0, n),
-        reason: this.reason.slice(0, n),
-        healthy: this.healthy.slice(0, n),
-        exitCode: packFloats(this.exitCode.slice(0, n)),
-        updatedAt: packFloats(this.updatedAt.slice(0, n)),
+        framework: sc.indexes(0, this.framework, n, d.frameworks.values.length),
+        agent: sc.indexes(1, this.agent, n, d.agents.values.length),
+        name: sc.indexes(2, this.name, n, d.strings.values.length),
+        command: sc.indexes(3, this.command, n, d.strings.values.length),
+        role: sc.indexes(4, this.role, n, d.roles.values.length + 1),
+        message: sc.indexes(5, this.message, n, d.strings.values.length + 1),
+        resources: sc.indexes(6, this.resources, n, d.resources.values.length),
+        state: this.state.subarray(0, n),
+        reason: this.reason.subarray(0, n),
+        healthy: this.healthy.subarray(0, n),
+        exitCode: packFloats(this.exitCode.subarray(0, n)),
+        updatedAt: packFloats(this.updatedAt.subarray(0, n)),
       },
     };
     this.built = true;
-    this.scratch.release();
+    LENT.set(table, sc);
     return table;
   }
 }
 
+/** The working buffers each built table holds until released. */
+const LENT = new WeakMap<object, Scratch>();
+
 /**
- * Scratch is a builder's working columns. One set is kept and lent to the next builder, so that
- * building page after page of a large state does not allocate megabytes of array buffers each
- * time: outside the JS heap, they count towards the collector's external memory and a large
- * master's every GET_STATE would otherwise end in a full mark-compact.
+ * releaseTable gives back the working buffers a table built here holds, to be reused by the next
+ * builder: call it once the table has been encoded and nothing reads it any more (its columns
+ * change with the next table). Anything else is ignored.
+ */
+export function releaseTable(table: unknown): void {
+  if (typeof table !== 'object' || table === null) return;
+  const sc = LENT.get(table);
+  if (!sc) return;
+  LENT.delete(table);
+  sc.release();
+}
+
+/**
+ * Scratch is a builder's working columns and the bytes its narrowed index columns are packed
+ * into. A few sets are kept and lent to the next builders, so that building page after page of a
+ * large state allocates no array buffers: outside the JS heap, they count towards the collector's
+ * external memory, and a large master's GET_STATE reads, at 10 MB of columns each, set off full
+ * mark-compacts for "external memory pressure" while they ran.
  */
 class Scratch {
-  private static spare: Scratch | undefined;
+  /** Kept for reuse: two pages may be built before the first is sent, and a restricted view adds one. */
+  private static readonly spares: Scratch[] = [];
+  private static readonly KEEP = 4;
   readonly framework: Uint32Array;
   readonly agent: Uint32Array;
   readonly name: Uint32Array;
@@ -311,6 +331,8 @@ class Scratch {
   readonly healthy: Uint8Array;
   readonly exitCode: Float64Array;
   readonly updatedAt: Float64Array;
+  /** Room for the seven index columns narrowed to 1 or 2 bytes (4-byte ones are their own bytes). */
+  private readonly narrowed: ArrayBuffer;
 
   private constructor(readonly capacity: number) {
     this.framework = new Uint32Array(capacity);
@@ -325,23 +347,58 @@ class Scratch {
     this.healthy = new Uint8Array(capacity);
     this.exitCode = new Float64Array(capacity);
     this.updatedAt = new Float64Array(capacity);
+    this.narrowed = new ArrayBuffer(capacity * 2 * 7);
   }
 
-  /** take lends the spare set when it is free and large enough, else makes a new one. */
+  /** take lends a kept set large enough, else makes a new one. */
   static take(rows: number): Scratch {
-    const spare = Scratch.spare;
-    if (spare && spare.capacity >= rows) {
-      Scratch.spare = undefined;
-      return spare;
+    const spares = Scratch.spares;
+    for (let i = 0; i < spares.length; i++) {
+      if (spares[i].capacity >= rows) {
+        const s = spares[i];
+        spares[i] = spares[spares.length - 1];
+        spares.pop();
+        return s;
+      }
     }
     return new Scratch(rows);
   }
 
-  /** release gives the set back, to be kept unless a larger one is already kept. */
+  /** release gives the set back, kept unless enough larger ones are already kept. */
   release(): void {
-    if (!Scratch.spare || Scratch.spare.capacity < this.capacity) Scratch.spare = this;
+    const spares = Scratch.spares;
+    if (spares.length < Scratch.KEEP) {
+      spares.push(this);
+      return;
+    }
+    let smallest = 0;
+    for (let i = 1; i < spares.length; i++) if (spares[i].capacity < spares[smallest].capacity) smallest = i;
+    if (spares[smallest].capacity < this.capacity) spares[smallest] = this;
+  }
+
+  /**
+   * indexes packs the first n values of a working index column as the table's little-endian
+   * bytes of the width `codes` values need, in slot `slot` of the narrowed room (no copy at
+   * width 4 on a little-endian machine).
+   */
+  indexes(slot: number, col: Uint32Array, n: number, codes: number): Uint8Array {
+    const width = indexWidth(codes);
+    if (!LITTLE_ENDIAN) return packIndexes(col.slice(0, n), codes);
+    if (width === 4) return new Uint8Array(col.buffer, col.byteOffset, n * 4);
+    const at = slot * this.capacity * 2;
+    const values = col.subarray(0, n);
+    if (width === 1) {
+      const out = new Uint8Array(this.narrowed, at, n);
+      out.set(values);
+      return out;
+    }
+    const out = new Uint16Array(this.narrowed, at, n);
+    out.set(values);
+    return new Uint8Array(this.narrowed, at, n * 2);
   }
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Dictionary numbers distinct strings in the order they are first seen, and counts their bytes. */
 export class Dictionary {

@@ -28,6 +28,32 @@ describe('the bus against a real nats-server', () => {
     expect(r).toEqual({ pong: 2 });
   });
 
+  it('runs what a handler leaves for after its reply once the reply is encoded, on errors too', async () => {
+    const server = await nats.bus();
+    const client = await nats.bus();
+    const subject = `${nats.prefix}.after`;
+    let after = 0;
+    server.serve(subject, Ping, (m, ctx) => {
+      const lent = new Uint8Array([1, 2, 3]);
+      // Overwriting the lent bytes before the reply was encoded would show in the answer.
+      ctx.afterReply?.(() => {
+        lent.fill(0);
+        after++;
+      });
+      if (m.n < 0) throw new Error('no');
+      return { lent };
+    });
+    await server.flush();
+    const Lent = z.object({ lent: z.instanceof(Uint8Array) });
+    const r = await client.request(subject, Ping, { type: 'PING', n: 1 }, Lent);
+    expect([...r.lent]).toEqual([1, 2, 3]);
+    expect(after).toBe(1);
+    await expect(client.request(subject, Ping, { type: 'PING', n: -1 }, Lent)).rejects.toBeInstanceOf(
+      RemoteError,
+    );
+    expect(after).toBe(2);
+  });
+
   it('answers malformed, mistyped and oversize requests with typed errors and keeps serving', async () => {
     const server = await nats.bus();
     const client = await nats.bus();

@@ -3,6 +3,7 @@ import type { AgentRecord, FrameworkRecord, TaskRecord } from '../../actors/mast
 import { TaskMap } from '../../actors/master/task-map.js';
 import {
   forEachTask,
+  releaseTable,
   restrictTaskTable,
   TaskTableBuilder,
   taskTablePage,
@@ -153,7 +154,7 @@ describe('the task table builder', () => {
     expect(overTheWire(t).length).toBe(1);
   });
 
-  it('keeps a built table intact while the next tables reuse its working columns', () => {
+  it('keeps a built table intact while it is not released, whatever is built after it', () => {
     const first = varied();
     const a = tableOf(first);
     const second = Array.from({ length: 300 }, (_, i) => record(`fw-${i}`, `u-${i}`, { agentId: `b-${i}` }));
@@ -164,6 +165,32 @@ describe('the task table builder', () => {
     builder.add(first[0]);
     builder.build();
     expect(() => builder.add(first[1])).toThrow(/was built/);
+  });
+
+  it('lends a table its working buffers and reuses them once released, at every index width', () => {
+    const rows = (n: number, tag: string) =>
+      Array.from({ length: n }, (_, i) => record(`fw-${i % 3}`, `${tag}-${i}`, { agentId: `a-${i}` }));
+    // 70,000 distinct agents make 4-byte agent indexes; 300 make 2-byte ones; 3 frameworks 1-byte.
+    for (const n of [3, 300, 70_000]) {
+      const first = rows(n, 'x');
+      const a = tableOf(first);
+      const bytes = encode(a);
+      const buffer = a.columns.state.buffer;
+      releaseTable(a);
+      releaseTable(a); // a second release changes nothing
+      const second = rows(n, 'y');
+      const b = tableOf(second);
+      // The released buffers were taken again, and the table encoded before holds what it had.
+      expect(b.columns.state.buffer).toBe(buffer);
+      expect(TaskTable.parse(decode(bytes, Number.MAX_SAFE_INTEGER)).toArray()).toEqual(first.map(taskView));
+      expect(overTheWire(b).toArray()).toEqual(second.map(taskView));
+      // An unreleased table lends nothing: the next one has buffers of its own.
+      const c = tableOf(rows(n, 'z'));
+      expect(c.columns.state.buffer).not.toBe(b.columns.state.buffer);
+      expect(overTheWire(b).toArray()).toEqual(second.map(taskView));
+      releaseTable(b);
+      releaseTable(c);
+    }
   });
 
   it('restricts a table to some frameworks, naming nothing of the others', () => {

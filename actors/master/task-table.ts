@@ -319,6 +319,8 @@ class Scratch {
   /** Kept for reuse: two pages may be built before the first is sent, and a restricted view adds one. */
   private static readonly spares: Scratch[] = [];
   private static readonly KEEP = 4;
+  /** At most this many rows kept in all (about 6 MB): a set for a larger page is dropped after use. */
+  private static readonly KEEP_ROWS = 100_000;
   readonly framework: Uint32Array;
   readonly agent: Uint32Array;
   readonly name: Uint32Array;
@@ -364,16 +366,12 @@ class Scratch {
     return new Scratch(rows);
   }
 
-  /** release gives the set back, kept unless enough larger ones are already kept. */
+  /** release gives the set back: kept while fewer than KEEP sets of KEEP_ROWS rows in all are. */
   release(): void {
     const spares = Scratch.spares;
-    if (spares.length < Scratch.KEEP) {
-      spares.push(this);
-      return;
-    }
-    let smallest = 0;
-    for (let i = 1; i < spares.length; i++) if (spares[i].capacity < spares[smallest].capacity) smallest = i;
-    if (spares[smallest].capacity < this.capacity) spares[smallest] = this;
+    let kept = 0;
+    for (const s of spares) kept += s.capacity;
+    if (spares.length < Scratch.KEEP && kept + this.capacity <= Scratch.KEEP_ROWS) spares.push(this);
   }
 
   /**

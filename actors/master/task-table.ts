@@ -352,26 +352,26 @@ class Scratch {
     this.narrowed = new ArrayBuffer(capacity * 2 * 7);
   }
 
-  /** take lends a kept set large enough, else makes a new one. */
+  /** take lends the most recently kept set large enough, else makes a new one. */
   static take(rows: number): Scratch {
     const spares = Scratch.spares;
-    for (let i = 0; i < spares.length; i++) {
-      if (spares[i].capacity >= rows) {
-        const s = spares[i];
-        spares[i] = spares[spares.length - 1];
-        spares.pop();
-        return s;
-      }
+    for (let i = spares.length - 1; i >= 0; i--) {
+      if (spares[i].capacity >= rows) return spares.splice(i, 1)[0];
     }
     return new Scratch(rows);
   }
 
-  /** release gives the set back: kept while fewer than KEEP sets of KEEP_ROWS rows in all are. */
+  /**
+   * release gives the set back. The most recent sets are kept: the oldest go while more than
+   * KEEP sets, or more than KEEP_ROWS rows in all, are kept (a set larger than that is not kept).
+   */
   release(): void {
     const spares = Scratch.spares;
+    spares.push(this);
     let kept = 0;
     for (const s of spares) kept += s.capacity;
-    if (spares.length < Scratch.KEEP && kept + this.capacity <= Scratch.KEEP_ROWS) spares.push(this);
+    while (spares.length > 0 && (spares.length > Scratch.KEEP || kept > Scratch.KEEP_ROWS))
+      kept -= (spares.shift() as Scratch).capacity;
   }
 
   /**

@@ -201,8 +201,9 @@ describe('isolation on a real agent', () => {
     const used = (cpu() - c0) / ((Date.now() - t0) / 1000);
     const u = a.usage(taskId);
     if (a.isolation.on.includes(IsolatorName.CGROUPS_CPU)) {
-      // 0.2 cpu within 25%: [0.15, 0.25].
-      expect(used).toBeGreaterThan(0.15);
+      // At most 0.2 cpu (within 25%), throttled. The floor only shows the loop ran: on a loaded
+      // 2-core machine (CI runs two test files at once) it can get less than its quota (0.146 once).
+      expect(used).toBeGreaterThan(0.08);
       expect(used).toBeLessThan(0.25);
       expect(u?.cpusLimit).toBeCloseTo(0.2);
       expect(u?.cpusNrThrottled).toBeGreaterThan(0);

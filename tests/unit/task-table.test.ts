@@ -170,6 +170,9 @@ describe('the task table builder', () => {
   it('lends a table its working buffers and reuses them once released, at every index width', () => {
     const rows = (n: number, tag: string) =>
       Array.from({ length: n }, (_, i) => record(`fw-${i % 3}`, `${tag}-${i}`, { agentId: `a-${i}` }));
+    // Whatever other tables were released before (a full pool, in a worker shared with other files).
+    const fills = Array.from({ length: 5 }, (_, i) => tableOf(rows(25_000, `fill-${i}`)));
+    for (const t of fills) releaseTable(t);
     const released = new Set<ArrayBufferLike>();
     // 3 frameworks make 1-byte indexes, 300 agents 2-byte ones, 70,000 agents 4-byte ones.
     for (const n of [3, 300, 70_000]) {

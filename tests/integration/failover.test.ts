@@ -6,9 +6,10 @@ import { type AgentHandle, startAgent } from '../../actors/agent/index.js';
 import { startHaMaster } from '../../actors/master/index.js';
 import { RegistryStore } from '../../actors/master/registry-store.js';
 import { startSimulator } from '../../actors/simulator/index.js';
-import { decode, type NatsBus, RequestTimeoutError, silentLogger } from '../../bus/index.js';
+import { decode, type NatsBus, silentLogger } from '../../bus/index.js';
 import { Operator, Scheduler } from '../../frameworks/sdk/index.js';
 import { subjects as makeSubjects, resources as R, type TaskStatus } from '../../protocol/index.js';
+import { waitFor as eventually } from '../support/apps.js';
 import { startTestNats, type TestNats } from '../support/nats.js';
 import { waitFor } from '../support/processes.js';
 
@@ -42,23 +43,6 @@ async function haMaster(prefix: string, id: string, overrides: Partial<typeof le
   return { id, bus, clock, handle };
 }
 type M = Awaited<ReturnType<typeof haMaster>>;
-
-/**
- * whileLeaderless retries a call that nobody answered, for up to 15 s: with this file's 1.5 s
- * lease, a leader whose event loop stalls on a loaded machine steps down, and until the standby
- * takes over no master serves (CI once got "no responders" here, before any failover).
- */
-async function whileLeaderless<T>(call: () => Promise<T>): Promise<T> {
-  const until = Date.now() + 15_000;
-  for (;;) {
-    try {
-      return await call();
-    } catch (err) {
-      if (!(err instanceof RequestTimeoutError) || Date.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
 const leaderOf = (ms: M[]) => ms.find((m) => m.handle.leading() !== undefined);
 
 describe('master failover', () => {
@@ -88,7 +72,13 @@ describe('master failover', () => {
     });
     await agent.registered();
     const operator = await Operator.connect({ nats: await nats.bus('op'), prefix, timeoutMs: 2000 });
-    await whileLeaderless(() => operator.updateWeights({ eng: 3 }));
+    // Retried while nobody answers: with this file's 1.5 s lease, a leader whose event loop stalls
+    // on a loaded machine steps down, and no master serves until the standby takes over (CI once
+    // got "no responders" here, before any failover).
+    await eventually(() => operator.updateWeights({ eng: 3 }).then(() => true), {
+      timeoutMs: 15_000,
+      what: 'the weights to be accepted',
+    });
 
     const updates: TaskStatus[] = [];
     let launched = false;

@@ -70,15 +70,18 @@ class Builder {
   }
   /** done returns the bundle of the entries pushed and frees the builder. */
   done(): Bundle {
-    this.busy = false;
     const n = this.n;
-    if (n === 0) return EMPTY;
+    if (n === 0) {
+      this.busy = false;
+      return EMPTY;
+    }
     // Bundles without ranges share one list of nulls.
     const ranges = this.ranged ? this.ranges.slice(0, n) : nullsOf(n);
-    for (let i = 0; i < n; i++) this.ranges[i] = null;
-    return new Bundle(this.slots.slice(0, n), this.amounts.slice(0, n), ranges, this.reserved);
+    const bundle = new Bundle(this.slots.slice(0, n), this.amounts.slice(0, n), ranges, this.reserved);
+    this.drop();
+    return bundle;
   }
-  /** drop frees the builder without making a bundle. */
+  /** drop frees the builder without making a bundle (nor keeping the ranges it was given). */
   drop(): void {
     this.busy = false;
     for (let i = 0; i < this.n; i++) this.ranges[i] = null;

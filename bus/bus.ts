@@ -56,6 +56,17 @@ export interface Bus {
     opts?: { queue?: string; intake?: MessageIntake },
   ): Unsubscribe;
   listen<S extends z.ZodType>(subject: string, schema: S, listener: Listener<z.infer<S>>): Unsubscribe;
+  /**
+   * overhear receives what is sent to a subject someone else serves, and never answers: requests
+   * included (their senders wait for the server's reply, not this one). Messages that do not
+   * decode or validate are dropped. Optional: a standby follows the agents through it.
+   */
+  overhear?<S extends z.ZodType>(
+    subject: string,
+    schema: S,
+    listener: Listener<z.infer<S>>,
+    opts?: { intake?: MessageIntake },
+  ): Unsubscribe;
   /** Waits until the server has seen everything sent so far (subscriptions included). */
   flush(): Promise<void>;
   /** Drains subscriptions and closes the connection. */
@@ -214,6 +225,37 @@ export class NatsBus implements Bus {
         // A malformed message sent as a request still deserves an answer.
         respond?.(encode({ ok: false, error }));
       }
+    });
+  }
+
+  overhear<S extends z.ZodType>(
+    subject: string,
+    schema: S,
+    listener: Listener<z.infer<S>>,
+    opts: { intake?: MessageIntake } = {},
+  ): Unsubscribe {
+    const intake = opts.intake;
+    if (intake && intake.schema !== schema)
+      throw new Error(`overhear ${subject}: the intake checks another schema`);
+    const hear = (msgSubject: string, parse: () => z.infer<S>) => {
+      try {
+        listener(parse(), { subject: msgSubject });
+      } catch (err) {
+        this.log.debug(
+          { subject: msgSubject, reason: (err as Error).message },
+          'dropped an overheard message',
+        );
+      }
+    };
+    return this.subscribe(subject, undefined, (data, msgSubject) => {
+      if (intake)
+        intake.submit(msgSubject, data, this.maxBytes, (v) =>
+          hear(msgSubject, () => {
+            if (!v.ok) throw v.error;
+            return v.value as z.infer<S>;
+          }),
+        );
+      else hear(msgSubject, () => parseWith(schema, decode(data, this.maxBytes)));
     });
   }
 

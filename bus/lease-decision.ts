@@ -24,15 +24,15 @@ export interface LeaseTiming {
 }
 
 /** A candidate polls the key at least this often (ms): how soon a killed leader is noticed. */
-export const MAX_POLL_EVERY_MS = 50;
+export const MAX_POLL_EVERY_MS = 25;
 
 /** A leader renews at least this often (ms): a standby sees a killed leader miss a renewal soon. */
-export const MAX_RENEW_EVERY_MS = 250;
+export const MAX_RENEW_EVERY_MS = 100;
 
 /**
  * leaseTimingFor derives the whole timing from the time to live: renewals six times per ttl but
- * at least every 250 ms, a safety margin of a fifth of the ttl, and candidates polling the key
- * fifteen times per ttl but at least every 50 ms (a read, not a write: see Lease). The leader
+ * at least every 100 ms, a safety margin of a fifth of the ttl, and candidates polling the key
+ * fifteen times per ttl but at least every 25 ms (a read, not a write: see Lease). The leader
  * steps down when it has not renewed for ttl - safety (its event loop stalled, or JetStream did not
  * take its writes); a standby notices an expiry within a poll, and a killed leader once it has
  * missed a renewal (see mayTakeOver), whatever the ttl.
@@ -48,13 +48,13 @@ export function leaseTimingFor(ttlMs: number): LeaseTiming {
 
 /**
  * DEFAULT_LEASE_TTL_MS is the leader lease's default time to live. A killed leader is replaced
- * within about 0.4 s whatever the ttl (its standby finds it gone); the ttl only bounds how long a
+ * within about 0.2 s whatever the ttl (its standby finds it gone); the ttl only bounds how long a
  * leader that hangs without dying keeps the lease, and how long a leader's event loop may stall
- * (up to ttl - safety - one renewal, 3.75 s) before it has to step down.
+ * (up to ttl - safety - one renewal, 3.9 s) before it has to step down.
  */
 export const DEFAULT_LEASE_TTL_MS = 5000;
 
-/** defaultLeaseTiming: a 5 s lease renewed every 250 ms, polled every 50 ms, 1 s of margin. */
+/** defaultLeaseTiming: a 5 s lease renewed every 100 ms, polled every 25 ms, 1 s of margin. */
 export const defaultLeaseTiming: LeaseTiming = leaseTimingFor(DEFAULT_LEASE_TTL_MS);
 
 /** LeaseTimingError says a timing cannot give a safe lease. */
@@ -187,16 +187,19 @@ export interface HolderSighting {
 
 /**
  * noteProbe folds one probe of the holder into the sighting. A renewal (a new revision) or
- * another holder starts afresh; an answer, or a probe that timed out, forgets the silence.
+ * another holder starts afresh, from `readAt`, when the read that found it returned (a probe that
+ * waited out its timeout must not make a revision look younger than it is); an answer, or a probe
+ * that timed out, forgets the silence.
  */
 export function noteProbe(
   prev: HolderSighting | undefined,
   held: { holder: string; revision: number },
   verdict: 'alive' | 'gone' | 'unknown',
   now: number,
+  readAt = now,
 ): HolderSighting {
   const same = prev !== undefined && prev.holder === held.holder && prev.revision === held.revision;
-  const since = same ? prev.since : now;
+  const since = same ? prev.since : readAt;
   if (verdict !== 'gone') return { holder: held.holder, revision: held.revision, since };
   const goneSince = same && prev.goneSince !== undefined ? prev.goneSince : now;
   return { holder: held.holder, revision: held.revision, since, goneSince };

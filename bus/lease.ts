@@ -273,7 +273,8 @@ export class Lease {
     // replicated, where a refused create would be a JetStream write each time.
     try {
       const held = await this.opts.store.read();
-      if (held && held.holder !== this.opts.holder) return await this.takeOverIfGone(held, value);
+      if (held && held.holder !== this.opts.holder)
+        return await this.takeOverIfGone(held, value, this.clock.now());
     } catch (err) {
       return { kind: 'failed', error: String(err) };
     }
@@ -302,11 +303,12 @@ export class Lease {
   private async takeOverIfGone(
     held: LeaseHolding,
     value: Omit<LeaseHolding, 'revision'>,
+    readAt: number,
   ): Promise<LeaseOutcome> {
     const liveness = this.opts.liveness;
     if (!liveness) return { kind: 'held-elsewhere' };
     const verdict = await liveness.probe(held.holder);
-    this.sighting = noteProbe(this.sighting, held, verdict, this.clock.now());
+    this.sighting = noteProbe(this.sighting, held, verdict, this.clock.now(), readAt);
     if (!mayTakeOver(this.sighting, this.clock.now(), this.timing)) return { kind: 'held-elsewhere' };
     this.sighting = undefined;
     const startedAt = this.clock.now();

@@ -12,5 +12,6 @@ export * from './messages/scheduler.js';
 export * as resources from './resources.js';
 export { type Range, type Resource, ResourceParseError, type Resources } from './resources.js';
 export * from './subjects.js';
+export * from './task-digest.js';
 export * from './task-state.js';
 export * from './version.js';

@@ -73,6 +73,10 @@ export interface AgentContext {
   stopping: boolean;
   registrationFailures: number;
   masterId?: string;
+  /** The master's Registered listed TASK_DIGEST: re-register with a digest of the running tasks. */
+  masterTakesDigest?: boolean;
+  /** The master answered a digest with DIGEST_MISMATCH: the next REGISTER lists every task. */
+  sendTasks?: boolean;
   heartbeatIntervalMs: number;
 }
 

@@ -1,10 +1,12 @@
 import { assign, fromPromise, setup } from 'xstate';
-import type {
-  AgentToExecutor,
-  AgentToMasterInput,
-  ExecutorToAgent,
-  MasterToAgent,
-  Registered,
+import {
+  AgentCapability,
+  type AgentToExecutor,
+  type AgentToMasterInput,
+  ErrorCode,
+  type ExecutorToAgent,
+  type MasterToAgent,
+  type Registered,
 } from '../../protocol/index.js';
 import { backoffMs, notProvided } from '../common/index.js';
 import { type AgentContext, liveTasks, type Step, unchanged } from './agent-state.js';
@@ -13,7 +15,7 @@ import type { ExecutorLaunch, Signal } from './effects.js';
 import { executorExited, executorMessage } from './executor-messages.js';
 import { masterMessage } from './master-messages.js';
 import { executorReattached, reregistrationTimeout } from './recovery.js';
-import { type RegistrationRequest, registrationRequest } from './registration.js';
+import { type RegistrationRequest, reregistrationRequest } from './registration.js';
 import { forwardAll, retryUpdate } from './status-forwarding.js';
 import * as Q from './status-update-queue.js';
 import { killAll, killEscalation, reapAll, stopGraceMs } from './task-kill.js';
@@ -204,29 +206,40 @@ export const agentMachine = agentSetup.createMachine({
       entry: assign({ connected: false }),
       invoke: {
         src: 'register',
-        input: ({ context }) => registrationRequest(context),
+        input: ({ context }) => reregistrationRequest(context),
         onDone: {
           target: 'registered',
           actions: assign(({ event }) => ({
             connected: true,
             masterId: event.output.masterId,
+            masterTakesDigest: !!event.output.capabilities?.includes(AgentCapability.TASK_DIGEST),
+            sendTasks: false,
             heartbeatIntervalMs: event.output.heartbeatIntervalSeconds * 1000,
             registrationFailures: 0,
           })),
         },
-        onError: {
-          target: 'backoff',
-          actions: [
-            assign(({ context }) => ({ registrationFailures: context.registrationFailures + 1 })),
-            {
-              type: 'warn',
-              params: ({ event }) => ({
-                message: 'registration failed; backing off',
-                fields: { reason: (event.error as Error)?.message ?? String(event.error) },
-              }),
-            },
-          ],
-        },
+        onError: [
+          {
+            // Not a failure: the new master has no matching copy of the tasks; send them in full now.
+            guard: ({ event }) => (event.error as { code?: string })?.code === ErrorCode.DIGEST_MISMATCH,
+            target: 'registering',
+            reenter: true,
+            actions: assign({ sendTasks: true }),
+          },
+          {
+            target: 'backoff',
+            actions: [
+              assign(({ context }) => ({ registrationFailures: context.registrationFailures + 1 })),
+              {
+                type: 'warn',
+                params: ({ event }) => ({
+                  message: 'registration failed; backing off',
+                  fields: { reason: (event.error as Error)?.message ?? String(event.error) },
+                }),
+              },
+            ],
+          },
+        ],
       },
     },
     backoff: {

@@ -1,4 +1,11 @@
-import type { AgentInfo, FrameworkInfo, RunningTask } from '../../protocol/index.js';
+import {
+  type AgentInfo,
+  type FrameworkInfo,
+  isTerminal,
+  type RunningTask,
+  type TaskDigest,
+  taskDigest,
+} from '../../protocol/index.js';
 import { type AgentContext, taskKey } from './agent-state.js';
 
 /** RegistrationRequest is the body of REGISTER: who the agent is and what it runs. */
@@ -6,6 +13,7 @@ export interface RegistrationRequest {
   agent: AgentInfo;
   tasks: RunningTask[];
   frameworks: FrameworkInfo[];
+  tasksDigest?: TaskDigest;
 }
 
 /**
@@ -35,4 +43,24 @@ export function registrationRequest(s: AgentContext): RegistrationRequest {
     if (!frameworks.has(c.framework.id)) frameworks.set(c.framework.id, c.framework);
   }
   return { agent: s.info, tasks, frameworks: [...frameworks.values()] };
+}
+
+/**
+ * reregistrationRequest is what the agent sends when it registers again: to a master whose last
+ * Registered listed TASK_DIGEST (its standbys follow the agents), the digest of the non-terminal
+ * tasks it holds in place of them, the terminal and completed ones in full with their frameworks;
+ * otherwise, or after the master answered DIGEST_MISMATCH, every task (registrationRequest).
+ */
+export function reregistrationRequest(s: AgentContext): RegistrationRequest {
+  const full = registrationRequest(s);
+  if (!s.masterTakesDigest || s.masterId === undefined || s.sendTasks) return full;
+  const running = full.tasks.filter((t) => !isTerminal(t.status.state));
+  const ended = full.tasks.filter((t) => isTerminal(t.status.state));
+  const theirs = new Set(ended.map((t) => t.frameworkId));
+  return {
+    agent: full.agent,
+    tasks: ended,
+    frameworks: full.frameworks.filter((f) => theirs.has(f.id)),
+    tasksDigest: taskDigest(running),
+  };
 }

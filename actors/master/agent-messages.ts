@@ -11,11 +11,14 @@ import {
   type Resource,
   type Resources,
   Source,
+  sameDigest,
   stateForFramework,
+  type TaskInfo,
   TaskState,
   type TaskStatus,
 } from '../../protocol/index.js';
 import { partitionAware } from './accept-plan.js';
+import { type FollowedAgent, followedDigest } from './agent-follower.js';
 import type { Holding } from './allocator/index.js';
 import {
   awaitAck,
@@ -32,7 +35,7 @@ import { type Effect, MasterError, type Outcome } from './effects.js';
 import { same } from './registry-diff.js';
 import { shareTaskParts } from './shared-parts.js';
 import { shareStatusStrings } from './shared-strings.js';
-import { type AgentRecord, type MasterState, taskKey } from './state.js';
+import { type AgentRecord, type MasterState, type TaskRecord, taskKey } from './state.js';
 import { TaskMap } from './task-map.js';
 
 type Msg<T extends AgentToMaster['type']> = Extract<AgentToMaster, { type: T }>;
@@ -95,6 +98,7 @@ function register(
   if (agent?.gone) {
     throw new MasterError('FORBIDDEN', `agent ${agentId} was marked gone; start it with a fresh work dir`);
   }
+  const followed = msg.tasksDigest ? followedCopy(state, agentId, msg) : undefined;
   if (!agent) {
     agent = {
       info: msg.agent,
@@ -123,7 +127,8 @@ function register(
     agent.status = AgentStatus.ACTIVE;
     agent.lastSeenAt = now;
   }
-  for (const info of msg.frameworks) {
+  // A digest REGISTER lists only its terminal tasks' frameworks; the copy has the others'.
+  for (const info of followed ? [...msg.frameworks, ...followed.frameworks] : msg.frameworks) {
     if (!state.frameworks.has(info.id)) {
       state.frameworks.set(info.id, {
         info,
@@ -143,27 +148,39 @@ function register(
   const reported = new Set<string>();
   // Tasks are placed as they come and their resources charged in one sum per framework at the end.
   const charges = new TaskCharges(state, agent);
-  for (const { frameworkId, task, status } of msg.tasks) {
+  // `followed`: the record a standby made ready as it copied the task (agent-follower.ts).
+  const place = (
+    frameworkId: string,
+    task: TaskInfo,
+    status: TaskStatus,
+    followed?: TaskRecord,
+    key = taskKey(frameworkId, task.taskId),
+  ) => {
     const fw = state.frameworks.get(frameworkId);
-    if (!fw || fw.status === FrameworkStatus.REMOVED) continue;
+    if (!fw || fw.status === FrameworkStatus.REMOVED) return;
     // A terminal task not yet acknowledged still counts as reported: its update is on its way.
-    const key = taskKey(frameworkId, task.taskId);
     reported.add(key);
     const known = findTask(fw, task.taskId);
     if (!known) {
       // A task this master never saw (it took over after a failover): learn it from the agent.
-      const info = compactInfo(task);
-      info.agentId = agentId;
-      shareTaskParts(info, agentId);
-      shareStatusStrings(status, task.taskId, agentId);
-      const record = taskRecord(
-        fw.info.id,
-        agentId,
-        guessRole(task.resources, fw.info.roles),
-        info,
-        compactStatus(status),
-      );
-      rememberUuid(record, status.uuid);
+      let record: TaskRecord;
+      if (followed) {
+        record = followed;
+        record.role = guessRole(task.resources, fw.info.roles);
+      } else {
+        const info = compactInfo(task);
+        info.agentId = agentId;
+        shareTaskParts(info, agentId);
+        shareStatusStrings(status, task.taskId, agentId);
+        record = taskRecord(
+          fw.info.id,
+          agentId,
+          guessRole(task.resources, fw.info.roles),
+          info,
+          compactStatus(status),
+        );
+        rememberUuid(record, status.uuid);
+      }
       // Ended but not yet acknowledged: keep it among the completed so the ack can be checked.
       if (isTerminal(status.state)) {
         fw.completed.push(record);
@@ -174,15 +191,19 @@ function register(
     } else if (!isTerminal(status.state) && known.agentId === agentId && !isTerminal(known.status.state)) {
       // A terminal report of a known task needs nothing: its update is on its way.
       rememberUuid(known, status.uuid);
-      shareStatusStrings(status, known.info.taskId, agentId);
-      known.status = compactStatus(status);
+      if (!followed) shareStatusStrings(status, known.info.taskId, agentId);
+      known.status = followed ? status : compactStatus(status);
       if (!agent.tasks.has(key)) {
         // Back from unreachable: it counts as allocated again.
         fw.tasks.delete(task.taskId);
         charges.add(known, key);
       }
     }
-  }
+  };
+  for (const t of msg.tasks) place(t.frameworkId, t.task, t.status);
+  if (followed)
+    for (const [key, { record }] of followed.tasks)
+      place(record.frameworkId, record.info, record.status, record, key);
   charges.done();
   // Tasks the master placed here that the agent no longer has are gone.
   for (const key of [...agent.tasks]) {
@@ -213,10 +234,29 @@ function register(
       agentId,
       masterId: state.config.masterId,
       heartbeatIntervalSeconds: state.config.agentPingTimeoutSeconds,
-      capabilities: [AgentCapability.BATCHING],
+      // Only highly available masters have standbys that follow the agents.
+      capabilities: state.leader?.ha
+        ? [AgentCapability.BATCHING, AgentCapability.TASK_DIGEST]
+        : [AgentCapability.BATCHING],
     },
     effects,
   };
+}
+
+/**
+ * followedCopy takes the copy of an agent's tasks that its REGISTER's tasksDigest stands for
+ * (agent-follower.ts), or refuses the REGISTER, before anything changed: DIGEST_MISMATCH when
+ * this master holds no copy that matches (the agent then sends its tasks in full), BAD_REQUEST
+ * when the REGISTER lists non-terminal tasks besides the digest. A copy is used once.
+ */
+function followedCopy(state: MasterState, agentId: string, msg: Msg<'REGISTER'>): FollowedAgent {
+  if (msg.tasks.some((t) => !isTerminal(t.status.state)))
+    throw new MasterError('BAD_REQUEST', 'a REGISTER with a tasksDigest lists only terminal tasks');
+  const copy = state.followed?.get(agentId);
+  if (!copy || !msg.tasksDigest || !sameDigest(followedDigest(copy), msg.tasksDigest))
+    throw new MasterError('DIGEST_MISMATCH', `no copy of agent ${agentId}'s tasks matches its digest`);
+  state.followed?.delete(agentId);
+  return copy;
 }
 
 function statusUpdate(state: MasterState, agent: AgentRecord, msg: Msg<'STATUS_UPDATE'>): Effect[] {

@@ -16,7 +16,7 @@ export interface Outcome<T> {
 export class MasterError extends Error {
   override name = 'MasterError';
   constructor(
-    readonly code: 'BAD_REQUEST' | 'NOT_FOUND' | 'CONFLICT' | 'FORBIDDEN',
+    readonly code: 'BAD_REQUEST' | 'NOT_FOUND' | 'CONFLICT' | 'FORBIDDEN' | 'DIGEST_MISMATCH',
     message: string,
     options?: { cause?: unknown },
   ) {

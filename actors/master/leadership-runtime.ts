@@ -7,8 +7,9 @@ import {
   natsLeaseLiveness,
   openLeaseBucket,
 } from '../../bus/index.js';
-import type { StateView } from '../../protocol/index.js';
+import { AgentToMaster, lastToken, type StateView } from '../../protocol/index.js';
 import { systemClock } from '../common/index.js';
+import { type FollowedAgents, followAgentMessage } from './agent-follower.js';
 import { type AgentIntakeConfig, agentIntakeConfig, startAgentIntake } from './agent-intake.js';
 import { defaultMasterConfig } from './config.js';
 import { defaultLeadershipConfig, type LeadershipConfig } from './leadership.js';
@@ -61,6 +62,8 @@ export interface HaMasterHandle {
   state(): StateView | undefined;
   /** Its agent intake's counts (workers up, messages parsed off the thread), or undefined with no workers. */
   intakeStats(): IntakeStats | undefined;
+  /** Standing by: how many agents it holds a copy of the running tasks of (agent-follower.ts). */
+  following(): number;
   /** Stops; `release: false` leaves the lease to expire, as a process that died would. */
   stop(opts?: { release?: boolean }): Promise<void>;
 }
@@ -120,6 +123,35 @@ export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHand
     syncing = run.catch(() => {});
     return run;
   };
+  // The standby follows the agents (agent-follower.ts): it overhears their REGISTERs and status
+  // updates to the leader and keeps a copy of each one's running tasks, handed to its own term
+  // when it is elected, so that agents whose digest matches need not send their tasks again. A
+  // term's master serves the agents itself, so following stops while it leads.
+  let followed: FollowedAgents = new Map();
+  let unfollow: (() => void) | undefined;
+  const follow = () => {
+    if (unfollow || stopped || !opts.bus.overhear) return;
+    const mine: FollowedAgents = new Map();
+    followed = mine;
+    unfollow = opts.bus.overhear(
+      opts.subjects.masterAgentAll(),
+      AgentToMaster,
+      (msg, ctx) => {
+        if (followed === mine) followAgentMessage(mine, lastToken(ctx.subject), msg);
+      },
+      intake ? { intake } : {},
+    );
+  };
+  /** stopFollowing ends following and hands over what was copied. */
+  const stopFollowing = (): FollowedAgents => {
+    unfollow?.();
+    unfollow = undefined;
+    const copies = followed;
+    followed = new Map();
+    return copies;
+  };
+  follow();
+
   let termStarting = false;
   const refresher = setInterval(() => {
     if (stopped || master || termStarting) return;
@@ -136,6 +168,7 @@ export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHand
       const { store, registry } = await catchUp();
       warm = undefined;
       if (mine !== termSeq || stopped || lease.current()?.epoch !== term.epoch) return;
+      const copies = stopFollowing();
       const m = await startMaster({
         ...opts,
         config,
@@ -154,6 +187,7 @@ export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHand
             void lease.resign(reason);
           },
           config: cfg,
+          followed: copies,
         },
       });
       if (mine !== termSeq || stopped) {
@@ -194,6 +228,7 @@ export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHand
       leadingEpoch = undefined;
       if (m) log.warn({ reason }, 'stepping down');
       void m?.stop();
+      follow();
     },
   });
   lease.start();
@@ -212,11 +247,13 @@ export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHand
       leadingEpoch !== undefined ? Promise.resolve(leadingEpoch) : new Promise((r) => waiters.push(r)),
     state: () => master?.state(),
     intakeStats: () => intake?.stats(),
+    following: () => followed.size,
     async stop(stopOpts = {}) {
       if (stopped) return;
       stopped = true;
       termSeq++;
       clearInterval(refresher);
+      stopFollowing();
       const m = master;
       master = undefined;
       try {

@@ -28,7 +28,7 @@ export function defaultLeadershipConfig(overrides: Partial<LeadershipConfig> = {
     reregisterTimeoutMs: 60_000,
     reregisterFraction: 0.8,
     announceEveryMs: 1000,
-    standbyRefreshMs: 1000,
+    standbyRefreshMs: 250,
     ...overrides,
   };
 }

@@ -13,6 +13,7 @@ import {
   StampedSchedulerEvent,
 } from '../../protocol/index.js';
 import { systemClock } from '../common/index.js';
+import type { FollowedAgents } from './agent-follower.js';
 import { type AgentIntakeConfig, agentIntakeConfig, startAgentIntake } from './agent-intake.js';
 import { createCallGuard } from './authorization.js';
 import { defaultMasterConfig } from './config.js';
@@ -54,6 +55,8 @@ export interface LeaderContext {
   /** Called once when this master stops acting on its own: lease lost or a registry write failed. */
   stepDown(reason: string): void;
   config: LeadershipConfig;
+  /** What this master's follower copied of the agents' tasks while it stood by (agent-follower.ts). */
+  followed?: FollowedAgents;
 }
 
 /**
@@ -104,7 +107,11 @@ export async function startMaster(
     );
     for (const r of report.refused) log.warn({ refused: r }, 'registry entry not restored');
     recovery = { known: report.recovering, pending: report.recovering, startedAt };
-    log.info({ epoch, ...report, refused: report.refused.length }, 'restored the registry');
+    if (leader.followed?.size) state.followed = leader.followed;
+    log.info(
+      { epoch, ...report, refused: report.refused.length, followed: leader.followed?.size ?? 0 },
+      'restored the registry',
+    );
   }
 
   let allocationPending = false;
@@ -235,6 +242,7 @@ export async function startMaster(
         'every known agent re-registered',
       );
       recovery = undefined;
+      state.followed = undefined;
     }
     scheduleAllocation();
   };
@@ -244,6 +252,7 @@ export async function startMaster(
     if (!recovery || !leader || !recoveryOver(recovery, clock.now(), leader.config)) return;
     const missing = [...(state.recovering ?? [])];
     state.recovering?.clear();
+    state.followed = undefined;
     recovery = undefined;
     log.warn({ agents: missing.length }, 'agents did not re-register in time: unreachable');
     persist({ agents: missing }).catch(() => {});

@@ -8,6 +8,7 @@ import type {
   TaskInfo,
   TaskStatus,
 } from '../../protocol/index.js';
+import type { FollowedAgents } from './agent-follower.js';
 import { type AllocatorOptions, HierarchicalAllocator } from './allocator/index.js';
 import type { TaskMap } from './task-map.js';
 import type { MasterConfig } from './types.js';
@@ -98,6 +99,12 @@ export interface MasterState {
    * records read UNREACHABLE; reconciliation gives no answer for their tasks until they return.
    */
   recovering?: Set<string>;
+  /**
+   * After a failover, until recovery ends: what this master's follower copied of each agent's
+   * non-terminal tasks while it stood by (agent-follower.ts). An agent whose REGISTER carries a
+   * matching tasksDigest gets its tasks from here; a copy is used once, then dropped.
+   */
+  followed?: FollowedAgents;
   /** The term this master leads in (HA: the lease's epoch; 0 when it runs without election). */
   leader?: { epoch: number; electedAt: number; ha: boolean };
   /** The largest message the server accepts (its max_payload), when known: table pages fit it. */

@@ -1,12 +1,16 @@
 import {
   type AgentInfo,
+  addToDigest,
+  emptyDigestSum,
   type FrameworkInfo,
+  finishDigest,
   isTerminal,
   type MasterToBatchingAgent,
   Reason,
   type RunningTask,
   Source,
   type StatusUpdate,
+  type TaskDigest,
   type TaskInfo,
   TaskState,
   type TaskStatus,
@@ -102,6 +106,33 @@ export function registration(agent: SimAgent): {
   return { agent: agent.info, tasks, frameworks };
 }
 
+/**
+ * digestRegistration is the REGISTER body for a master whose Registered listed TASK_DIGEST, as the
+ * agent re-registers: the digest of its non-terminal tasks in place of them, and its terminal ones
+ * (updates not yet acknowledged) in full with their frameworks.
+ */
+export function digestRegistration(agent: SimAgent): {
+  agent: AgentInfo;
+  tasks: RunningTask[];
+  frameworks: FrameworkInfo[];
+  tasksDigest: TaskDigest;
+} {
+  const full = registration(agent);
+  const sum = emptyDigestSum();
+  const terminal: RunningTask[] = [];
+  for (const t of full.tasks) {
+    if (isTerminal(t.status.state)) terminal.push(t);
+    else addToDigest(sum, t);
+  }
+  const theirs = new Set(terminal.map((t) => t.frameworkId));
+  return {
+    agent: full.agent,
+    tasks: terminal,
+    frameworks: full.frameworks.filter((f) => theirs.has(f.id)),
+    tasksDigest: finishDigest(sum),
+  };
+}
+
 /** EncodedRegistration is an agent's REGISTER as sent, and the version of the agent it reports. */
 export interface EncodedRegistration {
   version: number;
@@ -118,9 +149,10 @@ export function encodedRegistration(
   agent: SimAgent,
   cached: EncodedRegistration | undefined,
   encode: (register: { type: 'REGISTER' } & ReturnType<typeof registration>) => Uint8Array,
+  body: (agent: SimAgent) => ReturnType<typeof registration> = registration,
 ): EncodedRegistration {
   if (cached && cached.version === agent.version) return cached;
-  return { version: agent.version, bytes: encode({ type: 'REGISTER', ...registration(agent) }) };
+  return { version: agent.version, bytes: encode({ type: 'REGISTER', ...body(agent) }) };
 }
 
 /** taskDuration is how long a task runs: its label if it has one, else the simulator's default. */

@@ -25,12 +25,14 @@ import {
   type Subjects,
   type TaskInfo,
   TaskState,
+  taskInfoHash,
 } from '../../protocol/index.js';
 import { type Clock, systemClock } from '../common/index.js';
 import { DueQueue } from './due-queue.js';
 import {
   type Ctx,
   createSimAgent,
+  digestRegistration,
   dueRetries,
   type EncodedRegistration,
   encodedRegistration,
@@ -83,6 +85,11 @@ export interface SimulatorOptions {
    * of one turn of the event loop as one STATUS_UPDATES when the master takes them.
    */
   batching?: boolean;
+  /**
+   * Re-register with a digest of the running tasks when the master's Registered lists
+   * TASK_DIGEST (default true; false sends the tasks every time, as an older agent would).
+   */
+  digests?: boolean;
   /** Validate every outgoing message against the schema (default true; benchmarks may skip it). */
   validateOutgoing?: boolean;
   /** Tasks each agent holds before it first registers (by agent index). */
@@ -99,6 +106,10 @@ export interface SimulatorStats {
   registered: number;
   registrations: number;
   registerFailures: number;
+  /** REGISTERs that a master took with a tasks digest in place of the running tasks. */
+  digestRegistrations: number;
+  /** REGISTERs with a digest answered DIGEST_MISMATCH (then sent again in full, not counted as failures). */
+  digestMismatches: number;
   heartbeats: number;
   launched: number;
   running: number;
@@ -127,6 +138,10 @@ interface Entry {
   outbox: StatusUpdate[];
   /** Its REGISTER as last encoded (and validated, when outgoing messages are), reused while the agent is unchanged. */
   registration?: EncodedRegistration;
+  /** The same with a tasks digest (digestRegistration), for a master that takes one. */
+  digestRegistration?: EncodedRegistration;
+  /** The master answered DIGEST_MISMATCH: the next REGISTER lists the tasks in full. */
+  sendTasks?: boolean;
 }
 
 /**
@@ -158,6 +173,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     registered: 0,
     registrations: 0,
     registerFailures: 0,
+    digestRegistrations: 0,
+    digestMismatches: 0,
     heartbeats: 0,
     launched: 0,
     running: 0,
@@ -210,6 +227,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     }
   };
   let masterBatches = false;
+  let masterDigests = false;
 
   for (let i = 0; i < opts.agents; i++) {
     const id = `${idPrefix}-${i}`;
@@ -286,11 +304,24 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   async function register(e: Entry) {
     const { agent } = e;
     stats.registrations++;
+    // Back to a master whose standbys follow the agents: the running tasks go as a digest.
+    const withDigest = masterDigests && agent.masterId !== undefined && !e.sendTasks;
     try {
-      e.registration = encodedRegistration(agent, e.registration, (register) =>
-        encode(validate ? parseWith(AgentToMaster, register) : register),
-      );
-      const bytes = e.registration.bytes;
+      const encodeChecked = (register: AgentToMasterInput) =>
+        encode(validate ? parseWith(AgentToMaster, register) : register);
+      let bytes: Uint8Array;
+      if (withDigest) {
+        e.digestRegistration = encodedRegistration(
+          agent,
+          e.digestRegistration,
+          encodeChecked,
+          digestRegistration,
+        );
+        bytes = e.digestRegistration.bytes;
+      } else {
+        e.registration = encodedRegistration(agent, e.registration, encodeChecked);
+        bytes = e.registration.bytes;
+      }
       const r = mux
         ? readReply(e.toMaster, await mux.request(e.toMaster, bytes, registerTimeoutMs), Registered)
         : await bus.requestEncoded(e.toMaster, bytes, Registered, registerTimeoutMs);
@@ -300,6 +331,11 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       agent.attempts = 0;
       heartbeatMs = r.heartbeatIntervalSeconds * 1000;
       masterBatches = opts.batching !== false && !!r.capabilities?.includes(AgentCapability.BATCHING);
+      masterDigests = opts.digests !== false && !!r.capabilities?.includes(AgentCapability.TASK_DIGEST);
+      e.sendTasks = false;
+      if (withDigest) stats.digestRegistrations++;
+      // Hash each task's info now, once (it is cached), rather than when the master fails over.
+      else if (masterDigests) for (const t of agent.tasks.values()) taskInfoHash(t.task);
       stats.registered++;
       // Whatever was in flight before (re-)registering goes again now.
       const now = clock.now();
@@ -312,6 +348,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       }
     } catch (err) {
       if (stopped) return;
+      if (withDigest && err instanceof RemoteError && err.code === 'DIGEST_MISMATCH') {
+        // Not a failure: this master has no matching copy of the tasks, so they go in full now.
+        stats.digestMismatches++;
+        e.sendTasks = true;
+        enqueue(e);
+        return;
+      }
       stats.registerFailures++;
       if (err instanceof RemoteError && err.code === 'FORBIDDEN') {
         log.warn({ agentId: agent.info.id, reason: err.message }, 'registration refused for good');

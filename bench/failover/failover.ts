@@ -48,6 +48,10 @@ export interface FailoverResult {
   tasksKnown: number;
   /** REGISTERs after the kill that failed (timed out or refused) and were retried. */
   registerFailures: number;
+  /** REGISTERs after the kill that the new leader took with a tasks digest (its standby had followed the agent). */
+  digestRegistrations: number;
+  /** REGISTERs with a digest after the kill that the new leader had no matching copy for (then sent in full). */
+  digestMismatches: number;
   /** CPU time of the new leader's main thread from the kill until every agent was back (ms). */
   leaderMainCpuMs: number;
   /** CPU time of the whole new leader process (main thread, intake worker, GC threads) in that time (ms). */
@@ -235,7 +239,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     if (o.settleMs) await new Promise((r) => setTimeout(r, o.settleMs));
 
     const standby = masters.find((m) => m !== first) as HaMasterProcess;
-    const failuresBefore = sim.stats().registerFailures;
+    const before = sim.stats();
     const standbyPid = standby.child.pid as number;
     const cpuBefore = {
       main: cpuMs(standbyPid, standbyPid),
@@ -274,7 +278,10 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     const benchCpuMs = Math.round((benchCpu.user + benchCpu.system) / 1000);
     const natsCpuMs = cpuMs(server.pid) - cpuBefore.nats;
     const tasksKnown = (await operator.tasks()).filter((t) => t.state === 'TASK_RUNNING').length;
-    const registerFailures = sim.stats().registerFailures - failuresBefore;
+    const after = sim.stats();
+    const registerFailures = after.registerFailures - before.registerFailures;
+    const digestRegistrations = after.digestRegistrations - before.digestRegistrations;
+    const digestMismatches = after.digestMismatches - before.digestMismatches;
     await sim.stop();
     return {
       agents: o.agents,
@@ -284,6 +291,8 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       resubscribedMs,
       tasksKnown,
       registerFailures,
+      digestRegistrations,
+      digestMismatches,
       leaderMainCpuMs,
       leaderCpuMs,
       benchCpuMs,

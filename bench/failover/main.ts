@@ -76,6 +76,8 @@ async function main(): Promise<void> {
     resubscribed_ms: r.resubscribedMs,
     tasks_known: r.tasksKnown,
     register_failures: r.registerFailures,
+    digest_registrations: r.digestRegistrations,
+    digest_mismatches: r.digestMismatches,
     leader_main_cpu_ms: r.leaderMainCpuMs,
     leader_cpu_ms: r.leaderCpuMs,
     bench_cpu_ms: r.benchCpuMs,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Id } from '../ids.js';
 import { Limits } from '../limits.js';
+import { TaskDigest } from '../task-digest.js';
 import { AgentInfo, FrameworkInfo, KillPolicy, TaskInfo, TaskStatus } from './common.js';
 
 /** RunningTask is how an agent reports a task it holds when it (re-)registers. */
@@ -24,6 +25,13 @@ export const AgentToMaster = z.discriminatedUnion('type', [
     agent: AgentInfo,
     tasks: z.array(RunningTask).max(Limits.maxTasksPerAccept).default([]),
     frameworks: z.array(FrameworkInfo).max(10_000).default([]),
+    /**
+     * Only to a master whose Registered listed TASK_DIGEST: the digest of every non-terminal task
+     * the agent holds, which `tasks` then leaves out (it lists only terminal ones, and `frameworks`
+     * only theirs). A master with no matching copy answers DIGEST_MISMATCH, and the agent sends its
+     * tasks in full.
+     */
+    tasksDigest: TaskDigest.optional(),
   }),
   z.object({ type: z.literal('HEARTBEAT') }),
   z.object({ type: z.literal('STATUS_UPDATE'), update: StatusUpdate }),
@@ -48,8 +56,10 @@ export type Registered = z.infer<typeof Registered>;
  * AgentCapability names protocol additions that one side uses only when the other declares them
  * (AgentInfo.capabilities from the agent, Registered.capabilities from the master).
  * BATCHING: the agent takes RUN_TASKS and STATUS_UPDATE_ACKS; the master takes STATUS_UPDATES.
+ * TASK_DIGEST (master only): the master's standbys follow the agents, so an agent re-registering
+ * after a failover may send a REGISTER with a tasksDigest instead of its running tasks.
  */
-export const AgentCapability = { BATCHING: 'BATCHING' } as const;
+export const AgentCapability = { BATCHING: 'BATCHING', TASK_DIGEST: 'TASK_DIGEST' } as const;
 export type AgentCapability = (typeof AgentCapability)[keyof typeof AgentCapability];
 
 /** MasterToAgent is the master -> agent edge, published on `agent(agentId)`. */

@@ -11,6 +11,8 @@ export const ErrorCode = {
   /** The caller sent more calls than its principal's rate limit allows; retry later. */
   RATE_LIMITED: 'RATE_LIMITED',
   INTERNAL: 'INTERNAL',
+  /** A REGISTER's tasksDigest matched nothing the master holds: send the tasks in full. */
+  DIGEST_MISMATCH: 'DIGEST_MISMATCH',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

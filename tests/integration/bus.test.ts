@@ -28,6 +28,40 @@ describe('the bus against a real nats-server', () => {
     expect(r).toEqual({ pong: 2 });
   });
 
+  it('overhears requests served by another without ever answering them, dropping malformed ones', async () => {
+    const server = await nats.bus();
+    const listener = await nats.bus();
+    const client = await nats.bus();
+    const subject = `${nats.prefix}.overheard`;
+    const heard: number[] = [];
+    const stop = listener.overhear?.(subject, Ping, (m) => void heard.push(m.n));
+    await listener.flush();
+    // Nobody serves yet: the request times out rather than get an answer from the listener.
+    await expect(
+      client.request(subject, Ping, { type: 'PING', n: 1 }, z.object({ pong: z.number() }), {
+        timeoutMs: 200,
+      }),
+    ).rejects.toThrow(/no answer/);
+    server.serve(subject, Ping, async (m) => {
+      // The server answers late: an answer from the listener would have come first.
+      await new Promise((r) => setTimeout(r, 50));
+      return { pong: m.n + 1 };
+    });
+    await server.flush();
+    const r = await client.request(subject, Ping, { type: 'PING', n: 2 }, z.object({ pong: z.number() }));
+    expect(r).toEqual({ pong: 3 });
+    // Malformed bytes: the server answers with an error, the listener drops them silently.
+    const raw = await client.nc.request(subject, encode({ type: 'PING', n: 'x' }), { timeout: 2000 });
+    expect(raw.data.length).toBeGreaterThan(0);
+    await listener.flush();
+    expect(heard).toEqual([1, 2]);
+    stop?.();
+    client.publish(subject, Ping, { type: 'PING', n: 3 });
+    await client.flush();
+    await server.flush();
+    expect(heard).toEqual([1, 2]);
+  });
+
   it('runs what a handler leaves for after its reply once the reply is encoded, on errors too', async () => {
     const server = await nats.bus();
     const client = await nats.bus();

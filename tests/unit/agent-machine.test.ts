@@ -6,11 +6,15 @@ import {
   createAgentContext,
   type RegistrationRequest,
 } from '../../actors/agent/index.js';
+import { RemoteError } from '../../bus/index.js';
 import {
+  AgentCapability,
+  ErrorCode,
   FrameworkInfo,
   MasterToAgent,
   type MasterToAgentInput,
   type Registered,
+  taskDigest,
 } from '../../protocol/index.js';
 
 const agentId = 'a-1';
@@ -135,6 +139,57 @@ describe('the agent actor', () => {
     ]);
     expect(m.actor.getSnapshot().value).toEqual({ registered: 'beating' });
     expect(m.sent('STATUS_UPDATE')).toHaveLength(2);
+  });
+
+  it('re-registers with a digest of its running tasks to a master that takes one, and in full when it has no copy', async () => {
+    // The master lists TASK_DIGEST; after a failover the new one has no copy of this agent's tasks.
+    let digests = 0;
+    const m = start(async (input) => {
+      if (input.tasksDigest) {
+        digests++;
+        throw new RemoteError('no copy of its tasks matches', ErrorCode.DIGEST_MISMATCH);
+      }
+      return {
+        agentId,
+        masterId: 'm1',
+        heartbeatIntervalSeconds: 15,
+        capabilities: [AgentCapability.TASK_DIGEST],
+      };
+    });
+    await settle();
+    // The first registration always lists the tasks.
+    expect(m.registrations[0].input.tasksDigest).toBeUndefined();
+    m.master({
+      type: 'RUN_TASK',
+      framework: FrameworkInfo.parse({ id: 'f1', name: 'f' }),
+      task: { taskId: 't1', name: 't1', agentId, resources: [], command: { value: 'true' } },
+    });
+    m.send({
+      type: 'EXECUTOR_MESSAGE',
+      now: 1,
+      msg: {
+        type: 'STATUS_UPDATE',
+        executorId: 't1',
+        frameworkId: 'f1',
+        status: { taskId: 't1', state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR', uuid: 'u1', timestamp: 1 },
+      },
+    });
+    m.master({ type: 'REREGISTER' });
+    await settle();
+    // Digest first: the running task goes as a digest, not in the list...
+    const [, digested, full] = m.registrations;
+    expect(digested.input.tasks).toEqual([]);
+    expect(digested.input.frameworks).toEqual([]);
+    expect(digested.input.tasksDigest).toEqual(
+      taskDigest([{ frameworkId: 'f1', task: full.input.tasks[0].task, status: full.input.tasks[0].status }]),
+    );
+    // ...then, refused, at once in full (no backoff, no warning), and it is registered.
+    expect(full.at).toBe(digested.at);
+    expect(full.input.tasksDigest).toBeUndefined();
+    expect(full.input.tasks).toMatchObject([{ frameworkId: 'f1', task: { taskId: 't1' } }]);
+    expect(digests).toBe(1);
+    expect(m.calls.filter((c) => c.effect === 'warn')).toHaveLength(0);
+    expect(m.actor.getSnapshot().value).toEqual({ registered: 'beating' });
   });
 
   it('resends the head on its timer until the master acknowledges it', async () => {

@@ -117,6 +117,15 @@ describe('noteProbe and mayTakeOver', () => {
     });
   });
 
+  it('dates a new revision from the read that found it, not from the end of a slow probe', () => {
+    // Read at 1000, the probe then waited out its 100 ms timeout (the holder died with it in flight).
+    const seen = noteProbe(undefined, held, 'unknown', 1100, 1000);
+    expect(seen).toEqual({ holder: 'a', revision: 4, since: 1000 });
+    // A later read of the same revision keeps that age; only a new revision takes its read time.
+    expect(noteProbe(seen, held, 'gone', 1130, 1125)).toEqual({ ...seen, goneSince: 1130 });
+    expect(noteProbe(seen, { holder: 'a', revision: 5 }, 'alive', 1130, 1125).since).toBe(1125);
+  });
+
   it('allows a takeover only once the holder missed a renewal and probes a poll apart found nobody', () => {
     const stood = timing.renewEveryMs + 2 * timing.pollEveryMs;
     // Never while someone answered.

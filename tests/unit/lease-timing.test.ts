@@ -12,13 +12,13 @@ import {
 } from '../../bus/lease-decision.js';
 
 describe('lease timing derived from the time to live', () => {
-  it('renews six times per ttl but at least every 250 ms, polls fifteen times but at least every 50 ms, and keeps a fifth as margin', () => {
-    // ttl 1500: renew every 250, poll every 50 (not 100), stop acting 300 before the key can expire.
-    expect(leaseTimingFor(1500)).toEqual({ ttlMs: 1500, renewEveryMs: 250, pollEveryMs: 50, safetyMs: 300 });
-    // ttl 5000: renew every 250 (not 833), poll every 50 (not 333), margin 1000.
-    expect(leaseTimingFor(5000)).toEqual({ ttlMs: 5000, renewEveryMs: 250, pollEveryMs: 50, safetyMs: 1000 });
-    // A short ttl renews six and polls fifteen times per ttl: 600 ms renews every 100, polls every 40.
-    expect(leaseTimingFor(600)).toMatchObject({ renewEveryMs: 100, pollEveryMs: 40 });
+  it('renews six times per ttl but at least every 100 ms, polls fifteen times but at least every 25 ms, and keeps a fifth as margin', () => {
+    // ttl 1500: renew every 100 (not 250), poll every 25 (not 100), stop acting 300 before the key can expire.
+    expect(leaseTimingFor(1500)).toEqual({ ttlMs: 1500, renewEveryMs: 100, pollEveryMs: 25, safetyMs: 300 });
+    // ttl 5000: renew every 100 (not 833), poll every 25 (not 333), margin 1000.
+    expect(leaseTimingFor(5000)).toEqual({ ttlMs: 5000, renewEveryMs: 100, pollEveryMs: 25, safetyMs: 1000 });
+    // A short ttl renews six and polls fifteen times per ttl: 300 ms renews every 50, polls every 20.
+    expect(leaseTimingFor(300)).toMatchObject({ renewEveryMs: 50, pollEveryMs: 20 });
   });
 
   it('is a safe timing for every ttl the master accepts', () => {
@@ -42,11 +42,11 @@ describe('lease timing derived from the time to live', () => {
       t,
     ) as Extract<LeaseState, { role: 'leader' }>;
     expect(leader.validUntil).toBe(2200);
-    expect(leader.nextRenewAt).toBe(1250);
+    expect(leader.nextRenewAt).toBe(1100);
     // Every renewal after it fails (a stalled event loop, a lost NATS node): four more tries fit...
     let s: LeaseState = leader;
     let tries = 0;
-    for (let now = 1250; now < 2200; now += 1) {
+    for (let now = 1100; now < 2200; now += 1) {
       const a = nextLeaseAction(s, now);
       if (a.kind === 'renew') {
         tries++;
@@ -63,9 +63,9 @@ describe('lease timing derived from the time to live', () => {
 
   it('lets a standby notice the expiry within one poll period', () => {
     const t = leaseTimingFor(1500);
-    // Refused at 3000 (someone holds the key): the next try is at 3050.
+    // Refused at 3000 (someone holds the key): the next try is at 3025.
     const c = applyLeaseOutcome(initialLeaseState(3000), { kind: 'held-elsewhere' }, 3000, t);
-    expect(nextLeaseAction(c, 3049)).toEqual({ kind: 'wait', untilMs: 3050 });
-    expect(nextLeaseAction(c, 3050)).toEqual({ kind: 'acquire' });
+    expect(nextLeaseAction(c, 3024)).toEqual({ kind: 'wait', untilMs: 3025 });
+    expect(nextLeaseAction(c, 3025)).toEqual({ kind: 'acquire' });
   });
 });

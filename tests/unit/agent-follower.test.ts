@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type FollowedAgents,
+  followAgentMessage,
+  followedDigest,
+} from '../../actors/master/agent-follower.js';
+import { decode, encode } from '../../bus/index.js';
+import {
+  AgentInfo,
+  AgentToMaster,
+  type AgentToMasterInput,
+  FrameworkInfo,
+  isTerminal,
+  resources as R,
+  type RunningTask,
+  type StatusUpdate,
+  TaskInfo,
+  type TaskState,
+  taskDigest,
+} from '../../protocol/index.js';
+
+/**
+ * A standby's copy of an agent's running tasks must digest exactly as the agent digests what it
+ * holds, through its REGISTER and every status update after it; whatever the copy cannot know
+ * (a task launched since) must make the digests differ, never agree on something wrong.
+ */
+const agent = AgentInfo.parse({
+  id: 'a1',
+  hostname: 'h',
+  resources: R.parseResources('cpus:8;mem:1024'),
+  version: '0.1.0',
+});
+const fw = FrameworkInfo.parse({ id: 'f1', name: 'f1', failoverTimeoutSeconds: 60 });
+const wire = (msg: AgentToMasterInput) => AgentToMaster.parse(decode(encode(msg)));
+
+let n = 0;
+const task = (taskId: string, state: TaskState = 'TASK_RUNNING'): RunningTask => ({
+  frameworkId: 'f1',
+  task: TaskInfo.parse({
+    taskId,
+    name: taskId,
+    agentId: 'a1',
+    resources: R.parseResources('cpus:1;mem:8'),
+    command: { value: 'x' },
+  }),
+  status: { taskId, agentId: 'a1', state, source: 'SOURCE_EXECUTOR', uuid: `u${++n}`, timestamp: n },
+});
+
+/** An agent as the test drives it: what it holds, and the digest it would send. */
+function agentSide(tasks: RunningTask[]) {
+  const held = new Map(tasks.map((t) => [t.task.taskId, t]));
+  return {
+    held,
+    digest: () => taskDigest([...held.values()].filter((t) => !isTerminal(t.status.state))),
+    update(copies: FollowedAgents, taskId: string, state: TaskState, agentId = 'a1') {
+      const t = held.get(taskId) as RunningTask;
+      t.status = { ...t.status, state, uuid: `u${++n}`, timestamp: n, agentId };
+      followAgentMessage(
+        copies,
+        'a1',
+        wire({
+          type: 'STATUS_UPDATE',
+          update: { frameworkId: 'f1', status: t.status as StatusUpdate['status'] },
+        }),
+      );
+    },
+  };
+}
+
+describe('following an agent', () => {
+  it('copies the running tasks of its REGISTER, ready as the master keeps them', () => {
+    const side = agentSide([task('t1'), task('t2'), task('t3', 'TASK_FAILED')]);
+    const copies: FollowedAgents = new Map();
+    followAgentMessage(
+      copies,
+      'a1',
+      wire({ type: 'REGISTER', agent, tasks: [...side.held.values()], frameworks: [fw] }),
+    );
+    const copy = copies.get('a1');
+    expect(copy && followedDigest(copy)).toEqual(side.digest());
+    expect([...(copy?.tasks.keys() ?? [])]).toEqual(['f1/t1', 'f1/t2']);
+    const record = copy?.tasks.get('f1/t1')?.record;
+    expect(record).toMatchObject({
+      frameworkId: 'f1',
+      agentId: 'a1',
+      recentUuids: side.held.get('t1')?.status.uuid,
+    });
+    expect(record?.info.agentId).toBe('a1');
+    // Shared parts are frozen: nothing can change one task's resources under another.
+    expect(Object.isFrozen(record?.info.resources)).toBe(true);
+    expect(copy?.frameworks).toEqual([fw]);
+  });
+
+  it('keeps the digest in step through status updates, and drops tasks that end', () => {
+    const side = agentSide([task('t1'), task('t2'), task('t3')]);
+    const copies: FollowedAgents = new Map();
+    followAgentMessage(
+      copies,
+      'a1',
+      wire({ type: 'REGISTER', agent, tasks: [...side.held.values()], frameworks: [fw] }),
+    );
+    side.update(copies, 't1', 'TASK_RUNNING');
+    side.update(copies, 't2', 'TASK_KILLING');
+    side.update(copies, 't3', 'TASK_FINISHED');
+    const copy = copies.get('a1');
+    expect(copy && followedDigest(copy)).toEqual(side.digest());
+    expect(copy?.tasks.has('f1/t3')).toBe(false);
+    expect(copy?.tasks.get('f1/t2')?.record.status.state).toBe('TASK_KILLING');
+  });
+
+  it('cannot agree with an agent about a task launched since its REGISTER, or an update it did not apply', () => {
+    const side = agentSide([task('t1')]);
+    const copies: FollowedAgents = new Map();
+    followAgentMessage(
+      copies,
+      'a1',
+      wire({ type: 'REGISTER', agent, tasks: [...side.held.values()], frameworks: [fw] }),
+    );
+    // A new task's first update: the copy has no info for it, so it stays out and the digests differ.
+    const t9 = task('t9', 'TASK_STARTING');
+    side.held.set('t9', t9);
+    followAgentMessage(
+      copies,
+      'a1',
+      wire({
+        type: 'STATUS_UPDATE',
+        update: { frameworkId: 'f1', status: t9.status as StatusUpdate['status'] },
+      }),
+    );
+    const copy = copies.get('a1');
+    expect(copy?.tasks.has('f1/t9')).toBe(false);
+    expect(copy && followedDigest(copy)).not.toEqual(side.digest());
+    // An update naming another agent is not this agent's (the leader refuses it too).
+    const other = agentSide([task('t5')]);
+    const c2: FollowedAgents = new Map();
+    followAgentMessage(
+      c2,
+      'a1',
+      wire({ type: 'REGISTER', agent, tasks: [...other.held.values()], frameworks: [fw] }),
+    );
+    const before = c2.get('a1') && followedDigest(c2.get('a1') as never);
+    other.update(c2, 't5', 'TASK_FAILED', 'a2');
+    expect(c2.get('a1') && followedDigest(c2.get('a1') as never)).toEqual(before);
+  });
+
+  it('forgets an agent that unregisters, and one whose digest REGISTER went elsewhere', () => {
+    const side = agentSide([task('t1')]);
+    const copies: FollowedAgents = new Map();
+    const register = wire({ type: 'REGISTER', agent, tasks: [...side.held.values()], frameworks: [fw] });
+    followAgentMessage(copies, 'a1', register);
+    // A digest REGISTER that matches (to another master after a failover) keeps the copy...
+    followAgentMessage(copies, 'a1', wire({ type: 'REGISTER', agent, tasksDigest: side.digest() }));
+    expect(copies.has('a1')).toBe(true);
+    // ...one that does not drops it; so does UNREGISTER, and a REGISTER on another agent's subject changes nothing.
+    followAgentMessage(
+      copies,
+      'a1',
+      wire({ type: 'REGISTER', agent, tasksDigest: { count: 9, hash: '0000000000000001' } }),
+    );
+    expect(copies.has('a1')).toBe(false);
+    followAgentMessage(copies, 'a1', register);
+    followAgentMessage(copies, 'a2', register);
+    expect(copies.has('a2')).toBe(false);
+    followAgentMessage(copies, 'a1', wire({ type: 'UNREGISTER' }));
+    expect(copies.size).toBe(0);
+  });
+});

@@ -173,16 +173,33 @@ export async function startMaster(
   };
 
   /** persist writes what the event changed in the registry; the leader steps down if it cannot. */
+  // `registry` has every write sent applied, `durable` only those the store has acknowledged. A
+  // change that needs no write of its own because one still being written holds it (the same call
+  // again, retried) is acknowledged only once that write is durable, and fails with it:
+  // acknowledged at once, it was lost when the write failed (a NATS node died under it).
+  let durable = registry;
+  let lastWrite: Promise<void> = Promise.resolve();
   const persist = (scope: RegistryScope): Promise<void> => {
     if (!leader || !registry) return Promise.resolve();
-    const ops = registryDiff(registry, state, scope, clock.now());
-    if (ops.length === 0) return Promise.resolve();
-    registry = applyAll(registry, ops, (type) => log.warn({ type }, 'registry op of an unknown type'));
-    return leader.store.append(ops, registry).catch((err) => {
-      log.error({ err }, 'registry write failed: stepping down');
-      lose(`registry write failed: ${(err as Error).message}`);
-      throw err;
-    });
+    const now = clock.now();
+    const ops = registryDiff(registry, state, scope, now);
+    if (ops.length === 0) {
+      const pending = durable !== registry && !!durable && registryDiff(durable, state, scope, now).length > 0;
+      return pending ? lastWrite : Promise.resolve();
+    }
+    const after = applyAll(registry, ops, (type) => log.warn({ type }, 'registry op of an unknown type'));
+    registry = after;
+    lastWrite = leader.store.append(ops, after).then(
+      () => {
+        durable = after;
+      },
+      (err) => {
+        log.error({ err }, 'registry write failed: stepping down');
+        lose(`registry write failed: ${(err as Error).message}`);
+        throw err;
+      },
+    );
+    return lastWrite;
   };
 
   /**

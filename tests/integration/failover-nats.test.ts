@@ -119,20 +119,31 @@ describe('masters on a three-node NATS cluster', () => {
     // elected may answer before it has applied every committed write: it reads again until the
     // acknowledged write is there. A write that was lost never shows, and the wait fails.
     let reg: Registry | undefined;
+    const reads: string[] = [];
     await waitFor(
       async () => {
-        const store = await RegistryStore.open({
-          nc: reader.nc,
-          subjects: makeSubjects(prefix),
-          replicas: 3,
-          log: silentLogger,
-        }).catch(() => undefined);
-        reg = await store?.load().catch(() => undefined);
+        try {
+          const store = await RegistryStore.open({
+            nc: reader.nc,
+            subjects: makeSubjects(prefix),
+            replicas: 3,
+            log: silentLogger,
+          });
+          reg = await store.load();
+          reads.push(`eng=${reg.weights.eng}`);
+        } catch (err) {
+          reads.push(`failed: ${(err as Error).message}`);
+        }
         return reg?.weights.eng === 4;
       },
       30_000,
       'the acknowledged write in the registry read from the surviving nodes',
-    );
+    ).catch((err) => {
+      // What each read saw: a stale answer, or no answer at all.
+      throw new Error(
+        `${(err as Error).message}; reads: ${reads.slice(-8).join(' | ')} (${reads.length} in all)`,
+      );
+    });
     if (!reg) throw new Error('unreachable: waitFor returned without a registry');
     expect(reg.weights).toEqual({ eng: 4 });
     expect(reg.agents.has(agent.agentId)).toBe(true);

@@ -184,7 +184,8 @@ export async function startMaster(
     const now = clock.now();
     const ops = registryDiff(registry, state, scope, now);
     if (ops.length === 0) {
-      const pending = durable !== registry && !!durable && registryDiff(durable, state, scope, now).length > 0;
+      const pending =
+        durable !== registry && !!durable && registryDiff(durable, state, scope, now).length > 0;
       return pending ? lastWrite : Promise.resolve();
     }
     const after = applyAll(registry, ops, (type) => log.warn({ type }, 'registry op of an unknown type'));

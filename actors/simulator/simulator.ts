@@ -25,7 +25,6 @@ import {
   type Subjects,
   type TaskInfo,
   TaskState,
-  taskInfoHash,
 } from '../../protocol/index.js';
 import { type Clock, systemClock } from '../common/index.js';
 import { DueQueue } from './due-queue.js';
@@ -334,8 +333,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       masterDigests = opts.digests !== false && !!r.capabilities?.includes(AgentCapability.TASK_DIGEST);
       e.sendTasks = false;
       if (withDigest) stats.digestRegistrations++;
-      // Hash each task's info now, once (it is cached), rather than when the master fails over.
-      else if (masterDigests) for (const t of agent.tasks.values()) taskInfoHash(t.task);
+      // Build the next REGISTER (a digest) now, rather than when the master fails over: it is kept
+      // while the agent is unchanged, and each task's info hash for as long as the task lives.
+      else if (masterDigests)
+        e.digestRegistration = encodedRegistration(agent, undefined, encodeChecked, digestRegistration);
       stats.registered++;
       // Whatever was in flight before (re-)registering goes again now.
       const now = clock.now();

@@ -28,6 +28,8 @@ export interface FailoverOptions {
    * registration storm's last ops and snapshot.
    */
   settleMs?: number;
+  /** The simulated agents re-register with a digest of their running tasks when the master takes one (default true). */
+  digests?: boolean;
   log?: (line: string) => void;
 }
 
@@ -224,6 +226,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       requestInbox: '_INBOX',
       ...(o.registerConcurrency !== undefined ? { registerConcurrency: o.registerConcurrency } : {}),
       taskDurationMs: Number.POSITIVE_INFINITY,
+      digests: o.digests ?? true,
     });
     await sim.whenRegistered(o.agents, o.timeoutMs);
     log(`failover: ${o.agents} agents registered with ${first.id}`);

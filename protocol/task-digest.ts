@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { TaskInfo, TaskStatus } from './messages/common.js';
+import type { FrameworkInfo, TaskInfo, TaskStatus } from './messages/common.js';
+import { isTerminal } from './task-state.js';
 
 /**
  * A task digest summarizes the running tasks an agent holds, so that an agent coming back to a
@@ -137,4 +138,34 @@ export function taskDigest(tasks: Iterable<DigestedTask>): TaskDigest {
 /** sameDigest compares two digests. */
 export function sameDigest(x: TaskDigest, y: TaskDigest): boolean {
   return x.count === y.count && x.hash === y.hash;
+}
+
+/** A REGISTER's body as an agent reports what it holds (protocol/messages/agent.ts). */
+interface RegisterBody<A, T extends DigestedTask> {
+  agent: A;
+  tasks: T[];
+  frameworks: FrameworkInfo[];
+}
+
+/**
+ * withTasksDigest turns a full REGISTER body into the one for a master that takes a digest: the
+ * digest of the non-terminal tasks in their place, the terminal ones in full, and only the
+ * frameworks of those.
+ */
+export function withTasksDigest<A, T extends DigestedTask>(
+  full: RegisterBody<A, T>,
+): RegisterBody<A, T> & { tasksDigest: TaskDigest } {
+  const sum = emptyDigestSum();
+  const ended: T[] = [];
+  for (const t of full.tasks) {
+    if (isTerminal(t.status.state)) ended.push(t);
+    else addToDigest(sum, t);
+  }
+  const theirs = new Set(ended.map((t) => t.frameworkId));
+  return {
+    agent: full.agent,
+    tasks: ended,
+    frameworks: full.frameworks.filter((f) => theirs.has(f.id)),
+    tasksDigest: finishDigest(sum),
+  };
 }

@@ -1,10 +1,9 @@
 import {
   type AgentInfo,
   type FrameworkInfo,
-  isTerminal,
   type RunningTask,
   type TaskDigest,
-  taskDigest,
+  withTasksDigest,
 } from '../../protocol/index.js';
 import { type AgentContext, taskKey } from './agent-state.js';
 
@@ -54,13 +53,5 @@ export function registrationRequest(s: AgentContext): RegistrationRequest {
 export function reregistrationRequest(s: AgentContext): RegistrationRequest {
   const full = registrationRequest(s);
   if (!s.masterTakesDigest || s.masterId === undefined || s.sendTasks) return full;
-  const running = full.tasks.filter((t) => !isTerminal(t.status.state));
-  const ended = full.tasks.filter((t) => isTerminal(t.status.state));
-  const theirs = new Set(ended.map((t) => t.frameworkId));
-  return {
-    agent: full.agent,
-    tasks: ended,
-    frameworks: full.frameworks.filter((f) => theirs.has(f.id)),
-    tasksDigest: taskDigest(running),
-  };
+  return withTasksDigest(full);
 }

@@ -1,9 +1,6 @@
 import {
   type AgentInfo,
-  addToDigest,
-  emptyDigestSum,
   type FrameworkInfo,
-  finishDigest,
   isTerminal,
   type MasterToBatchingAgent,
   Reason,
@@ -14,6 +11,7 @@ import {
   type TaskInfo,
   TaskState,
   type TaskStatus,
+  withTasksDigest,
 } from '../../protocol/index.js';
 
 /** SimPhase is where a simulated agent stands with the master. */
@@ -111,26 +109,10 @@ export function registration(agent: SimAgent): {
  * agent re-registers: the digest of its non-terminal tasks in place of them, and its terminal ones
  * (updates not yet acknowledged) in full with their frameworks.
  */
-export function digestRegistration(agent: SimAgent): {
-  agent: AgentInfo;
-  tasks: RunningTask[];
-  frameworks: FrameworkInfo[];
+export function digestRegistration(agent: SimAgent): ReturnType<typeof registration> & {
   tasksDigest: TaskDigest;
 } {
-  const full = registration(agent);
-  const sum = emptyDigestSum();
-  const terminal: RunningTask[] = [];
-  for (const t of full.tasks) {
-    if (isTerminal(t.status.state)) terminal.push(t);
-    else addToDigest(sum, t);
-  }
-  const theirs = new Set(terminal.map((t) => t.frameworkId));
-  return {
-    agent: full.agent,
-    tasks: terminal,
-    frameworks: full.frameworks.filter((f) => theirs.has(f.id)),
-    tasksDigest: finishDigest(sum),
-  };
+  return withTasksDigest(registration(agent));
 }
 
 /** EncodedRegistration is an agent's REGISTER as sent, and the version of the agent it reports. */

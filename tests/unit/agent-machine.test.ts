@@ -88,6 +88,25 @@ const accepted =
     Promise.resolve({ agentId, masterId: 'm1', heartbeatIntervalSeconds });
 const refused = () => Promise.reject(new Error('no answer'));
 
+/** runTask has the master launch task t1 of framework f1, and its executor report it RUNNING. */
+function runTask(m: ReturnType<typeof start>) {
+  m.master({
+    type: 'RUN_TASK',
+    framework: FrameworkInfo.parse({ id: 'f1', name: 'f' }),
+    task: { taskId: 't1', name: 't1', agentId, resources: [], command: { value: 'true' } },
+  });
+  m.send({
+    type: 'EXECUTOR_MESSAGE',
+    now: 1,
+    msg: {
+      type: 'STATUS_UPDATE',
+      executorId: 't1',
+      frameworkId: 'f1',
+      status: { taskId: 't1', state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR', uuid: 'u1', timestamp: 1 },
+    },
+  });
+}
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
@@ -115,21 +134,7 @@ describe('the agent actor', () => {
   it('registers again on REREGISTER, reporting its tasks, and forwards unacknowledged updates again', async () => {
     const m = start(accepted(15));
     await settle();
-    m.master({
-      type: 'RUN_TASK',
-      framework: FrameworkInfo.parse({ id: 'f1', name: 'f' }),
-      task: { taskId: 't1', name: 't1', agentId, resources: [], command: { value: 'true' } },
-    });
-    m.send({
-      type: 'EXECUTOR_MESSAGE',
-      now: 1,
-      msg: {
-        type: 'STATUS_UPDATE',
-        executorId: 't1',
-        frameworkId: 'f1',
-        status: { taskId: 't1', state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR', uuid: 'u1', timestamp: 1 },
-      },
-    });
+    runTask(m);
     expect(m.sent('STATUS_UPDATE')).toHaveLength(1);
     m.master({ type: 'REREGISTER' });
     await settle();
@@ -159,21 +164,7 @@ describe('the agent actor', () => {
     await settle();
     // The first registration always lists the tasks.
     expect(m.registrations[0].input.tasksDigest).toBeUndefined();
-    m.master({
-      type: 'RUN_TASK',
-      framework: FrameworkInfo.parse({ id: 'f1', name: 'f' }),
-      task: { taskId: 't1', name: 't1', agentId, resources: [], command: { value: 'true' } },
-    });
-    m.send({
-      type: 'EXECUTOR_MESSAGE',
-      now: 1,
-      msg: {
-        type: 'STATUS_UPDATE',
-        executorId: 't1',
-        frameworkId: 'f1',
-        status: { taskId: 't1', state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR', uuid: 'u1', timestamp: 1 },
-      },
-    });
+    runTask(m);
     m.master({ type: 'REREGISTER' });
     await settle();
     // Digest first: the running task goes as a digest, not in the list...
@@ -195,21 +186,7 @@ describe('the agent actor', () => {
   it('resends the head on its timer until the master acknowledges it', async () => {
     const m = start(accepted(3600));
     await settle();
-    m.master({
-      type: 'RUN_TASK',
-      framework: FrameworkInfo.parse({ id: 'f1', name: 'f' }),
-      task: { taskId: 't1', name: 't1', agentId, resources: [], command: { value: 'true' } },
-    });
-    m.send({
-      type: 'EXECUTOR_MESSAGE',
-      now: 1,
-      msg: {
-        type: 'STATUS_UPDATE',
-        executorId: 't1',
-        frameworkId: 'f1',
-        status: { taskId: 't1', state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR', uuid: 'u1', timestamp: 1 },
-      },
-    });
+    runTask(m);
     await m.advance(6100, 100); // resends at 2 s and 2 + 4 = 6 s
     expect(m.sent('STATUS_UPDATE')).toHaveLength(3);
     m.master({ type: 'STATUS_UPDATE_ACK', frameworkId: 'f1', taskId: 't1', uuid: 'u1' });

@@ -47,13 +47,37 @@ export class LeaseHeldElsewhereError extends Error {
 
 const LOST_RACE = /wrong last sequence|key exists|10071/i;
 
-/** openLeaseBucket creates (or opens) the KV bucket of leases, whose max_age is the lease ttl. */
-export async function openLeaseBucket(
+/**
+ * A create that raced another contender's for the same bucket: nats-server may refuse the loser's
+ * stream as overlapping the winner's (2.9), where an open would have found it.
+ */
+const CREATE_RACE = /subjects overlap|stream name already in use/i;
+
+/**
+ * openLeaseBucket creates (or opens) the KV bucket of leases, whose max_age is the lease ttl.
+ * Contenders start together: a create that lost the race to create the same bucket tries again,
+ * and opens the one the winner made.
+ */
+export function openLeaseBucket(
   nc: NatsConnection,
   bucket: string,
   opts: { ttlMs: number; replicas: number },
 ): Promise<KV> {
-  return new Kvm(nc).create(bucket, { history: 1, ttl: opts.ttlMs, replicas: opts.replicas });
+  return afterCreateRaces(() =>
+    new Kvm(nc).create(bucket, { history: 1, ttl: opts.ttlMs, replicas: opts.replicas }),
+  );
+}
+
+/** afterCreateRaces runs a create again (up to 5 times, 20 ms more apart each) while it loses a race. */
+export async function afterCreateRaces<T>(create: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await create();
+    } catch (err) {
+      if (attempt >= 5 || !CREATE_RACE.test(String((err as Error)?.message ?? err))) throw err;
+      await new Promise((r) => setTimeout(r, 20 * attempt));
+    }
+  }
 }
 
 /** kvLeaseStore keeps one lease in one key of a KV bucket, as JSON. */

@@ -6,6 +6,7 @@ import {
   type FrameworkInfo,
   finishDigest,
   isTerminal,
+  type MasterToBatchingAgent,
   type StatusUpdate,
   sameDigest,
   statusHash,
@@ -24,8 +25,9 @@ import { type TaskRecord, taskKey } from './state.js';
 
 /**
  * A standby follows the agents: it overhears what they send the leader (REGISTERs and status
- * updates, on the subjects the leader serves) and keeps, per agent, a copy of the non-terminal
- * tasks the agent holds, already in the form the master keeps tasks in. After a failover an
+ * updates, on the subjects the leader serves) and the tasks the leader sends them (RUN_TASK(S)),
+ * and keeps, per agent, a copy of the non-terminal tasks the agent holds, already in the form the
+ * master keeps tasks in. After a failover an
  * agent re-registers with only a digest of those tasks (protocol/task-digest.ts); when it equals
  * the copy's, the new leader takes the copy instead of decoding, validating and compacting every
  * task again. A copy is only ever used when the digests agree, so a message the standby missed
@@ -51,7 +53,15 @@ export interface FollowedAgent {
   digest: DigestSum;
   /** The frameworks of those tasks, from the agent's REGISTER (a digest REGISTER need not list them). */
   frameworks: FrameworkInfo[];
+  /**
+   * Tasks the leader sent the agent that have yet to report: their info, held until their first
+   * status update makes them part of the copy (at most MAX_LAUNCHES_HELD, the oldest dropped).
+   */
+  launched: Map<string, TaskInfo>;
 }
+
+/** The most launched tasks held per agent while they have not reported (a bound, not a target). */
+export const MAX_LAUNCHES_HELD = 10_000;
 
 /** FollowedAgents maps agent ids to their copies. */
 export type FollowedAgents = Map<string, FollowedAgent>;
@@ -101,7 +111,15 @@ function followUpdate(agents: FollowedAgents, agentId: string, update: StatusUpd
   if (!agent || status.agentId !== agentId) return;
   const k = taskKey(frameworkId, status.taskId);
   const known = agent.tasks.get(k);
-  if (!known) return;
+  if (!known) {
+    // A task launched since the agent's REGISTER: its first update makes it part of the copy.
+    const launched = agent.launched.get(k);
+    if (!launched) return;
+    agent.launched.delete(k);
+    if (!isTerminal(status.state))
+      put(agent, k, followedTask(agentId, frameworkId, launched, status, taskInfoHash(launched)));
+    return;
+  }
   if (isTerminal(status.state)) {
     drop(agent, k, known);
     return;
@@ -114,9 +132,9 @@ function followUpdate(agents: FollowedAgents, agentId: string, update: StatusUpd
 /**
  * followAgentMessage applies one overheard agent message to the copies. A REGISTER replaces the
  * agent's copy with the non-terminal tasks it reports (one with a digest keeps the copy only if
- * the digests agree); a status update moves a task of the copy on or, once terminal, out of it.
- * A task the copy never saw (launched since the agent's REGISTER) stays out of it: an update does
- * not carry the task's info, and the agent's digest will differ from the copy's.
+ * the digests agree); a status update moves a task of the copy on or, once terminal, out of it,
+ * and brings in a task the leader launched there since (followLaunch). A task the copy has no
+ * info for stays out of it (an update does not carry the info): the agent's digest then differs.
  */
 export function followAgentMessage(agents: FollowedAgents, agentId: string, msg: AgentToMaster): void {
   switch (msg.type) {
@@ -127,7 +145,12 @@ export function followAgentMessage(agents: FollowedAgents, agentId: string, msg:
         if (copy && !sameDigest(followedDigest(copy), msg.tasksDigest)) agents.delete(agentId);
         return;
       }
-      const copy: FollowedAgent = { tasks: new Map(), digest: emptyDigestSum(), frameworks: [] };
+      const copy: FollowedAgent = {
+        tasks: new Map(),
+        digest: emptyDigestSum(),
+        frameworks: [],
+        launched: new Map(),
+      };
       const used = new Set<string>();
       for (const { frameworkId, task, status } of msg.tasks) {
         if (isTerminal(status.state)) continue;
@@ -151,6 +174,39 @@ export function followAgentMessage(agents: FollowedAgents, agentId: string, msg:
     case 'HEARTBEAT':
       return;
   }
+}
+
+/** A launch the leader sent an agent (RUN_TASK or RUN_TASKS on its control subject). */
+type Launch = Extract<MasterToBatchingAgent, { type: 'RUN_TASK' | 'RUN_TASKS' }>;
+
+/**
+ * followLaunch notes the tasks the leader sent an agent it follows, until their first status
+ * update (followAgentMessage); other control messages change nothing the copy holds (a kill or a
+ * framework's shutdown shows in the updates that follow).
+ */
+export function followLaunch(agents: FollowedAgents, agentId: string, msg: MasterToBatchingAgent): void {
+  if (msg.type !== 'RUN_TASK' && msg.type !== 'RUN_TASKS') return;
+  const agent = agents.get(agentId);
+  if (!agent) return;
+  const launch = msg as Launch;
+  for (const task of launch.type === 'RUN_TASK' ? [launch.task] : launch.tasks) {
+    if (task.agentId !== agentId) continue;
+    const k = taskKey(launch.framework.id, task.taskId);
+    agent.launched.delete(k);
+    agent.launched.set(k, task);
+    if (agent.launched.size > MAX_LAUNCHES_HELD) {
+      const oldest = agent.launched.keys().next().value;
+      if (oldest !== undefined) agent.launched.delete(oldest);
+    }
+  }
+  if (!agent.frameworks.some((f) => f.id === launch.framework.id)) agent.frameworks.push(launch.framework);
+}
+
+/** followedFrameworks are the frameworks of the tasks a copy holds. */
+export function followedFrameworks(agent: FollowedAgent): FrameworkInfo[] {
+  const theirs = new Set<string>();
+  for (const t of agent.tasks.values()) theirs.add(t.record.frameworkId);
+  return agent.frameworks.filter((f) => theirs.has(f.id));
 }
 
 /** followedDigest is the digest of a copy, as the agent computes it over the same tasks. */

@@ -18,7 +18,7 @@ import {
   type TaskStatus,
 } from '../../protocol/index.js';
 import { partitionAware } from './accept-plan.js';
-import { type FollowedAgent, followedDigest } from './agent-follower.js';
+import { type FollowedAgent, followedDigest, followedFrameworks } from './agent-follower.js';
 import type { Holding } from './allocator/index.js';
 import {
   awaitAck,
@@ -99,7 +99,9 @@ function register(
     throw new MasterError('FORBIDDEN', `agent ${agentId} was marked gone; start it with a fresh work dir`);
   }
   const followed = msg.tasksDigest ? followedCopy(state, agentId, msg) : undefined;
+  if (followed) state.registrations.byDigest++;
   if (!agent) {
+    state.registrations.registered++;
     agent = {
       info: msg.agent,
       status: AgentStatus.ACTIVE,
@@ -113,6 +115,7 @@ function register(
     };
     state.agents.set(agentId, agent);
   } else {
+    state.registrations.reregistered++;
     // Re-registration: the agent's report is the truth about what runs there. The allocator
     // forgets the agent and takes it back below with the tasks it reports.
     for (const offerId of [...agent.offers]) effects.push(...rescindOffer(state, offerId));
@@ -128,7 +131,7 @@ function register(
     agent.lastSeenAt = now;
   }
   // A digest REGISTER lists only its terminal tasks' frameworks; the copy has the others'.
-  for (const info of followed ? [...msg.frameworks, ...followed.frameworks] : msg.frameworks) {
+  for (const info of followed ? [...msg.frameworks, ...followedFrameworks(followed)] : msg.frameworks) {
     if (!state.frameworks.has(info.id)) {
       state.frameworks.set(info.id, {
         info,
@@ -253,8 +256,11 @@ function followedCopy(state: MasterState, agentId: string, msg: Msg<'REGISTER'>)
   if (msg.tasks.some((t) => !isTerminal(t.status.state)))
     throw new MasterError('BAD_REQUEST', 'a REGISTER with a tasksDigest lists only terminal tasks');
   const copy = state.followed?.get(agentId);
-  if (!copy || !msg.tasksDigest || !sameDigest(followedDigest(copy), msg.tasksDigest))
+  if (!copy || !msg.tasksDigest || !sameDigest(followedDigest(copy), msg.tasksDigest)) {
+    // Counted, though the REGISTER changes nothing else: how often standbys missed what agents hold.
+    state.registrations.digestMismatches++;
     throw new MasterError('DIGEST_MISMATCH', `no copy of agent ${agentId}'s tasks matches its digest`);
+  }
   state.followed?.delete(agentId);
   return copy;
 }

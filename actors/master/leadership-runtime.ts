@@ -7,9 +7,14 @@ import {
   natsLeaseLiveness,
   openLeaseBucket,
 } from '../../bus/index.js';
-import { AgentToMaster, lastToken, type StateView } from '../../protocol/index.js';
+import {
+  AgentToMaster,
+  lastToken,
+  StampedMasterToBatchingAgent,
+  type StateView,
+} from '../../protocol/index.js';
 import { systemClock } from '../common/index.js';
-import { type FollowedAgents, followAgentMessage } from './agent-follower.js';
+import { type FollowedAgents, followAgentMessage, followLaunch } from './agent-follower.js';
 import { type AgentIntakeConfig, agentIntakeConfig, startAgentIntake } from './agent-intake.js';
 import { defaultMasterConfig } from './config.js';
 import { defaultLeadershipConfig, type LeadershipConfig } from './leadership.js';
@@ -124,7 +129,8 @@ export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHand
     return run;
   };
   // The standby follows the agents (agent-follower.ts): it overhears their REGISTERs and status
-  // updates to the leader and keeps a copy of each one's running tasks, handed to its own term
+  // updates to the leader, and the tasks the leader launches on them, and keeps a copy of each
+  // one's running tasks, handed to its own term
   // when it is elected, so that agents whose digest matches need not send their tasks again. A
   // term's master serves the agents itself, so following stops while it leads.
   let followed: FollowedAgents = new Map();
@@ -133,7 +139,7 @@ export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHand
     if (unfollow || stopped || !opts.bus.overhear) return;
     const mine: FollowedAgents = new Map();
     followed = mine;
-    unfollow = opts.bus.overhear(
+    const fromAgents = opts.bus.overhear(
       opts.subjects.masterAgentAll(),
       AgentToMaster,
       (msg, ctx) => {
@@ -141,6 +147,14 @@ export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHand
       },
       intake ? { intake } : {},
     );
+    // The tasks the leader launches: `<prefix>.agent.<agentId>.control`.
+    const toAgents = opts.bus.overhear(opts.subjects.agentAll(), StampedMasterToBatchingAgent, (msg, ctx) => {
+      if (followed === mine) followLaunch(mine, ctx.subject.split('.').at(-2) ?? '', msg);
+    });
+    unfollow = () => {
+      fromAgents();
+      toAgents();
+    };
   };
   /** stopFollowing ends following and hands over what was copied. */
   const stopFollowing = (): FollowedAgents => {

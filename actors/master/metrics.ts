@@ -32,6 +32,10 @@ export function metricsView(state: MasterState, now: number): OperatorResult<'GE
   ).length;
   m['master/frameworks_removed'] = frameworks.filter((f) => f.status === FrameworkStatus.REMOVED).length;
   m['master/outstanding_offers'] = state.offers.size;
+  m['master/agent_registrations'] = state.registrations.registered;
+  m['master/agent_reregistrations'] = state.registrations.reregistered;
+  m['master/agent_reregistrations_by_digest'] = state.registrations.byDigest;
+  m['master/agent_digest_mismatches'] = state.registrations.digestMismatches;
   const taskMetric = (s: string) => `master/tasks_${s.replace(/^TASK_/, '').toLowerCase()}`;
   for (const s of Object.values(TaskState)) m[taskMetric(s)] = 0;
   for (const f of frameworks) {

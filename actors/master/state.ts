@@ -109,6 +109,20 @@ export interface MasterState {
   leader?: { epoch: number; electedAt: number; ha: boolean };
   /** The largest message the server accepts (its max_payload), when known: table pages fit it. */
   maxMessageBytes?: number;
+  /** REGISTERs this master took, by kind (GET_METRICS `master/agent_*`). */
+  registrations: RegistrationCounts;
+}
+
+/** RegistrationCounts counts agent REGISTERs as Mesos counts slave (re-)registrations. */
+export interface RegistrationCounts {
+  /** An agent this master did not know. */
+  registered: number;
+  /** An agent it knew (from the registry after a failover, or back from unreachable). */
+  reregistered: number;
+  /** Of those, the ones whose running tasks came from a followed copy (tasksDigest matched). */
+  byDigest: number;
+  /** REGISTERs with a digest no copy matched (answered DIGEST_MISMATCH). */
+  digestMismatches: number;
 }
 
 /**
@@ -128,6 +142,7 @@ export function createMasterState(
     offers: new Map(),
     offerSeq: 0,
     allocator: new HierarchicalAllocator(allocator),
+    registrations: { registered: 0, reregistered: 0, byDigest: 0, digestMismatches: 0 },
   };
 }
 

@@ -1,6 +1,6 @@
 import { type KV, Kvm } from '@nats-io/kv';
 import type { z } from 'zod';
-import { type Bus, decode, encode, NatsBus, parseWith } from '../../bus/index.js';
+import { afterCreateRaces, type Bus, decode, encode, NatsBus, parseWith } from '../../bus/index.js';
 
 /** StateStoreOptions open a framework's JetStream KV bucket. */
 export interface StateStoreOptions {
@@ -32,7 +32,11 @@ export class StateStore {
     if (!(opts.bus instanceof NatsBus)) throw new StateStoreError('a StateStore needs a NatsBus (JetStream)');
     if (!/^[A-Za-z0-9_-]+$/.test(opts.bucket))
       throw new StateStoreError(`invalid bucket name "${opts.bucket}"`);
-    const kv = await new Kvm(opts.bus.nc).create(opts.bucket, { replicas: opts.replicas ?? 1, history: 1 });
+    // Copies of a framework may open it at once: a create that loses that race tries again.
+    const nc = opts.bus.nc;
+    const kv = await afterCreateRaces(() =>
+      new Kvm(nc).create(opts.bucket, { replicas: opts.replicas ?? 1, history: 1 }),
+    );
     return new StateStore(kv);
   }
 

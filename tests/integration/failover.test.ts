@@ -137,6 +137,14 @@ describe('master failover', () => {
     );
     const tasks = await operator.tasks();
     expect(tasks.find((t) => t.taskId === 'long')?.state).toBe('TASK_RUNNING');
+    // The standby followed the agent, the task launched after its REGISTER included: the agent
+    // came back with a digest of its running task, which the new leader took from its copy.
+    const { metrics } = await operator.metrics();
+    expect(metrics).toMatchObject({
+      'master/agent_reregistrations': 1,
+      'master/agent_reregistrations_by_digest': 1,
+      'master/agent_digest_mismatches': 0,
+    });
     // Weights were in the registry.
     expect((await operator.weights()).weights).toContainEqual({ role: 'eng', weight: 3 });
     // No task was killed by the failover, and reconciliation answers from the new leader.

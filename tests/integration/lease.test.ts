@@ -57,6 +57,27 @@ async function contender(
 }
 
 describe('lease on a JetStream KV bucket', () => {
+  it('opens one bucket for contenders that all create it at once', async () => {
+    const ncs = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        connectNats({ servers: nats.url, name: `racer-${i}`, log: silentLogger }),
+      ),
+    );
+    try {
+      // Ten rounds of six creates at once, each round a new bucket: any create the server refused
+      // as a loser of the race would reject here.
+      for (let round = 0; round < 10; round++) {
+        const kvs = await Promise.all(
+          ncs.map((nc) => openLeaseBucket(nc, `lease_race_${round}`, { ttlMs: 1500, replicas: 1 })),
+        );
+        await kvs[0].put('k', 'v');
+        expect((await kvs[5].get('k'))?.string()).toBe('v');
+      }
+    } finally {
+      for (const nc of ncs) await nc.close();
+    }
+  });
+
   it('elects exactly one of three contenders and hands over on release with a larger epoch', async () => {
     const cs = await Promise.all(['a', 'b', 'c'].map((h) => contender('lease_release', h)));
     for (const c of cs) c.lease.start();

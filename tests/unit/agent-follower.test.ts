@@ -3,6 +3,8 @@ import {
   type FollowedAgents,
   followAgentMessage,
   followedDigest,
+  followLaunch,
+  MAX_LAUNCHES_HELD,
 } from '../../actors/master/agent-follower.js';
 import { decode, encode } from '../../bus/index.js';
 import {
@@ -11,6 +13,7 @@ import {
   type AgentToMasterInput,
   FrameworkInfo,
   isTerminal,
+  MasterToBatchingAgent,
   resources as R,
   type RunningTask,
   type StatusUpdate,
@@ -141,6 +144,90 @@ describe('following an agent', () => {
     const before = c2.get('a1') && followedDigest(c2.get('a1') as never);
     other.update(c2, 't5', 'TASK_FAILED', 'a2');
     expect(c2.get('a1') && followedDigest(c2.get('a1') as never)).toEqual(before);
+  });
+
+  it('takes in a task the leader launched since the REGISTER at its first update', () => {
+    const side = agentSide([task('t1')]);
+    const copies: FollowedAgents = new Map();
+    followAgentMessage(
+      copies,
+      'a1',
+      wire({ type: 'REGISTER', agent, tasks: [...side.held.values()], frameworks: [fw] }),
+    );
+    const launch = (taskId: string, agentId = 'a1') =>
+      followLaunch(
+        copies,
+        'a1',
+        MasterToBatchingAgent.parse({
+          type: 'RUN_TASKS',
+          framework: fw,
+          tasks: [
+            {
+              taskId,
+              name: taskId,
+              agentId,
+              resources: R.parseResources('cpus:1;mem:8'),
+              command: { value: 'x' },
+            },
+          ],
+        }),
+      );
+    launch('t7');
+    launch('t8');
+    launch('t6', 'a2');
+    const copy = copies.get('a1');
+    // Launched, not yet reported: held aside, not in the digest (the agent's REGISTER would show its own STAGING status).
+    expect(copy?.launched.size).toBe(2);
+    expect(copy && followedDigest(copy)).toEqual(side.digest());
+    // The agent holds them as launched (the info the leader sent, with the defaults zod fills in) and reports them.
+    for (const id of ['t7', 't8'])
+      side.held.set(id, {
+        frameworkId: 'f1',
+        task: copy?.launched.get(`f1/${id}`) as TaskInfo,
+        status: task(id, 'TASK_STAGING').status,
+      });
+    side.update(copies, 't7', 'TASK_STARTING');
+    side.update(copies, 't8', 'TASK_FAILED');
+    expect(copy?.launched.size).toBe(0);
+    expect([...(copy?.tasks.keys() ?? [])]).toEqual(['f1/t1', 'f1/t7']);
+    expect(copy && followedDigest(copy)).toEqual(side.digest());
+    // A launch for an agent nobody follows is not kept.
+    followLaunch(copies, 'a9', MasterToBatchingAgent.parse({ type: 'REREGISTER' }));
+    expect(copies.has('a9')).toBe(false);
+  });
+
+  it('holds at most MAX_LAUNCHES_HELD unreported launches per agent, dropping the oldest', () => {
+    const copies: FollowedAgents = new Map();
+    followAgentMessage(copies, 'a1', wire({ type: 'REGISTER', agent, tasks: [], frameworks: [] }));
+    const tasks = Array.from({ length: MAX_LAUNCHES_HELD + 5 }, (_, i) => ({
+      taskId: `l${i}`,
+      name: 'l',
+      agentId: 'a1',
+      resources: [],
+      command: { value: 'x' },
+    }));
+    followLaunch(
+      copies,
+      'a1',
+      MasterToBatchingAgent.parse({
+        type: 'RUN_TASKS',
+        framework: fw,
+        tasks: tasks.slice(0, MAX_LAUNCHES_HELD),
+      }),
+    );
+    followLaunch(
+      copies,
+      'a1',
+      MasterToBatchingAgent.parse({
+        type: 'RUN_TASKS',
+        framework: fw,
+        tasks: tasks.slice(MAX_LAUNCHES_HELD),
+      }),
+    );
+    const launched = copies.get('a1')?.launched;
+    expect(launched?.size).toBe(MAX_LAUNCHES_HELD);
+    expect(launched?.has('f1/l0')).toBe(false);
+    expect(launched?.has(`f1/l${MAX_LAUNCHES_HELD + 4}`)).toBe(true);
   });
 
   it('forgets an agent that unregisters, and one whose digest REGISTER went elsewhere', () => {

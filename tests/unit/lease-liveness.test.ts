@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  afterCreateRaces,
   type HolderVerdict,
   Lease,
   LeaseHeldElsewhereError,
@@ -265,5 +266,36 @@ describe('a standby with liveness probes', () => {
     } finally {
       await lease.stop();
     }
+  });
+});
+
+describe('opening the lease bucket while others create it', () => {
+  it('creates again after losing the race, and only then', async () => {
+    let calls = 0;
+    const racing = async () => {
+      calls++;
+      if (calls < 3) throw new Error('subjects overlap with an existing stream');
+      return 'bucket';
+    };
+    expect(await afterCreateRaces(racing)).toBe('bucket');
+    expect(calls).toBe(3);
+    // Any other refusal is the caller's to handle, at once.
+    calls = 0;
+    await expect(
+      afterCreateRaces(async () => {
+        calls++;
+        throw new Error('insufficient resources');
+      }),
+    ).rejects.toThrow('insufficient resources');
+    expect(calls).toBe(1);
+    // A race lost five times in a row is given up.
+    calls = 0;
+    await expect(
+      afterCreateRaces(async () => {
+        calls++;
+        throw new Error('subjects overlap with an existing stream');
+      }),
+    ).rejects.toThrow('subjects overlap');
+    expect(calls).toBe(5);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { startHaMaster } from '../../actors/master/index.js';
 import { startSimulator } from '../../actors/simulator/index.js';
 import { type NatsBus, silentLogger } from '../../bus/index.js';
-import { Operator } from '../../frameworks/sdk/index.js';
+import { Operator, Scheduler } from '../../frameworks/sdk/index.js';
 import { FrameworkInfo, subjects as makeSubjects, resources as R } from '../../protocol/index.js';
 import { waitFor as eventually } from '../support/apps.js';
 import type { TestNats } from '../support/nats.js';
@@ -95,6 +95,57 @@ describe('re-registration by digest after a failover', () => {
     expect(new Set(tasks.map((t) => `${t.frameworkId}/${t.taskId}/${t.agentId}`)).size).toBe(AGENTS * 3);
     // Leading, it follows nobody; its copies were handed to its term.
     expect(b.following()).toBe(0);
+  }, 60_000);
+
+  it('takes tasks launched after the agents registered from the copy too', async () => {
+    const nats = await scope.startNats();
+    const prefix = `${nats.prefix}l`;
+    const a = await haMaster(nats, prefix, 'm-e');
+    await a.elected();
+    const b = await haMaster(nats, prefix, 'm-f');
+    const sim = await agents(nats, prefix);
+    await sim.whenRegistered(AGENTS, 20_000);
+    await waitFor(() => b.following() === AGENTS, 10_000, 'the standby following every agent');
+    // A framework launches two tasks on each agent after it registered: the standby learns their
+    // infos from the leader's RUN_TASKS and their states from the agents' updates.
+    const running = new Set<string>();
+    const launched = new Set<string>();
+    const scheduler = await Scheduler.start({
+      nats: await nats.bus('late-framework'),
+      prefix,
+      framework: { id: 'fw-late', name: 'late', failoverTimeoutSeconds: 600 },
+      log: silentLogger,
+    });
+    scope.defer(() => scheduler.close());
+    scheduler.on('update', (st) => {
+      if (st.state === 'TASK_RUNNING') running.add(st.taskId);
+    });
+    scheduler.on('offers', async (offers) => {
+      for (const offer of offers) {
+        if (launched.size >= AGENTS * 2 || [...launched].some((id) => id.startsWith(`${offer.agentId}.`))) {
+          await scheduler.decline([offer.id], { refuseSeconds: 3600 }).catch(() => {});
+          continue;
+        }
+        const tasks = [0, 1].map((k) => ({
+          taskId: `late-${offer.agentId}-${k}`,
+          name: 'late',
+          resources: R.parseResources('cpus:0.1;mem:16'),
+          command: { value: 'sleep 1d' },
+        }));
+        for (const t of tasks) launched.add(`${offer.agentId}.${t.taskId}`);
+        await scheduler.launch(offer, tasks).catch(() => {});
+      }
+    });
+    await waitFor(() => running.size === AGENTS * 2, 20_000, 'the late tasks running');
+    const before = sim.stats();
+    await a.stop({ release: false });
+    const operator = await everyAgentBack(nats, prefix, 'm-f');
+    const after = sim.stats();
+    expect(after.digestRegistrations - before.digestRegistrations).toBe(AGENTS);
+    expect(after.digestMismatches - before.digestMismatches).toBe(0);
+    const tasks = (await operator.tasks()).filter((t) => t.state === 'TASK_RUNNING');
+    expect(tasks).toHaveLength(AGENTS * 5);
+    expect(tasks.filter((t) => t.frameworkId === 'fw-late')).toHaveLength(AGENTS * 2);
   }, 60_000);
 
   it('gets every task in full from agents the new leader did not follow', async () => {

@@ -166,14 +166,32 @@ export class NatsBus implements Bus {
     if (intake && intake.schema !== schema)
       throw new Error(`serve ${subject}: the intake checks another schema`);
     return this.subscribe(subject, opts.queue, (data, msgSubject, respond) =>
-      intake
-        ? intake.submit(msgSubject, data, this.maxBytes, (v) =>
-            this.answer(msgSubject, respond, handler, () => {
-              if (!v.ok) throw v.error;
-              return v.value as z.infer<S>;
-            }),
-          )
-        : this.answer(msgSubject, respond, handler, () => parseWith(schema, decode(data, this.maxBytes))),
+      this.parsed(schema, intake, data, msgSubject, (parse) =>
+        this.answer(msgSubject, respond, handler, parse),
+      ),
+    );
+  }
+
+  /**
+   * parsed hands `then` the parse of one message: decoded and validated here, or the verdict of
+   * the intake (a worker) when there is one. The parse throws what made the message invalid.
+   */
+  private parsed<S extends z.ZodType>(
+    schema: S,
+    intake: MessageIntake | undefined,
+    data: Uint8Array,
+    msgSubject: string,
+    then: (parse: () => z.infer<S>) => unknown,
+  ): void {
+    if (!intake) {
+      then(() => parseWith(schema, decode(data, this.maxBytes)));
+      return;
+    }
+    intake.submit(msgSubject, data, this.maxBytes, (v) =>
+      then(() => {
+        if (!v.ok) throw v.error;
+        return v.value as z.infer<S>;
+      }),
     );
   }
 
@@ -247,16 +265,9 @@ export class NatsBus implements Bus {
         );
       }
     };
-    return this.subscribe(subject, undefined, (data, msgSubject) => {
-      if (intake)
-        intake.submit(msgSubject, data, this.maxBytes, (v) =>
-          hear(msgSubject, () => {
-            if (!v.ok) throw v.error;
-            return v.value as z.infer<S>;
-          }),
-        );
-      else hear(msgSubject, () => parseWith(schema, decode(data, this.maxBytes)));
-    });
+    return this.subscribe(subject, undefined, (data, msgSubject) =>
+      this.parsed(schema, intake, data, msgSubject, (parse) => hear(msgSubject, parse)),
+    );
   }
 
   private subscribe(

@@ -34,6 +34,9 @@ export function subjects(prefix: string = DEFAULT_PREFIX) {
     agent: (agentId: string) => `${p}.agent.${token('agent id', agentId)}.control`,
     /** Every agent's control subject: what a process hosting many simulated agents listens on. */
     agentAll: () => `${p}.agent.*.control`,
+    /** The agent id of a control subject (`agent(agentId)`), as a listener on agentAll() gets it. */
+    agentOf: (controlSubject: string) =>
+      controlSubject.slice(`${p}.agent.`.length, controlSubject.length - '.control'.length),
     /** Executor -> agent messages for every executor of one agent. */
     agentExecutors: (agentId: string) => `${p}.agent.${token('agent id', agentId)}.executors`,
     /** Operator calls an agent answers itself (GET_CONTAINERS); the master relays to them too. */

@@ -149,7 +149,7 @@ export async function startHaMaster(opts: HaMasterOptions): Promise<HaMasterHand
     );
     // The tasks the leader launches: `<prefix>.agent.<agentId>.control`.
     const toAgents = opts.bus.overhear(opts.subjects.agentAll(), StampedMasterToBatchingAgent, (msg, ctx) => {
-      if (followed === mine) followLaunch(mine, ctx.subject.split('.').at(-2) ?? '', msg);
+      if (followed === mine) followLaunch(mine, opts.subjects.agentOf(ctx.subject), msg);
     });
     unfollow = () => {
       fromAgents();

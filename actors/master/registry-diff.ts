@@ -133,3 +133,19 @@ export function applyAll(
 ): Registry {
   return applyRegistryOps(reg, ops, onUnknown);
 }
+
+/**
+ * heldByPendingWrite says whether a change in `scope` that needs no write of its own (`sent`, the
+ * registry with every write sent applied, already holds it) is still only in a write the store
+ * has not acknowledged (`durable` lacks it): its caller must then wait for that write, and fail
+ * with it, rather than be acknowledged at once.
+ */
+export function heldByPendingWrite(
+  durable: Registry,
+  sent: Registry,
+  state: MasterState,
+  scope: RegistryScope,
+  now: number,
+): boolean {
+  return durable !== sent && registryDiff(durable, state, scope, now).length > 0;
+}

@@ -32,7 +32,7 @@ import {
 import { type MasterEvent, masterMachine, type Replier } from './machine.js';
 import { createCallLimiter } from './rate-limit.js';
 import type { Registry, RegistryOp } from './registry.js';
-import { applyAll, type RegistryScope, registryDiff } from './registry-diff.js';
+import { applyAll, heldByPendingWrite, type RegistryScope, registryDiff } from './registry-diff.js';
 import { restoreFromRegistry } from './registry-restore.js';
 import { createMasterState } from './state.js';
 import { releaseTable } from './task-table.js';
@@ -184,8 +184,7 @@ export async function startMaster(
     const now = clock.now();
     const ops = registryDiff(registry, state, scope, now);
     if (ops.length === 0) {
-      const pending =
-        durable !== registry && !!durable && registryDiff(durable, state, scope, now).length > 0;
+      const pending = !!durable && heldByPendingWrite(durable, registry, state, scope, now);
       return pending ? lastWrite : Promise.resolve();
     }
     const after = applyAll(registry, ops, (type) => log.warn({ type }, 'registry op of an unknown type'));

@@ -371,10 +371,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   }
 
   // --- control messages ---------------------------------------------------------------------
-  const controlPrefix = `${subjects.prefix}.agent.`;
   const unlisten = bus.listen(subjects.agentAll(), MasterToBatchingAgent, (msg, { subject }) => {
-    const id = subject.slice(controlPrefix.length, subject.length - '.control'.length);
-    const e = entries.get(id);
+    const e = entries.get(subjects.agentOf(subject));
     if (!e || stopped || e.agent.phase === SimPhase.STOPPED) return;
     const c = ctx();
     const wasRegistered = e.agent.phase === SimPhase.REGISTERED;

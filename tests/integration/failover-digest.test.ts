@@ -70,17 +70,23 @@ async function everyAgentBack(nats: TestNats, prefix: string, masterId: string) 
   return operator;
 }
 
+/** A leader, a standby that has followed every agent's REGISTER, and the agents. */
+async function followedCluster(nats: TestNats, prefix: string, ids: [string, string]) {
+  const leader = await haMaster(nats, prefix, ids[0]);
+  await leader.elected();
+  const standby = await haMaster(nats, prefix, ids[1]);
+  const sim = await agents(nats, prefix);
+  await sim.whenRegistered(AGENTS, 20_000);
+  await waitFor(() => standby.following() === AGENTS, 10_000, 'the standby following every agent');
+  return { leader, standby, sim };
+}
+
 describe('re-registration by digest after a failover', () => {
   it('takes the running tasks from what the standby followed, for every agent', async () => {
     const nats = await scope.startNats();
     const prefix = `${nats.prefix}d`;
-    const a = await haMaster(nats, prefix, 'm-a');
-    await a.elected();
-    const b = await haMaster(nats, prefix, 'm-b');
-    const sim = await agents(nats, prefix);
-    await sim.whenRegistered(AGENTS, 20_000);
+    const { leader: a, standby: b, sim } = await followedCluster(nats, prefix, ['m-a', 'm-b']);
     // The standby copied every agent's REGISTER; the leader follows nobody.
-    await waitFor(() => b.following() === AGENTS, 10_000, 'the standby following every agent');
     expect(a.following()).toBe(0);
     const before = sim.stats();
     await a.stop({ release: false });
@@ -100,12 +106,7 @@ describe('re-registration by digest after a failover', () => {
   it('takes tasks launched after the agents registered from the copy too', async () => {
     const nats = await scope.startNats();
     const prefix = `${nats.prefix}l`;
-    const a = await haMaster(nats, prefix, 'm-e');
-    await a.elected();
-    const b = await haMaster(nats, prefix, 'm-f');
-    const sim = await agents(nats, prefix);
-    await sim.whenRegistered(AGENTS, 20_000);
-    await waitFor(() => b.following() === AGENTS, 10_000, 'the standby following every agent');
+    const { leader: a, sim } = await followedCluster(nats, prefix, ['m-e', 'm-f']);
     // A framework launches two tasks on each agent after it registered: the standby learns their
     // infos from the leader's RUN_TASKS and their states from the agents' updates.
     const running = new Set<string>();

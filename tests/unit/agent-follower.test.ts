@@ -70,15 +70,27 @@ function agentSide(tasks: RunningTask[]) {
   };
 }
 
+/** following is a standby's copies once it overheard the agent's REGISTER of what `side` holds. */
+function following(side: ReturnType<typeof agentSide>): FollowedAgents {
+  const copies: FollowedAgents = new Map();
+  followAgentMessage(
+    copies,
+    'a1',
+    wire({ type: 'REGISTER', agent, tasks: [...side.held.values()], frameworks: [fw] }),
+  );
+  return copies;
+}
+
+/** digestOf is the digest of agent a1's copy, if there is one. */
+const digestOf = (copies: FollowedAgents) => {
+  const copy = copies.get('a1');
+  return copy && followedDigest(copy);
+};
+
 describe('following an agent', () => {
   it('copies the running tasks of its REGISTER, ready as the master keeps them', () => {
     const side = agentSide([task('t1'), task('t2'), task('t3', 'TASK_FAILED')]);
-    const copies: FollowedAgents = new Map();
-    followAgentMessage(
-      copies,
-      'a1',
-      wire({ type: 'REGISTER', agent, tasks: [...side.held.values()], frameworks: [fw] }),
-    );
+    const copies = following(side);
     const copy = copies.get('a1');
     expect(copy && followedDigest(copy)).toEqual(side.digest());
     expect([...(copy?.tasks.keys() ?? [])]).toEqual(['f1/t1', 'f1/t2']);
@@ -96,12 +108,7 @@ describe('following an agent', () => {
 
   it('keeps the digest in step through status updates, and drops tasks that end', () => {
     const side = agentSide([task('t1'), task('t2'), task('t3')]);
-    const copies: FollowedAgents = new Map();
-    followAgentMessage(
-      copies,
-      'a1',
-      wire({ type: 'REGISTER', agent, tasks: [...side.held.values()], frameworks: [fw] }),
-    );
+    const copies = following(side);
     side.update(copies, 't1', 'TASK_RUNNING');
     side.update(copies, 't2', 'TASK_KILLING');
     side.update(copies, 't3', 'TASK_FINISHED');
@@ -113,12 +120,7 @@ describe('following an agent', () => {
 
   it('cannot agree with an agent about a task launched since its REGISTER, or an update it did not apply', () => {
     const side = agentSide([task('t1')]);
-    const copies: FollowedAgents = new Map();
-    followAgentMessage(
-      copies,
-      'a1',
-      wire({ type: 'REGISTER', agent, tasks: [...side.held.values()], frameworks: [fw] }),
-    );
+    const copies = following(side);
     // A new task's first update: the copy has no info for it, so it stays out and the digests differ.
     const t9 = task('t9', 'TASK_STARTING');
     side.held.set('t9', t9);
@@ -135,25 +137,15 @@ describe('following an agent', () => {
     expect(copy && followedDigest(copy)).not.toEqual(side.digest());
     // An update naming another agent is not this agent's (the leader refuses it too).
     const other = agentSide([task('t5')]);
-    const c2: FollowedAgents = new Map();
-    followAgentMessage(
-      c2,
-      'a1',
-      wire({ type: 'REGISTER', agent, tasks: [...other.held.values()], frameworks: [fw] }),
-    );
-    const before = c2.get('a1') && followedDigest(c2.get('a1') as never);
+    const c2 = following(other);
+    const before = digestOf(c2);
     other.update(c2, 't5', 'TASK_FAILED', 'a2');
-    expect(c2.get('a1') && followedDigest(c2.get('a1') as never)).toEqual(before);
+    expect(digestOf(c2)).toEqual(before);
   });
 
   it('takes in a task the leader launched since the REGISTER at its first update', () => {
     const side = agentSide([task('t1')]);
-    const copies: FollowedAgents = new Map();
-    followAgentMessage(
-      copies,
-      'a1',
-      wire({ type: 'REGISTER', agent, tasks: [...side.held.values()], frameworks: [fw] }),
-    );
+    const copies = following(side);
     const launch = (taskId: string, agentId = 'a1') =>
       followLaunch(
         copies,

@@ -11,7 +11,7 @@ import {
   RegistryOpError,
   toSnapshot,
 } from '../../actors/master/registry.js';
-import { applyAll, registryDiff } from '../../actors/master/registry-diff.js';
+import { applyAll, heldByPendingWrite, registryDiff } from '../../actors/master/registry-diff.js';
 import { restoreFromRegistry } from '../../actors/master/registry-restore.js';
 import { handleSchedulerCall } from '../../actors/master/scheduler-calls.js';
 import { createMasterState } from '../../actors/master/state.js';
@@ -216,6 +216,25 @@ describe('registry diff and restore', () => {
     const reg = applyAll(emptyRegistry(), ops);
     // Once applied, nothing is left to write.
     expect(registryDiff(reg, state, { agents: 'all', frameworks: 'all', roles: true }, 1000)).toEqual([]);
+  });
+
+  it('says when a change needing no write of its own is held only by a write still pending', () => {
+    const state = createMasterState(config, 1000, { agentOrder: 'added' });
+    state.allocator.updateWeights({ eng: 2 });
+    const roles = { roles: true } as const;
+    const agents = { agents: ['a1'] };
+    const durable = emptyRegistry();
+    // The weight change is sent (`sent` holds it) but not yet acknowledged (`durable` lacks it).
+    const sent = applyAll(durable, registryDiff(durable, state, roles, 1000));
+    const cases: [string, Registry, Registry, typeof roles | typeof agents, boolean][] = [
+      ['the same change asked for again while its write is pending', durable, sent, roles, true],
+      ['the same change once its write is acknowledged', sent, sent, roles, false],
+      ['a change elsewhere while that write is pending', durable, sent, agents, false],
+    ];
+    for (const [what, d, s, scope, want] of cases) {
+      expect(registryDiff(s, state, scope, 1000), what).toEqual([]);
+      expect(heldByPendingWrite(d, s, state, scope, 1000), what).toBe(want);
+    }
   });
 
   it('looks only where the scope says', () => {
